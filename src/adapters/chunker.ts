@@ -1,0 +1,154 @@
+// Content-defined chunking (FastCDC: a gear rolling hash with normalized
+// chunking, Xia et al., USENIX ATC 2016), as restic and borg use to split
+// backups. Cut points depend on the bytes around them, not on their offset,
+// so inserting or deleting rows in the middle of a dump only changes the
+// chunks around the edit: the rest of the dump hashes to blobs git already
+// has and costs nothing (docs/decisions.md, "Dump storage: content-defined
+// chunks", has the measurements behind the sizes).
+//
+// Changing the gear table or the sizes never breaks old snapshots (chunks
+// are listed explicitly in the manifest); it only stops new dumps from
+// sharing chunks with older ones, so both are fixed here on purpose.
+
+export interface ChunkSizes {
+  /** No cut before this many bytes (FastCDC skips hashing them). */
+  min: number;
+  /** Expected chunk size; a power of two. */
+  avg: number;
+  /** Forced cut at this size: bounds the memory a chunk can take. */
+  max: number;
+}
+
+export const DEFAULT_CHUNK_SIZES: Readonly<ChunkSizes> = Object.freeze({
+  min: 512 * 1024,
+  avg: 1024 * 1024,
+  max: 8 * 1024 * 1024,
+});
+
+/** 256 pseudo-random 32-bit values (splitmix32 from a fixed seed): same table on every machine, forever. */
+const GEAR: Int32Array = (() => {
+  const table = new Int32Array(256);
+  let state = 0x9e3779b9 | 0;
+  for (let i = 0; i < 256; i++) {
+    state = (state + 0x9e3779b9) | 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    table[i] = z ^ (z >>> 16);
+  }
+  return table;
+})();
+
+/**
+ * A mask of `bits` ones in the top bits of a 32-bit word. After
+ * h = (h << 1) + GEAR[byte], bit k of h depends on the last k+1 bytes, so the
+ * top bits see the widest window (32 bytes).
+ */
+function topMask(bits: number): number {
+  return bits >= 32 ? -1 : ((2 ** bits - 1) * 2 ** (32 - bits)) | 0;
+}
+
+/** Bytes hashed before `min` so that the window is full when cut points become possible. */
+const WARMUP = 64;
+
+/**
+ * Splits a byte stream into content-defined chunks. Feed it with push() and
+ * collect the completed chunks it returns; end() returns the last one.
+ * Input buffers are referenced, not copied, until their chunk is complete,
+ * so memory stays at about one `max`-sized chunk.
+ */
+export class Chunker {
+  private readonly sizes: ChunkSizes;
+  private readonly maskS: number;
+  private readonly maskL: number;
+  private parts: Buffer[] = [];
+  private length = 0;
+  private hash = 0;
+
+  constructor(sizes: Partial<ChunkSizes> = {}) {
+    const s = { ...DEFAULT_CHUNK_SIZES, ...sizes };
+    const bits = Math.log2(s.avg);
+    if (!Number.isInteger(bits) || s.min < WARMUP || s.min >= s.avg || s.avg >= s.max) {
+      throw new RangeError(`invalid chunk sizes: need ${WARMUP} <= min < avg < max and avg a power of two`);
+    }
+    this.sizes = s;
+    // Normalized chunking, level 2: harder to cut before avg, easier after,
+    // which narrows the size distribution around avg.
+    this.maskS = topMask(bits + 2);
+    this.maskL = topMask(bits - 2);
+  }
+
+  /** Adds bytes; returns the chunks this completed (often none). */
+  push(data: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    const { min, avg, max } = this.sizes;
+    let start = 0;
+    let i = 0;
+    const n = data.length;
+    while (i < n) {
+      const len = this.length + (i - start);
+      let cut = -1;
+      let h = this.hash;
+      if (len < min - WARMUP) {
+        // Nothing to look at yet: jump.
+        i = Math.min(n, i + (min - WARMUP - len));
+        h = 0;
+      } else if (len < min) {
+        const stop = Math.min(n, i + (min - len));
+        for (; i < stop; i++) h = ((h << 1) + GEAR[data[i]!]!) | 0;
+      } else if (len < avg) {
+        const stop = Math.min(n, i + (avg - len));
+        const mask = this.maskS;
+        for (; i < stop; i++) {
+          h = ((h << 1) + GEAR[data[i]!]!) | 0;
+          if ((h & mask) === 0) {
+            cut = ++i;
+            break;
+          }
+        }
+      } else {
+        const stop = Math.min(n, i + (max - len));
+        const mask = this.maskL;
+        for (; i < stop; i++) {
+          h = ((h << 1) + GEAR[data[i]!]!) | 0;
+          if ((h & mask) === 0) {
+            cut = ++i;
+            break;
+          }
+        }
+        if (cut < 0 && this.length + (i - start) >= max) cut = i;
+      }
+      this.hash = h;
+      if (cut >= 0) {
+        this.parts.push(data.subarray(start, cut));
+        out.push(this.take());
+        start = cut;
+      } else if (i >= n) {
+        break;
+      } else {
+        // Crossed a phase boundary inside this buffer: account for the bytes so far.
+        this.parts.push(data.subarray(start, i));
+        this.length += i - start;
+        start = i;
+      }
+    }
+    if (start < n) {
+      this.parts.push(data.subarray(start, n));
+      this.length += n - start;
+    }
+    return out;
+  }
+
+  /** The last, possibly short, chunk; null when nothing is pending. */
+  end(): Buffer | null {
+    return this.length > 0 ? this.take() : null;
+  }
+
+  private take(): Buffer {
+    const chunk = this.parts.length === 1 ? Buffer.from(this.parts[0]!) : Buffer.concat(this.parts);
+    this.parts = [];
+    this.length = 0;
+    this.hash = 0;
+    return chunk;
+  }
+}

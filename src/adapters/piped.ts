@@ -1,0 +1,106 @@
+// Long-running programs whose stdin/stdout we stream (git fast-import,
+// cat-file --batch, pg_dump, pg_restore, …). Built on process.ts's spawn so
+// a missing program still names its Debian package; adds what streaming use
+// needs: a bounded stderr tail (a chatty tool cannot grow our heap) and one
+// `wait()` that turns the exit into an ExternalToolError with that tail,
+// secrets redacted.
+import type { Readable, Writable } from 'node:stream';
+import type { Options } from 'execa';
+import { ExternalToolError, redact } from '../core/errors.js';
+import { missingTool, spawn } from './process.js';
+
+/** Bytes of stderr kept for error messages: the end is where tools say why they failed. */
+const STDERR_TAIL = 16 * 1024;
+
+export interface Piped {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  /** The last bytes the program wrote on stderr, redacted. */
+  stderr(): string;
+  /** Resolves with the exit code (never rejects for a non-zero exit; rejects if the program is missing). */
+  exit(): Promise<number>;
+  /** Resolves when it exited 0; otherwise throws ExternalToolError with the stderr tail. */
+  wait(hint?: string): Promise<void>;
+  kill(): void;
+}
+
+export interface PipedOptions {
+  cwd?: string;
+  /** Added to the inherited environment (passwords go here, never in argv). */
+  env?: NodeJS.ProcessEnv;
+  /** A file descriptor or 'ignore' instead of a pipe for stdin / stdout. */
+  stdin?: 'pipe' | 'ignore' | number;
+  stdout?: 'pipe' | 'ignore' | number;
+  /** Name shown in errors, e.g. "git fast-import" (defaults to the program). */
+  label?: string;
+}
+
+export function startPiped(file: string, args: readonly string[], options: PipedOptions = {}): Piped {
+  const label = options.label ?? file;
+  const sub = spawn(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdin: options.stdin ?? 'pipe',
+    stdout: options.stdout ?? 'pipe',
+    stderr: 'pipe',
+    reject: false,
+    // We stream; execa must neither buffer output nor strip anything.
+    buffer: false,
+    encoding: 'buffer',
+  } as Options);
+
+  let tail = '';
+  sub.stderr?.setEncoding('utf8');
+  sub.stderr?.on('data', (text: string) => {
+    tail += text;
+    if (tail.length > STDERR_TAIL * 2) tail = tail.slice(-STDERR_TAIL);
+  });
+  // A program that dies while we write to it raises EPIPE on stdin; the exit
+  // code and stderr say why, so that is what we report (via exit/wait).
+  sub.stdin?.on('error', () => {});
+  sub.stdout?.on('error', () => {});
+
+  const exited: Promise<number> = (async () => {
+    const result = (await sub) as { exitCode?: number; signal?: string; code?: string; failed?: boolean };
+    if (result.code === 'ENOENT') throw missingTool(file);
+    if (result.exitCode === undefined) return result.signal ? 128 : 1;
+    return result.exitCode;
+  })();
+  // Callers may never await exit() (e.g. after killing); do not let a
+  // missing-tool rejection surface as an unhandled rejection.
+  exited.catch(() => {});
+
+  const piped: Piped = {
+    stdin: sub.stdin as Writable,
+    stdout: sub.stdout as Readable,
+    stderr: () => redact(tail.length > STDERR_TAIL ? tail.slice(-STDERR_TAIL) : tail),
+    exit: () => exited,
+    async wait(hint?: string) {
+      const code = await exited;
+      if (code !== 0) throw new ExternalToolError(label, code, piped.stderr(), undefined, hint);
+    },
+    kill() {
+      if (sub.exitCode === null && !sub.killed) sub.kill('SIGTERM');
+    },
+  };
+  return piped;
+}
+
+/** Waits until `stream` can take more data (after a write returned false), or fails if it closes first. */
+export function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error | null) => {
+      stream.off('drain', onDrain);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onError = (error: Error) => done(error);
+    const onClose = () => done(new Error('stream closed before it drained'));
+    stream.on('drain', onDrain);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
+}
