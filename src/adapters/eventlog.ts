@@ -1,0 +1,73 @@
+// The append-only event log: a commit chain at refs/rollback/log, one commit
+// per event, message = the event as JSON. Pushable like any ref.
+import { hostname } from 'node:os';
+import { EMPTY_TREE, type Git } from './git.js';
+
+export const LOG_REF = 'refs/rollback/log';
+
+export type EventType = 'point' | 'release' | 'rollback' | 'undo' | 'delete' | 'prune' | 'deploy' | 'verify' | 'protect' | 'unprotect';
+
+export interface RollbackEvent {
+  schema: 1;
+  type: EventType;
+  time: string;
+  user: { name: string; email: string };
+  host: string;
+  reason: string | null;
+  /** Tag of the point acted on (for rollback: the target). */
+  target: string | null;
+  outcome: 'ok' | 'failed' | 'reverted' | 'cancelled';
+  ms: number;
+  /** Free-form facts: backup tag, from/to commits, mode, steps with durations… */
+  [key: string]: unknown;
+}
+
+export interface LoggedEvent {
+  commit: string;
+  event: RollbackEvent;
+}
+
+export class EventLog {
+  constructor(readonly git: Git) {}
+
+  async append(event: Omit<RollbackEvent, 'schema' | 'user' | 'host' | 'time'> & { time?: string }): Promise<RollbackEvent> {
+    const id = await this.git.identity();
+    const full: RollbackEvent = {
+      schema: 1,
+      time: event.time ?? new Date().toISOString(),
+      user: { name: id.name, email: id.email },
+      host: hostname(),
+      ...event,
+    } as RollbackEvent;
+    // The empty tree must exist as an object for the commit to be valid and pushable.
+    await this.git.run(['hash-object', '-t', 'tree', '-w', '--stdin'], { input: '' });
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const tip = await this.git.revParse(LOG_REF);
+      const commit = await this.git.commitTree(EMPTY_TREE, tip ? [tip] : [], `${full.type} ${full.target ?? ''}`.trim() + '\n\n' + JSON.stringify(full) + '\n');
+      const r = await this.git.run(['update-ref', '-m', 'git-rollback event', LOG_REF, commit, tip ?? '0'.repeat(40)], { allowFail: true });
+      if (r.exitCode === 0) return full;
+    }
+    throw new Error('could not append to the event log (it kept changing)');
+  }
+
+  /** Newest first. */
+  async read(limit?: number): Promise<LoggedEvent[]> {
+    const args = ['log', '--format=%H%x00%B%x00', LOG_REF];
+    if (limit !== undefined) args.splice(1, 0, `-n${limit}`);
+    const r = await this.git.run(args, { allowFail: true });
+    if (r.exitCode !== 0) return [];
+    const parts = r.stdout.split('\0');
+    const out: LoggedEvent[] = [];
+    for (let i = 0; i + 1 < parts.length; i += 2) {
+      const commit = (parts[i] ?? '').trim();
+      const body = parts[i + 1] ?? '';
+      const json = body.slice(body.indexOf('{'));
+      try {
+        out.push({ commit, event: JSON.parse(json) as RollbackEvent });
+      } catch {
+        // Not one of ours; skip.
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,336 @@
+// The git adapter: every git process git-rollback starts goes through here.
+// Metadata is read with batch plumbing (for-each-ref, ls-tree, cat-file --batch)
+// so that the number of processes does not grow with the number of points.
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { hostname, userInfo } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { execa } from 'execa';
+import { simpleGit } from 'simple-git';
+import { ExternalToolError, UsageError, redact } from '../core/errors.js';
+import { missingTool } from './process.js';
+
+export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+export interface Identity {
+  name: string;
+  email: string;
+}
+
+export interface RepoInfo {
+  /** Working tree root. */
+  root: string;
+  /** This worktree's git dir. */
+  gitDir: string;
+  /** The common git dir shared by linked worktrees: where our state lives. */
+  commonDir: string;
+}
+
+export interface GitRunOptions {
+  input?: string | Buffer;
+  env?: Record<string, string | undefined>;
+  /** Return stdout as a Buffer instead of text. */
+  binary?: boolean;
+  /** Do not throw on a non-zero exit. */
+  allowFail?: boolean;
+  /** Extra `-c key=value` settings. */
+  config?: Record<string, string>;
+}
+
+export interface GitResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Fixed settings for every call: stable output whatever the user's config. */
+const BASE_CONFIG = ['-c', 'core.quotepath=false', '-c', 'color.ui=false', '-c', 'advice.detachedHead=false'];
+
+export class Git {
+  private identityCache: Identity | undefined;
+
+  constructor(
+    readonly cwd: string,
+    readonly baseEnv: Record<string, string | undefined> = {},
+  ) {}
+
+  /** Finds the repository around `cwd`; refuses bare repositories and non-repositories. */
+  static async open(cwd: string): Promise<{ git: Git; repo: RepoInfo }> {
+    const probe = new Git(cwd);
+    const r = await probe.run(
+      ['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--git-common-dir', '--show-toplevel'],
+      { allowFail: true },
+    );
+    if (r.exitCode !== 0) {
+      if (/not a git repository/i.test(r.stderr)) {
+        throw new UsageError('not a git repository (or any parent up to the mount point)', 'run git-rollback inside a git repository, or `git init` one');
+      }
+      throw new ExternalToolError('git rev-parse', r.exitCode, redact(r.stderr));
+    }
+    const [bare, gitDir, commonDirRaw, top] = r.stdout.split('\n');
+    if (bare === 'true' || !top) {
+      throw new UsageError('this is a bare repository: git-rollback needs a working tree', 'run it in a clone with a working tree (git clone <bare> <dir>)');
+    }
+    const { resolve } = await import('node:path');
+    const commonDir = resolve(cwd, commonDirRaw ?? gitDir ?? '.git');
+    const git = new Git(top);
+    return { git, repo: { root: top, gitDir: gitDir ?? commonDir, commonDir } };
+  }
+
+  async run(args: readonly string[], options: GitRunOptions = {}): Promise<GitResult> {
+    const cfg: string[] = [...BASE_CONFIG];
+    for (const [k, v] of Object.entries(options.config ?? {})) cfg.push('-c', `${k}=${v}`);
+    let result;
+    try {
+      result = await execa('git', [...cfg, ...args], {
+        cwd: this.cwd,
+        input: options.input,
+        env: { ...this.baseEnv, ...options.env, GIT_TERMINAL_PROMPT: '0' },
+        reject: false,
+        stripFinalNewline: false,
+        encoding: options.binary ? 'buffer' : 'utf8',
+        maxBuffer: 1024 * 1024 * 1024,
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') throw missingTool('git');
+      throw error;
+    }
+    if ((result as { cause?: { code?: string } }).cause?.code === 'ENOENT') throw missingTool('git');
+    const out: GitResult = {
+      stdout: options.binary ? (toBuffer(result.stdout) as unknown as string) : String(result.stdout ?? ''),
+      stderr: String(result.stderr ?? ''),
+      exitCode: result.exitCode ?? 1,
+    };
+    if (out.exitCode !== 0 && !options.allowFail) {
+      throw new ExternalToolError(`git ${args[0] ?? ''}`.trim(), out.exitCode, redact(out.stderr));
+    }
+    return out;
+  }
+
+  /** Runs git and returns trimmed stdout. */
+  async text(args: readonly string[], options: GitRunOptions = {}): Promise<string> {
+    return (await this.run(args, options)).stdout.trim();
+  }
+
+  async revParse(rev: string): Promise<string | null> {
+    const r = await this.run(['rev-parse', '-q', '--verify', '--end-of-options', rev], { allowFail: true });
+    return r.exitCode === 0 ? r.stdout.trim() : null;
+  }
+
+  async head(): Promise<{ commit: string | null; branch: string | null }> {
+    const r = await this.run(['rev-parse', '-q', '--verify', 'HEAD'], { allowFail: true });
+    const b = await this.run(['symbolic-ref', '-q', '--short', 'HEAD'], { allowFail: true });
+    return { commit: r.exitCode === 0 ? r.stdout.trim() : null, branch: b.exitCode === 0 ? b.stdout.trim() : null };
+  }
+
+  /** Who we are for tags and commits: git's user.name/email, else the OS user. */
+  async identity(): Promise<Identity> {
+    if (this.identityCache) return this.identityCache;
+    const r = await this.run(['config', '--get-regexp', '^user\\.(name|email)$'], { allowFail: true });
+    let name = '';
+    let email = '';
+    for (const line of r.stdout.split('\n')) {
+      const m = /^user\.(name|email) (.*)$/.exec(line);
+      if (m?.[1] === 'name') name = m[2] ?? '';
+      if (m?.[1] === 'email') email = m[2] ?? '';
+    }
+    const user = safeUser();
+    this.identityCache = { name: name || user, email: email || `${user}@${hostname()}` };
+    return this.identityCache;
+  }
+
+  /** Environment that makes commit-tree / notes use `identity` and a fixed date. */
+  async identityEnv(date?: Date): Promise<Record<string, string>> {
+    const id = await this.identity();
+    const env: Record<string, string> = {
+      GIT_AUTHOR_NAME: id.name,
+      GIT_AUTHOR_EMAIL: id.email,
+      GIT_COMMITTER_NAME: id.name,
+      GIT_COMMITTER_EMAIL: id.email,
+    };
+    if (date) {
+      const stamp = gitDate(date);
+      env.GIT_AUTHOR_DATE = stamp;
+      env.GIT_COMMITTER_DATE = stamp;
+    }
+    return env;
+  }
+
+  /** Parsed `git status`: tracked changes and untracked files (simple-git parses porcelain -z for us). */
+  async status(): Promise<{ tracked: string[]; untracked: string[]; conflicted: string[] }> {
+    const s = await simpleGit({ baseDir: this.cwd, config: ['core.quotepath=false'] }).status(['--untracked-files=all']);
+    const untracked = s.not_added;
+    const tracked = s.files.map((f) => f.path).filter((p) => !untracked.includes(p));
+    return { tracked, untracked, conflicted: s.conflicted };
+  }
+
+  /** Writes blobs for files on disk (one process for all), raw bytes, no filters. */
+  async hashFiles(paths: readonly string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
+    const r = await this.run(['hash-object', '-w', '--no-filters', '--stdin-paths'], {
+      input: paths.join('\n') + '\n',
+      config: { 'core.bigFileThreshold': '1m', 'core.compression': '1' },
+    });
+    const ids = r.stdout.trim().split('\n');
+    if (ids.length !== paths.length) throw new ExternalToolError('git hash-object', 0, `expected ${paths.length} ids, got ${ids.length}`);
+    return ids;
+  }
+
+  /** Writes one blob from memory (small things: manifest, captures, symlink targets). */
+  async hashBuffer(data: string | Buffer): Promise<string> {
+    return this.text(['hash-object', '-w', '--no-filters', '--stdin'], { input: data });
+  }
+
+  /**
+   * Builds a tree from (mode, blob, path) entries using a throw-away index,
+   * so nested directories are git's job, not ours.
+   */
+  async makeTree(entries: readonly { mode: string; blob: string; path: string }[], indexFile: string): Promise<string> {
+    const env = { GIT_INDEX_FILE: indexFile };
+    await this.run(['read-tree', '--empty'], { env });
+    if (entries.length > 0) {
+      const input = entries.map((e) => `${e.mode} ${e.blob}\t${e.path}`).join('\n') + '\n';
+      await this.run(['update-index', '--add', '--index-info'], { env, input });
+    }
+    const tree = await this.text(['write-tree'], { env });
+    const { rm } = await import('node:fs/promises');
+    await rm(indexFile, { force: true });
+    return tree;
+  }
+
+  async commitTree(tree: string, parents: readonly string[], message: string, date?: Date): Promise<string> {
+    const args = ['commit-tree', tree];
+    for (const p of parents) args.push('-p', p);
+    args.push('-F', '-');
+    return this.text(args, { input: message, env: await this.identityEnv(date) });
+  }
+
+  /** Writes an annotated tag object (not the ref) and returns its id. */
+  async makeTag(target: string, name: string, message: string, date: Date): Promise<string> {
+    const id = await this.identity();
+    const body = `object ${target}\ntype commit\ntag ${name}\ntagger ${id.name} <${id.email}> ${gitDate(date)}\n\n${message.endsWith('\n') ? message : message + '\n'}`;
+    return this.text(['mktag'], { input: body });
+  }
+
+  /** Applies ref updates in one transaction: all happen or none. */
+  async updateRefs(commands: readonly string[]): Promise<void> {
+    await this.run(['update-ref', '--stdin'], { input: `start\n${commands.join('\n')}\nprepare\ncommit\n` });
+  }
+
+  /** for-each-ref with NUL-separated fields; returns one array of fields per ref. */
+  async forEachRef(patterns: readonly string[], fields: readonly string[]): Promise<string[][]> {
+    const format = fields.map((f) => `%(${f})`).join('%00') + '%00';
+    const r = await this.run(['for-each-ref', `--format=${format}`, ...patterns]);
+    const parts = r.stdout.split('\0');
+    const rows: string[][] = [];
+    const n = fields.length;
+    for (let i = 0; i + n <= parts.length; i += n) {
+      const row = parts.slice(i, i + n);
+      if (i > 0) row[0] = (row[0] ?? '').replace(/^\n/, '');
+      if (row[0] === '' && i + n >= parts.length) break;
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  /** Reads many blobs in one `cat-file --batch` process. Missing ids map to null. */
+  async readBlobs(ids: readonly string[]): Promise<Map<string, Buffer | null>> {
+    const out = new Map<string, Buffer | null>();
+    if (ids.length === 0) return out;
+    const unique = [...new Set(ids)];
+    const r = await this.run(['cat-file', '--batch'], { input: unique.join('\n') + '\n', binary: true });
+    const buf = r.stdout as unknown as Buffer;
+    let pos = 0;
+    for (const id of unique) {
+      const nl = buf.indexOf(10, pos);
+      const header = buf.subarray(pos, nl).toString();
+      pos = nl + 1;
+      if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+        out.set(id, null);
+        continue;
+      }
+      const size = Number(header.split(' ')[2]);
+      out.set(id, buf.subarray(pos, pos + size));
+      pos += size + 1;
+    }
+    return out;
+  }
+
+  /** `cat-file --batch-check`: which of these objects exist (and their sizes). */
+  async objectSizes(ids: readonly string[]): Promise<Map<string, number | null>> {
+    const out = new Map<string, number | null>();
+    if (ids.length === 0) return out;
+    const unique = [...new Set(ids)];
+    const r = await this.run(['cat-file', '--batch-check'], { input: unique.join('\n') + '\n' });
+    const lines = r.stdout.split('\n');
+    unique.forEach((id, i) => {
+      const line = lines[i] ?? '';
+      out.set(id, line.endsWith('missing') ? null : Number(line.split(' ')[2]));
+    });
+    return out;
+  }
+
+  /** Streams one blob into a file (any size, bounded memory). */
+  async blobToFile(id: string, file: string): Promise<void> {
+    const sink = createWriteStream(file, { flags: 'wx', mode: 0o600 });
+    const child = execa('git', [...BASE_CONFIG, '-c', 'core.bigFileThreshold=1m', 'cat-file', 'blob', id], {
+      cwd: this.cwd,
+      buffer: false,
+      stdout: 'pipe',
+      reject: false,
+    });
+    (child.stdout as Readable).pipe(sink as Writable);
+    const [result] = await Promise.all([child, once(sink, 'close')]);
+    if (result.exitCode !== 0) throw new ExternalToolError('git cat-file', result.exitCode, String(result.stderr ?? ''));
+  }
+
+  /** Notes (refs/notes/<ref>) for all annotated objects: object id → note blob id. */
+  async noteIndex(notesRef: string): Promise<Map<string, string>> {
+    const map = new Map<string, string>();
+    const r = await this.run(['ls-tree', '-r', '-z', notesRef], { allowFail: true });
+    if (r.exitCode !== 0) return map;
+    for (const entry of r.stdout.split('\0')) {
+      if (!entry) continue;
+      const tab = entry.indexOf('\t');
+      const meta = entry.slice(0, tab).split(' ');
+      const object = entry.slice(tab + 1).replaceAll('/', '');
+      if (meta[1] === 'blob' && meta[2]) map.set(object, meta[2]);
+    }
+    return map;
+  }
+
+  async writeNote(notesRef: string, object: string, text: string): Promise<void> {
+    await this.run(['notes', `--ref=${notesRef}`, 'add', '-f', '-F', '-', object], {
+      input: text,
+      env: await this.identityEnv(),
+    });
+  }
+
+  async removeNote(notesRef: string, object: string): Promise<void> {
+    await this.run(['notes', `--ref=${notesRef}`, 'remove', '--ignore-missing', object], { env: await this.identityEnv() });
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username || 'git-rollback';
+  } catch {
+    return 'git-rollback';
+  }
+}
+
+/** git's raw date format: "<unix seconds> <+hhmm>" in local time zone. */
+export function gitDate(date: Date): string {
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const abs = Math.abs(offset);
+  const tz = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
+  return `${Math.floor(date.getTime() / 1000)} ${tz}`;
+}
+
+/** execa returns Uint8Array for binary output; we want Buffer's API. */
+function toBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(String(data ?? ''));
+}

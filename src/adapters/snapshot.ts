@@ -1,0 +1,238 @@
+// Snapshots: config files, data paths, database dumps and captured command
+// output written as one commit (tree config/ paths/ db/ capture/ manifest.json)
+// whose first parent is the code commit and second the uncommitted work.
+import { createHash } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { execa } from 'execa';
+import { CorruptSnapshotError, RollbackError } from '../core/errors.js';
+import type { Config } from '../core/config.js';
+import type { DumpStore, Engine } from '../core/engine.js';
+import type { CaptureEntry, DatabaseEntry, FileEntry, Manifest, PointKind, SnapshotInfo, WorktreeState } from '../core/types.js';
+import { ensureParent, expandPatterns, fileFacts, finishFile, makeSymlink, replaceWith, sha256File, tempBeside, treeMode } from './files.js';
+import type { Git, RepoInfo } from './git.js';
+import { captureWorktree } from './worktree.js';
+
+export interface CaptureRequest {
+  kind: PointKind;
+  id: string;
+  date: Date;
+  head: string;
+  branch: string | null;
+  config: Config;
+  includeUntracked: boolean;
+  /** Which parts to take; code (uncommitted work) is always considered. */
+  parts: { config: boolean; paths: boolean; databases: readonly Engine[]; captures: boolean; worktree: boolean };
+  dumpStore?: DumpStore;
+  onProgress?: (text: string) => void;
+}
+
+export interface CaptureResult {
+  snapshot: SnapshotInfo;
+  manifest: Manifest;
+  warnings: string[];
+}
+
+export function stateDir(repo: RepoInfo): string {
+  return join(repo.commonDir, 'rollback');
+}
+
+export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequest): Promise<CaptureResult> {
+  const warnings: string[] = [];
+  const tmp = join(stateDir(repo), 'tmp');
+  await mkdir(tmp, { recursive: true });
+
+  const worktree: WorktreeState | null = req.parts.worktree
+    ? await captureWorktree(git, repo, req.head, req.branch, req.includeUntracked, req.date, tmp)
+    : null;
+
+  const collect = async (patterns: string[], label: string): Promise<FileEntry[]> => {
+    if (patterns.length === 0) return [];
+    const { files, unmatched } = await expandPatterns(repo.root, patterns);
+    for (const u of unmatched) warnings.push(`${label} pattern "${u}" matched no file`);
+    const facts = await Promise.all(files.map((f) => fileFacts(join(repo.root, f))));
+    const regular = files.filter((_, i) => facts[i]?.mode !== '120000');
+    const blobs = await git.hashFiles(regular.map((f) => join(repo.root, f)));
+    const byPath = new Map(regular.map((f, i) => [f, blobs[i] as string]));
+    const entries: FileEntry[] = [];
+    for (let i = 0; i < files.length; i++) {
+      const path = files[i] as string;
+      const f = facts[i] as Awaited<ReturnType<typeof fileFacts>>;
+      const blob = f.link !== undefined ? await git.hashBuffer(f.link) : (byPath.get(path) as string);
+      entries.push({ path, mode: f.mode, size: f.size, sha256: f.sha256, blob, ...(f.link !== undefined ? { link: f.link } : {}) });
+    }
+    return entries;
+  };
+
+  req.onProgress?.('config files');
+  const config = req.parts.config ? await collect(req.config.config, 'config') : [];
+  req.onProgress?.('data paths');
+  const paths = req.parts.paths ? await collect(req.config.paths, 'paths') : [];
+
+  const databases: DatabaseEntry[] = [];
+  for (const engine of req.parts.databases) {
+    if (!req.dumpStore) throw new RollbackError('internal: no dump store for databases');
+    req.onProgress?.(`database ${engine.name} (${engine.engine})`);
+    databases.push(await dumpDatabase(engine, req.dumpStore));
+  }
+
+  const captures: CaptureEntry[] = [];
+  if (req.parts.captures) {
+    for (const [name, command] of Object.entries(req.config.capture)) {
+      req.onProgress?.(`capture ${name}`);
+      const r = await execa('sh', ['-c', command], { cwd: repo.root, reject: false, encoding: 'buffer', all: true, timeout: 60_000 });
+      const out = Buffer.from((r.all as unknown as Uint8Array) ?? new Uint8Array());
+      if (r.exitCode !== 0) warnings.push(`capture "${name}" exited with ${r.exitCode ?? 'a signal'}`);
+      const blob = await git.hashBuffer(out);
+      captures.push({ name, command, exitCode: r.exitCode ?? -1, size: out.length, blob, sha256: createHash('sha256').update(out).digest('hex') });
+    }
+  }
+
+  const manifest: Manifest = {
+    schema: 1,
+    id: req.id,
+    kind: req.kind,
+    createdAt: req.date.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    commit: req.head,
+    branch: req.branch,
+    config,
+    paths,
+    databases,
+    captures,
+    worktree,
+    patterns: { config: req.config.config, paths: req.config.paths },
+  };
+  const manifestBlob = await git.hashBuffer(JSON.stringify(manifest, null, 2) + '\n');
+
+  const entries: { mode: string; blob: string; path: string }[] = [{ mode: '100644', blob: manifestBlob, path: 'manifest.json' }];
+  for (const f of config) entries.push({ mode: treeMode(f.mode), blob: f.blob, path: `config/${f.path}` });
+  for (const f of paths) entries.push({ mode: treeMode(f.mode), blob: f.blob, path: `paths/${f.path}` });
+  for (const d of databases) {
+    if (d.blob) entries.push({ mode: '100644', blob: d.blob, path: d.path });
+    d.chunks?.forEach((c, i) => entries.push({ mode: '100644', blob: c.blob, path: `${d.path}/${String(i + 1).padStart(6, '0')}` }));
+  }
+  for (const c of captures) entries.push({ mode: '100644', blob: c.blob, path: `capture/${c.name}.txt` });
+  const tree = await git.makeTree(entries, join(tmp, `index-snapshot-${process.pid}`));
+  const parents = [req.head, ...(worktree ? [worktree.commit] : [])];
+  const commit = await git.commitTree(tree, parents, `git-rollback snapshot ${req.kind}/${req.id}\n`, req.date);
+
+  const size = [...config, ...paths].reduce((n, f) => n + f.size, 0) + databases.reduce((n, d) => n + d.size, 0) + captures.reduce((n, c) => n + c.size, 0);
+  const snapshot: SnapshotInfo = {
+    commit,
+    ref: `refs/rollback/snapshots/${req.kind}/${req.id}`,
+    config,
+    paths,
+    databases,
+    captures,
+    worktree,
+    size,
+  };
+  return { snapshot, manifest, warnings };
+}
+
+async function dumpDatabase(engine: Engine, store: DumpStore): Promise<DatabaseEntry> {
+  const started = Date.now();
+  const probe = await engine.check('dump');
+  const pipe = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const stored = store.write(pipe);
+  let outcome;
+  try {
+    outcome = await engine.dump(pipe);
+  } catch (error) {
+    pipe.destroy();
+    await stored.catch(() => undefined);
+    throw error;
+  }
+  if (!pipe.writableEnded) pipe.end();
+  const written = await stored;
+  if (written.size === 0) {
+    throw new RollbackError(`database ${engine.name}: the dump was empty, so no point was made`, 'check the dump command or the database');
+  }
+  return {
+    name: engine.name,
+    engine: engine.engine,
+    format: outcome.format,
+    path: `db/${engine.name}.${outcome.ext}`,
+    size: written.size,
+    sha256: written.sha256,
+    chunks: written.chunks,
+    tool: outcome.tool || probe.tool,
+    ...(outcome.serverVersion ?? probe.serverVersion ? { serverVersion: outcome.serverVersion ?? probe.serverVersion } : {}),
+    ms: Date.now() - started,
+    ...(outcome.details ? { details: outcome.details } : {}),
+  };
+}
+
+/** A file written beside its target, checked and ready to be renamed into place. */
+export interface StagedFile {
+  entry: FileEntry;
+  target: string;
+  temp: string | null;
+}
+
+/**
+ * Writes every file of `entries` to a temp file beside its target and checks
+ * its sha256. Nothing live changes; on any mismatch every temp file is removed.
+ */
+export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { entry: FileEntry; rel: string }[], job: string): Promise<StagedFile[]> {
+  const staged: StagedFile[] = [];
+  const root = repo.root;
+  // Staged files live in the git dir, not the working tree, so that a backup
+  // taken meanwhile does not see them as untracked files.
+  const stageDir = join(stateDir(repo), 'tmp', `stage-${job}`);
+  await mkdir(stageDir, { recursive: true });
+  let n = 0;
+  try {
+    const small = entries.filter((e) => e.entry.size <= 8 * 1024 * 1024 && e.entry.mode !== '120000');
+    const contents = await git.readBlobs(small.map((e) => e.entry.blob));
+    for (const { entry, rel } of entries) {
+      const target = join(root, rel);
+      if (entry.mode === '120000') {
+        staged.push({ entry, target, temp: null });
+        continue;
+      }
+      const temp = join(stageDir, String(++n));
+      staged.push({ entry, target, temp });
+      const data = contents.get(entry.blob);
+      if (data === null) throw new CorruptSnapshotError(`snapshot object for ${rel} is missing (${entry.blob.slice(0, 12)})`, 'the point is damaged; run git fsck, or roll back to another point');
+      if (data !== undefined) {
+        await writeFile(temp, data, { mode: 0o600, flag: 'w' });
+      } else {
+        await rm(temp, { force: true });
+        await git.blobToFile(entry.blob, temp);
+      }
+      const sum = await sha256File(temp);
+      if (sum !== entry.sha256) {
+        throw new CorruptSnapshotError(`snapshot content of ${rel} does not match its checksum`, 'the point is damaged; run git fsck, or roll back to another point');
+      }
+      await finishFile(temp, entry.mode);
+    }
+    return staged;
+  } catch (error) {
+    await discardStaged(staged);
+    throw error;
+  }
+}
+
+export async function applyStaged(staged: readonly StagedFile[], job: string): Promise<void> {
+  for (const s of staged) {
+    await ensureParent(s.target);
+    if (s.temp === null) await makeSymlink(s.entry.link ?? '', s.target);
+    else await replaceWith(s.temp, s.target, tempBeside(s.target, job));
+  }
+}
+
+/** Removes staged files that were not applied, and their staging folder. */
+export async function discardStaged(staged: readonly StagedFile[]): Promise<void> {
+  const dirs = new Set(staged.filter((s) => s.temp).map((s) => dirname(s.temp as string)));
+  await Promise.all([...dirs].map((d) => rm(d, { recursive: true, force: true })));
+}
+
+/** Files that match a snapshot's patterns now but were not in it. */
+export async function extraFiles(root: string, patterns: readonly string[], kept: readonly FileEntry[]): Promise<string[]> {
+  if (patterns.length === 0) return [];
+  const now = await expandPatterns(root, patterns);
+  const had = new Set(kept.map((f) => f.path));
+  return now.files.filter((f) => !had.has(f));
+}

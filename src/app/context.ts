@@ -1,0 +1,76 @@
+// Everything a command needs, opened once: the repository, the config, the
+// point store, the event log and the lock. The CLI builds it; commands use it.
+import { loadConfig } from '../adapters/config.js';
+import { EventLog } from '../adapters/eventlog.js';
+import { Git, type RepoInfo } from '../adapters/git.js';
+import { RepoLock } from '../adapters/lock.js';
+import { stateDir } from '../adapters/snapshot.js';
+import { PointStore } from '../adapters/store.js';
+import type { Config } from '../core/config.js';
+import type { DumpStore, Engine } from '../core/engine.js';
+import { UsageError } from '../core/errors.js';
+import type { TagPrefixes } from '../core/points.js';
+
+export interface Context {
+  git: Git;
+  repo: RepoInfo;
+  config: Config;
+  store: PointStore;
+  log: EventLog;
+  lock: RepoLock;
+  stateDir: string;
+  env: NodeJS.ProcessEnv;
+  /** Engines for the configured databases (created on first use). */
+  engines(names?: Iterable<string>): Promise<Engine[]>;
+  dumpStore(): Promise<DumpStore>;
+}
+
+export interface OpenOptions {
+  cwd?: string;
+  configFile?: string;
+  /** Refuse a repository without commits (most commands need HEAD). */
+  needCommit?: boolean;
+}
+
+export async function openContext(options: OpenOptions = {}): Promise<Context> {
+  const { git, repo } = await Git.open(options.cwd ?? process.cwd());
+  if (options.needCommit !== false && !(await git.revParse('HEAD'))) {
+    throw new UsageError('this repository has no commits yet', 'make a first commit: git add -A && git commit -m "first commit"');
+  }
+  const config = await loadConfig(repo.root, process.env, options.configFile);
+  const prefixes: TagPrefixes = config.tags;
+  const dir = stateDir(repo);
+  const engineCache = new Map<string, Engine>();
+  let dumpStore: DumpStore | undefined;
+  return {
+    git,
+    repo,
+    config,
+    store: new PointStore(git, prefixes),
+    log: new EventLog(git),
+    lock: new RepoLock(dir),
+    stateDir: dir,
+    env: process.env,
+    async engines(names?: Iterable<string>) {
+      const wanted = names ? new Set(names) : null;
+      const selected = config.databases.filter((d) => !wanted || wanted.has(d.name));
+      if (selected.length === 0) return [];
+      const enginesModule = '../adapters/engines/index.js'; // TEMP-HACK until the engines land
+      const { createEngine } = (await import(enginesModule)) as { createEngine: (d: unknown, c: unknown) => Engine };
+      return selected.map((d): Engine => {
+        const cached = engineCache.get(d.name);
+        if (cached) return cached;
+        const created = createEngine(d, { cwd: repo.root, env: process.env });
+        engineCache.set(d.name, created);
+        return created;
+      });
+    },
+    async dumpStore() {
+      if (!dumpStore) {
+        const { GitDumpStore } = await import('../adapters/dump-store.js');
+        dumpStore = new GitDumpStore(repo.root);
+      }
+      return dumpStore;
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// Output: data on stdout, progress and warnings on stderr. Colour only on a
+// TTY and never with NO_COLOR; spinners only on a TTY and never with --json.
+import { createInterface } from 'node:readline';
+import stringWidth from 'string-width';
+import type { Reporter } from '../app/rollback.js';
+import { formatMs } from '../core/duration.js';
+
+const useColor = (stream: NodeJS.WriteStream) => !!stream.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+
+function paint(code: number, reset: number) {
+  return (text: string, stream: NodeJS.WriteStream = process.stdout) => (useColor(stream) ? `\u001b[${code}m${text}\u001b[${reset}m` : text);
+}
+
+export const color = {
+  bold: paint(1, 22),
+  dim: paint(2, 22),
+  red: paint(31, 39),
+  green: paint(32, 39),
+  yellow: paint(33, 39),
+  cyan: paint(36, 39),
+};
+
+export function print(text = ''): void {
+  process.stdout.write(text + '\n');
+}
+
+export function printJSON(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function warn(text: string): void {
+  process.stderr.write(`${color.yellow('warning:', process.stderr)} ${text}\n`);
+}
+
+export function info(text: string): void {
+  process.stderr.write(text + '\n');
+}
+
+/** Display width, counting CJK and other wide characters as two columns. */
+export const width = (s: string) => stringWidth(s);
+
+export function pad(s: string, w: number): string {
+  return s + ' '.repeat(Math.max(0, w - width(s)));
+}
+
+/** Cuts to `w` columns, adding "…" when cut; never splits a wide character. */
+export function truncate(s: string, w: number): string {
+  if (width(s) <= w) return s;
+  let out = '';
+  for (const ch of s) {
+    if (width(out + ch) > w - 1) break;
+    out += ch;
+  }
+  return out + '…';
+}
+
+export interface Column {
+  header: string;
+  max?: number;
+}
+
+/** A plain table aligned by display width; the last column is not padded. */
+export function table(columns: Column[], rows: string[][]): string[] {
+  const cells = rows.map((r) => r.map((c, i) => (columns[i]?.max ? truncate(c, columns[i]!.max!) : c)));
+  const widths = columns.map((c, i) => Math.max(width(c.header), ...cells.map((r) => width(r[i] ?? ''))));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [color.bold(line(columns.map((c) => c.header))), ...cells.map(line)];
+}
+
+/** A spinner on stderr when it is a terminal, silent otherwise. */
+export async function spinner(enabled: boolean): Promise<{ start(t: string): void; succeed(t: string): void; fail(t: string): void; stop(): void }> {
+  if (!enabled || !process.stderr.isTTY) {
+    return { start() {}, succeed() {}, fail() {}, stop() {} };
+  }
+  const { default: ora } = await import('ora');
+  const s = ora({ stream: process.stderr });
+  return {
+    start: (t) => s.start(t),
+    succeed: (t) => s.succeed(t),
+    fail: (t) => s.fail(t),
+    stop: () => s.stop(),
+  };
+}
+
+/** Reports rollback steps as they run: a spinner on a terminal, plain lines otherwise. */
+export async function stepReporter(quiet: boolean): Promise<Reporter> {
+  const s = await spinner(!quiet);
+  const tty = !!process.stderr.isTTY;
+  return {
+    step: (t) => (tty ? s.start(t) : undefined),
+    done: (t, ms) => (tty ? s.succeed(`${t} ${color.dim(`(${formatMs(ms)})`, process.stderr)}`) : quiet ? undefined : info(`✓ ${t} (${formatMs(ms)})`)),
+    warn: (t) => {
+      s.stop();
+      warn(t);
+    },
+  };
+}
+
+/** Asks a yes/no question on the terminal. Only call when stdin and stderr are TTYs. */
+export async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer: string = await new Promise((resolve) => rl.question(`${question} [y/N] `, resolve));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export const canPrompt = () => !!process.stdin.isTTY && !!process.stderr.isTTY;
+
+export function localTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}

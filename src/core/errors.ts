@@ -1,0 +1,95 @@
+// One error hierarchy for the whole tool. main.ts maps each class to a
+// one-line message, an optional hint and a documented exit code (docs/exit-codes.md).
+
+export const ExitCode = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  notFound: 3,
+  refused: 4,
+  locked: 5,
+  corrupt: 6,
+  rolledBack: 7,
+  critical: 8,
+  cancelled: 130,
+} as const;
+
+export class RollbackError extends Error {
+  exitCode: number = ExitCode.error;
+  hint?: string;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.hint = hint;
+  }
+}
+
+/** Bad arguments or bad configuration: nothing was attempted. */
+export class UsageError extends RollbackError {
+  override exitCode: number = ExitCode.usage;
+}
+
+/** Invalid configuration file; names the file, the key and what is expected. */
+export class ConfigError extends UsageError {}
+
+/** A point, event or object that does not exist. */
+export class NotFoundError extends RollbackError {
+  override exitCode: number = ExitCode.notFound;
+}
+
+/** The action is refused as things are (exists, protected, dirty, needs --yes…). */
+export class ConflictError extends RollbackError {
+  override exitCode: number = ExitCode.refused;
+}
+
+/** Another git-rollback holds the repository lock. */
+export class LockedError extends RollbackError {
+  override exitCode: number = ExitCode.locked;
+}
+
+/** A stored snapshot object is missing or does not match its checksum. */
+export class CorruptSnapshotError extends RollbackError {
+  override exitCode: number = ExitCode.corrupt;
+}
+
+/** The user said no at a prompt, or interrupted. */
+export class CancelledError extends RollbackError {
+  override exitCode: number = ExitCode.cancelled;
+}
+
+/** A step failed and every earlier step was put back from the automatic backup. */
+export class RolledBackError extends RollbackError {
+  override exitCode: number = ExitCode.rolledBack;
+}
+
+/** A step failed and putting things back failed too: the journal says what to do. */
+export class CriticalError extends RollbackError {
+  override exitCode: number = ExitCode.critical;
+}
+
+/** An external program (git, pg_dump, …) failed. stderr is kept, secrets redacted. */
+export class ExternalToolError extends RollbackError {
+  constructor(
+    readonly tool: string,
+    readonly exitCodeOfTool: number | undefined,
+    readonly stderr: string,
+    message?: string,
+    hint?: string,
+  ) {
+    super(message ?? `${tool} failed${exitCodeOfTool === undefined ? '' : ` (exit ${exitCodeOfTool})`}: ${firstLines(stderr)}`, hint);
+  }
+}
+
+function firstLines(text: string, max = 3): string {
+  const lines = text.trim().split('\n').filter(Boolean);
+  const head = lines.slice(0, max).join(' | ');
+  return lines.length > max ? `${head} | …` : head || 'no error output';
+}
+
+/** Removes passwords from URLs and KEY=value secrets before text reaches output. */
+export function redact(text: string): string {
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@')
+    .replace(/(password[=:]\s*)\S+/gi, '$1***')
+    .replace(/(PGPASSWORD|MYSQL_PWD|REDISCLI_AUTH)=\S+/g, '$1=***');
+}

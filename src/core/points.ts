@@ -1,0 +1,156 @@
+// Points as names: ids, tag names, tag messages and how a user's <point>
+// argument resolves to one point. Pure logic over already-read points.
+import semver from 'semver';
+import { NotFoundError, UsageError } from './errors.js';
+import { nearest } from './text.js';
+import type { Point, PointKind } from './types.js';
+
+export type TagPrefixes = Record<PointKind, string>;
+
+/** UTC YYYYMMDD-HHMMSS, the default id of a point. */
+export function timestampId(date: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${date.getUTCFullYear()}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}-${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;
+}
+
+/** The first of `base`, `base-2`, `base-3`… not in `taken`. */
+export function uniqueId(base: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(base)) return base;
+  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+}
+
+/** A --name must be usable inside a ref name and a database identifier suffix. */
+export function validateId(id: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id) || id.includes('..') || id.endsWith('.lock') || id.endsWith('.')) {
+    throw new UsageError(`invalid point name "${id}"`, 'use letters, digits, ".", "_" and "-" (up to 100, starting with a letter or digit)');
+  }
+}
+
+export function tagName(prefixes: TagPrefixes, kind: PointKind, id: string): string {
+  return `${prefixes[kind]}${id}`;
+}
+
+export function snapshotRef(kind: PointKind, id: string): string {
+  return `refs/rollback/snapshots/${kind}/${id}`;
+}
+
+/** Kind and id of a tag name, by the configured prefixes (longest prefix wins). */
+export function parseTagName(prefixes: TagPrefixes, tag: string): { kind: PointKind; id: string } | null {
+  const entries = (Object.entries(prefixes) as [PointKind, string][]).sort((a, b) => b[1].length - a[1].length);
+  for (const [kind, prefix] of entries) {
+    if (tag.startsWith(prefix) && tag.length > prefix.length) return { kind, id: tag.slice(prefix.length) };
+  }
+  return null;
+}
+
+const TRAILER = /^Rollback-([A-Za-z-]+): (.*)$/;
+
+/** Tag message: the description, then immutable facts as git trailers. */
+export function tagMessage(description: string, trailers: Record<string, string | number | boolean | null>): string {
+  const lines = Object.entries(trailers)
+    .filter(([, v]) => v !== null && v !== '')
+    .map(([k, v]) => `Rollback-${k}: ${String(v).replace(/\n/g, ' ')}`);
+  const desc = description.trim();
+  return `${desc ? desc + '\n\n' : ''}${lines.join('\n')}\n`;
+}
+
+/** Splits a tag message back into description and trailers. */
+export function parseTagMessage(message: string): { description: string; trailers: Record<string, string> } {
+  const text = message.replace(/\s+$/, '');
+  const paragraphs = text.split(/\n\n/);
+  const last = paragraphs[paragraphs.length - 1] ?? '';
+  const lines = last.split('\n');
+  const trailers: Record<string, string> = {};
+  if (lines.length > 0 && lines.every((l) => TRAILER.test(l))) {
+    for (const l of lines) {
+      const m = TRAILER.exec(l);
+      if (m) trailers[(m[1] as string).toLowerCase()] = m[2] as string;
+    }
+    paragraphs.pop();
+  }
+  return { description: paragraphs.join('\n\n').trim(), trailers };
+}
+
+/** Newest first; ties broken by id so the order is stable. */
+export function sortNewestFirst(points: Point[]): Point[] {
+  return points.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id) || a.tag.localeCompare(b.tag));
+}
+
+export function releaseVersion(point: Point): string | null {
+  if (point.kind !== 'release') return null;
+  return semver.valid(semver.clean(point.id) ?? point.id);
+}
+
+/** Releases, highest version first. */
+export function releasesByVersion(points: readonly Point[]): Point[] {
+  return points
+    .filter((p) => releaseVersion(p) !== null)
+    .sort((a, b) => semver.rcompare(releaseVersion(a) as string, releaseVersion(b) as string));
+}
+
+export interface ResolveContext {
+  points: readonly Point[];
+  prefixes: TagPrefixes;
+  /** Resolves a commit-ish to a full commit id (git rev-parse), or null. */
+  commitOf?: (rev: string) => Promise<string | null>;
+}
+
+/**
+ * Resolves what a user typed: a tag name (`release/v0.8.1`), an id, a version
+ * (`v0.8.1`, `0.8.1`), `latest`, `previous-release` / `release~N`, or a commit a point tags.
+ */
+export async function resolvePoint(spec: string, ctx: ResolveContext): Promise<Point> {
+  const points = sortNewestFirst([...ctx.points]);
+  const s = spec.replace(/^refs\/tags\//, '');
+  const byTag = points.find((p) => p.tag === s);
+  if (byTag) return byTag;
+
+  if (s === 'latest' || s === 'HEAD~0') {
+    const p = points.find((x) => x.kind === 'point' || x.kind === 'release' || x.kind === 'deploy');
+    if (!p) throw new NotFoundError('there are no points yet', 'make one: git rollback point "description"');
+    return p;
+  }
+  if (s === 'latest-backup') {
+    const p = points.find((x) => x.kind === 'backup');
+    if (!p) throw new NotFoundError('there are no backups yet');
+    return p;
+  }
+  const rel = /^(?:previous-release|release~(\d+)|latest-release)$/.exec(s);
+  if (rel) {
+    const n = s === 'previous-release' ? 1 : s === 'latest-release' ? 0 : Number(rel[1]);
+    const releases = releasesByVersion(points);
+    const p = releases[n];
+    if (!p) throw new NotFoundError(releases.length === 0 ? 'there are no releases yet' : `there is no release ${n} before the latest (${releases.length} release${releases.length === 1 ? '' : 's'})`, 'see them with: git rollback list --kind release');
+    return p;
+  }
+
+  const byId = points.filter((p) => p.id === s);
+  if (byId.length === 1) return byId[0] as Point;
+  if (byId.length > 1) {
+    throw new UsageError(`"${spec}" is ambiguous: ${byId.map((p) => p.tag).join(', ')}`, 'give the full tag name');
+  }
+
+  const version = semver.valid(semver.clean(s.replace(/^v/, '')) ?? '');
+  if (version) {
+    const p = points.find((x) => x.kind === 'release' && releaseVersion(x) === version);
+    if (p) return p;
+  }
+
+  if (ctx.commitOf && /^[^\s]+$/.test(s)) {
+    const commit = await ctx.commitOf(s);
+    if (commit) {
+      const tagging = points.filter((p) => p.commit === commit && p.kind !== 'backup');
+      const p = tagging[0] ?? points.find((x) => x.commit === commit);
+      if (p) return p;
+      throw new NotFoundError(`no point tags commit ${commit.slice(0, 12)} (${spec})`, 'make one first, or list points: git rollback list');
+    }
+  }
+
+  const candidates = points.flatMap((p) => [p.tag, p.id]);
+  const near = nearest(s, candidates, 3).map((c) => points.find((p) => p.id === c)?.tag ?? c);
+  const uniq = [...new Set(near)];
+  throw new NotFoundError(
+    `unknown point "${spec}"${uniq.length ? `; did you mean ${uniq.join(', ')}?` : ''}`,
+    'list points with: git rollback list',
+  );
+}
