@@ -1,6 +1,5 @@
 // Loads the config with cosmiconfig (module name "rollback") from the repository
 // root only, then validates it (src/core/config.ts).
-import { cosmiconfig } from 'cosmiconfig';
 import { ConfigError } from '../core/errors.js';
 import { defaultConfig, validateConfig, type Config } from '../core/config.js';
 
@@ -16,6 +15,9 @@ export const SEARCH_PLACES = [
 ];
 
 export async function loadConfig(root: string, env: Record<string, string | undefined> = process.env, explicitFile?: string): Promise<Config> {
+  // Loaded on demand: most of git-rollback's start-up time is module loading.
+  const mod = (await import('cosmiconfig')) as typeof import('cosmiconfig') & { default?: typeof import('cosmiconfig') };
+  const cosmiconfig = mod.cosmiconfig ?? mod.default?.cosmiconfig;
   const explorer = cosmiconfig('rollback', { searchPlaces: SEARCH_PLACES, searchStrategy: 'none', cache: false });
   let result;
   try {

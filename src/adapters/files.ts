@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, open, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { glob } from 'tinyglobby';
 
 const GLOB_CHARS = /[*?[\]{}!]/;
 
@@ -19,6 +18,7 @@ export interface Expanded {
  * for everything under it. Tracked, untracked and ignored files all count.
  */
 export async function expandPatterns(root: string, patterns: readonly string[]): Promise<Expanded> {
+  const { glob } = await import('tinyglobby');
   const files = new Set<string>();
   const unmatched: string[] = [];
   for (const raw of patterns) {

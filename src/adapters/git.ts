@@ -5,8 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { hostname, userInfo } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { execa } from 'execa';
-import { simpleGit } from 'simple-git';
+import { spawn as spawnProcess } from 'node:child_process';
 import { ExternalToolError, UsageError, redact } from '../core/errors.js';
 import { missingTool } from './process.js';
 
@@ -77,29 +76,31 @@ export class Git {
     return { git, repo: { root: top, gitDir: gitDir ?? commonDir, commonDir } };
   }
 
+  /**
+   * Runs git to completion. git is spawned with node:child_process rather than
+   * execa: a point starts ~15 git processes, and execa's import (~150 ms) and
+   * per-call cost showed in `point` timings (docs/decisions.md).
+   */
   async run(args: readonly string[], options: GitRunOptions = {}): Promise<GitResult> {
     const cfg: string[] = [...BASE_CONFIG];
     for (const [k, v] of Object.entries(options.config ?? {})) cfg.push('-c', `${k}=${v}`);
-    let result;
-    try {
-      result = await execa('git', [...cfg, ...args], {
-        cwd: this.cwd,
-        input: options.input,
-        env: { ...this.baseEnv, ...options.env, GIT_TERMINAL_PROMPT: '0' },
-        reject: false,
-        stripFinalNewline: false,
-        encoding: options.binary ? 'buffer' : 'utf8',
-        maxBuffer: 1024 * 1024 * 1024,
-      });
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') throw missingTool('git');
-      throw error;
-    }
-    if ((result as { cause?: { code?: string } }).cause?.code === 'ENOENT') throw missingTool('git');
+    const env = { ...process.env, ...this.baseEnv, ...options.env, GIT_TERMINAL_PROMPT: '0' };
+    const result = await new Promise<{ stdout: Buffer; stderr: string; code: number }>((resolvePromise, reject) => {
+      const child = spawnProcess('git', [...cfg, ...args], { cwd: this.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => err.push(d));
+      child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? missingTool('git') : e));
+      child.on('close', (code) => resolvePromise({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 }));
+      child.stdin.on('error', () => undefined); // git may exit before reading all input; the exit code tells.
+      if (options.input !== undefined) child.stdin.end(options.input);
+      else child.stdin.end();
+    });
     const out: GitResult = {
-      stdout: options.binary ? (toBuffer(result.stdout) as unknown as string) : String(result.stdout ?? ''),
-      stderr: String(result.stderr ?? ''),
-      exitCode: result.exitCode ?? 1,
+      stdout: options.binary ? (result.stdout as unknown as string) : result.stdout.toString('utf8'),
+      stderr: result.stderr,
+      exitCode: result.code,
     };
     if (out.exitCode !== 0 && !options.allowFail) {
       throw new ExternalToolError(`git ${args[0] ?? ''}`.trim(), out.exitCode, redact(out.stderr));
@@ -158,6 +159,7 @@ export class Git {
 
   /** Parsed `git status`: tracked changes and untracked files (simple-git parses porcelain -z for us). */
   async status(): Promise<{ tracked: string[]; untracked: string[]; conflicted: string[] }> {
+    const { simpleGit } = await import('simple-git');
     const s = await simpleGit({ baseDir: this.cwd, config: ['core.quotepath=false'] }).status(['--untracked-files=all']);
     const untracked = s.not_added;
     const tracked = s.files.map((f) => f.path).filter((p) => !untracked.includes(p));
@@ -273,15 +275,16 @@ export class Git {
   /** Streams one blob into a file (any size, bounded memory). */
   async blobToFile(id: string, file: string): Promise<void> {
     const sink = createWriteStream(file, { flags: 'wx', mode: 0o600 });
-    const child = execa('git', [...BASE_CONFIG, '-c', 'core.bigFileThreshold=1m', 'cat-file', 'blob', id], {
-      cwd: this.cwd,
-      buffer: false,
-      stdout: 'pipe',
-      reject: false,
+    const child = spawnProcess('git', [...BASE_CONFIG, '-c', 'core.bigFileThreshold=1m', 'cat-file', 'blob', id], { cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number>((res, rej) => {
+      child.on('error', rej);
+      child.on('close', (code) => res(code ?? 1));
     });
     (child.stdout as Readable).pipe(sink as Writable);
-    const [result] = await Promise.all([child, once(sink, 'close')]);
-    if (result.exitCode !== 0) throw new ExternalToolError('git cat-file', result.exitCode, String(result.stderr ?? ''));
+    const [code] = await Promise.all([exited, once(sink, 'close')]);
+    if (code !== 0) throw new ExternalToolError('git cat-file', code, stderr);
   }
 
   /** Notes (refs/notes/<ref>) for all annotated objects: object id → note blob id. */
@@ -326,11 +329,4 @@ export function gitDate(date: Date): string {
   const abs = Math.abs(offset);
   const tz = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
   return `${Math.floor(date.getTime() / 1000)} ${tz}`;
-}
-
-/** execa returns Uint8Array for binary output; we want Buffer's API. */
-function toBuffer(data: unknown): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(String(data ?? ''));
 }

@@ -1,6 +1,5 @@
 // Health checks after a rollback: an HTTP URL that must answer 2xx/3xx, or a
 // command that must exit 0, retried at an interval.
-import { execa } from 'execa';
 import type { HealthConfig } from '../core/config.js';
 
 export interface HealthResult {
@@ -21,6 +20,7 @@ export async function checkHealth(h: HealthConfig, cwd: string): Promise<HealthR
         detail = `${h.url} answered ${res.status}`;
         if (res.status < 400) return { ok: true, attempts: i, detail, ms: Date.now() - started };
       } else if (h.command) {
+        const { execa } = await import('execa');
         const r = await execa('sh', ['-c', h.command], { cwd, reject: false, timeout: h.timeoutMs, all: true });
         detail = `\`${h.command}\` exited ${r.exitCode ?? 'on a signal'}`;
         if (r.exitCode === 0) return { ok: true, attempts: i, detail, ms: Date.now() - started };

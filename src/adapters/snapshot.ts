@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { execa } from 'execa';
 import { CorruptSnapshotError, RollbackError } from '../core/errors.js';
 import type { Config } from '../core/config.js';
 import type { DumpStore, Engine } from '../core/engine.js';
@@ -81,6 +80,7 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
   if (req.parts.captures) {
     for (const [name, command] of Object.entries(req.config.capture)) {
       req.onProgress?.(`capture ${name}`);
+      const { execa } = await import('execa');
       const r = await execa('sh', ['-c', command], { cwd: repo.root, reject: false, encoding: 'buffer', all: true, timeout: 60_000 });
       const out = Buffer.from((r.all as unknown as Uint8Array) ?? new Uint8Array());
       if (r.exitCode !== 0) warnings.push(`capture "${name}" exited with ${r.exitCode ?? 'a signal'}`);

@@ -4,7 +4,6 @@
 // everything back from the backup.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { exists, sha256File } from '../adapters/files.js';
 import { checkHealth } from '../adapters/health.js';
 import { JournalFile, type Journal, type JournalStep } from '../adapters/journal.js';
@@ -390,6 +389,7 @@ async function moveCode(ctx: Context, plan: Plan, prepared: Prepared): Promise<v
 }
 
 async function runHook(ctx: Context, command: string, plan: Plan): Promise<void> {
+  const { execa } = await import('execa');
   const r = await execa('sh', ['-c', command], {
     cwd: ctx.repo.root,
     reject: false,

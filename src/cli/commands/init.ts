@@ -2,7 +2,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { glob } from 'tinyglobby';
 import { openContext } from '../../app/context.js';
 import { exists } from '../../adapters/files.js';
 import { ConflictError } from '../../core/errors.js';
@@ -30,6 +29,7 @@ const ENGINE_BY_IMAGE: [RegExp, string][] = [
 ];
 
 async function look(root: string): Promise<Found> {
+  const { glob } = await import('tinyglobby');
   const opts = { cwd: root, dot: true, onlyFiles: true, ignore: IGNORE, deep: 4 };
   const env = (await glob(['**/.env', '**/.env.*', '**/*.env'], opts)).filter((f) => !/\.(example|sample|template|dist)$/.test(f)).sort();
   const sqlite = (await glob(['**/*.db', '**/*.sqlite', '**/*.sqlite3'], opts)).sort();
