@@ -1,0 +1,274 @@
+// PostgreSQL: `pg_dump -Fc -Z0` streamed into the store; restore with
+// pg_restore into `<db>_rb_tmp_<job>`, then a rename swap from the
+// maintenance database. Uncompressed custom format: git compresses the
+// chunks anyway (level 1, faster than pg_dump's zlib), and compressed
+// archive blocks would change entirely for any row edit, defeating chunk
+// dedup (docs/decisions.md, "PostgreSQL dump format").
+//
+// The password comes from the URL, PGPASSWORD or ~/.pgpass, and reaches the
+// tools only through the PGPASSWORD environment variable, never argv (which
+// any local user can read in /proc); -w makes the tools fail rather than
+// prompt on a terminal.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreStrategy, StagedRestore } from '../../core/engine.js';
+import type { DatabaseEntry } from '../../core/types.js';
+import { ExternalToolError, RollbackError, redact } from '../../core/errors.js';
+import { run } from '../process.js';
+import { startPiped } from '../piped.js';
+import {
+  derivedName,
+  describeUrl,
+  materialize,
+  parseDbUrl,
+  privateTempDir,
+  safeJobId,
+  streamIntoTool,
+  streamToolInto,
+  validateKeys,
+  versionOf,
+  type EngineContext,
+  type ParsedUrl,
+} from './common.js';
+
+/** NAMEDATALEN - 1: longer identifiers are silently truncated by the server. */
+const MAX_IDENT = 63;
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+const CONNECT_HINT = 'check that the server is running and databases.<name>.url (host, port, user; password via the URL, PGPASSWORD or ~/.pgpass)';
+
+export class PostgresEngine implements Engine {
+  readonly engine = 'postgres';
+  readonly name: string;
+  private readonly url: ParsedUrl;
+  private readonly maintenanceDb: string;
+  private readonly jobs: number;
+  private readonly noOwner: boolean;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(config: DatabaseConfig, private readonly ctx: EngineContext) {
+    validateKeys(config, { url: 'string' }, { maintenanceDb: 'string', jobs: 'integer', noOwner: 'boolean' });
+    this.name = config.name;
+    this.url = parseDbUrl(config, ['postgres', 'postgresql']);
+    if (!this.url.database) throw new RollbackError(`databases.${config.name}.url: no database name in the URL path`);
+    this.maintenanceDb = (config.maintenanceDb as string | undefined) ?? 'postgres';
+    this.jobs = (config.jobs as number | undefined) ?? 2;
+    this.noOwner = (config.noOwner as boolean | undefined) ?? false;
+    this.env = { ...ctx.env, ...(this.url.password ? { PGPASSWORD: this.url.password } : {}) };
+  }
+
+  describe(): string {
+    return describeUrl(this.url);
+  }
+
+  /** A libpq connection URI for `database`, without the password. */
+  private conn(database = this.url.database): string {
+    const base = describeUrl(this.url, database).replace(/^postgres(ql)?:/, 'postgresql:');
+    const query = this.url.params.toString();
+    return query ? `${base}?${query}` : base;
+  }
+
+  private names(jobId: string) {
+    const id = safeJobId(jobId);
+    return {
+      tmp: derivedName(this.url.database, `_rb_tmp_${id}`, MAX_IDENT),
+      old: derivedName(this.url.database, `_rollback_${id}`, MAX_IDENT),
+    };
+  }
+
+  strategy(jobId: string): RestoreStrategy {
+    const { tmp, old } = this.names(jobId);
+    return {
+      text: `pg_restore into ${tmp}, then rename swap (old kept as ${old})`,
+      downtime: `new connections to ${this.url.database} blocked and open ones ended; ~1 s unavailable`,
+    };
+  }
+
+  /** Runs SQL through psql (no .psqlrc, stop at the first error); returns unaligned output. */
+  private async sql(database: string, statements: string): Promise<string> {
+    const r = await run('psql', ['-X', '-w', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', this.conn(database), '-c', statements], {
+      env: this.env,
+      reject: false,
+    });
+    if (r.exitCode !== 0) throw new ExternalToolError('psql', r.exitCode, scrub(r.stderr, this.url.password), undefined, connectHint(r.stderr));
+    return r.stdout.trim();
+  }
+
+  async check(mode: 'dump' | 'restore', entry?: DatabaseEntry): Promise<EngineProbe> {
+    const toolName = mode === 'dump' ? 'pg_dump' : 'pg_restore';
+    const tool = `${toolName} ${versionOf((await run(toolName, ['--version'], { env: this.env })).stdout)}`;
+    const serverVersion = await this.sql(this.maintenanceDb, 'SHOW server_version').then((v) => v.split(' ')[0] ?? v);
+    if (mode === 'dump') {
+      const found = await this.sql(this.maintenanceDb, `SELECT 1 FROM pg_database WHERE datname = ${literal(this.url.database)}`);
+      if (!found) throw new RollbackError(`database ${this.name}: ${this.url.database} does not exist on ${describeUrl(this.url)}`);
+      return { tool, serverVersion };
+    }
+    if (entry) {
+      // pg_restore reads archives from its own and older pg_dump versions only.
+      const dumpMajor = major(entry.tool.replace(/^pg_dump\s*/, ''));
+      const restoreMajor = major(tool.replace(/^pg_restore\s*/, ''));
+      if (dumpMajor !== undefined && restoreMajor !== undefined && restoreMajor < dumpMajor) {
+        throw new RollbackError(
+          `database ${this.name}: the dump was made by ${entry.tool}, but ${tool} cannot read newer archives`,
+          `install postgresql-client-${dumpMajor} (its pg_restore must be first on PATH)`,
+        );
+      }
+    }
+    const canCreate = await this.sql(this.maintenanceDb, 'SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user');
+    if (canCreate !== 't') {
+      throw new RollbackError(`database ${this.name}: the user cannot create databases, which the restore needs (temp database + rename)`, 'ALTER ROLE … CREATEDB, or use a superuser URL');
+    }
+    return { tool, serverVersion };
+  }
+
+  async dump(out: Writable): Promise<DumpOutcome> {
+    let probe: EngineProbe;
+    try {
+      probe = await this.check('dump');
+    } catch (error) {
+      out.destroy(error as Error);
+      throw error;
+    }
+    const proc = startPiped('pg_dump', ['-w', '-Fc', '-Z0', '-d', this.conn()], { env: this.env, stdin: 'ignore', label: 'pg_dump' });
+    await streamToolInto(proc, out, 'pg_dump', CONNECT_HINT);
+    return { format: 'pg_dump-custom', ext: 'pgdump', tool: probe.tool, serverVersion: probe.serverVersion, details: { database: this.url.database, compression: 'none (git compresses)' } };
+  }
+
+  async stage(input: Readable, ctx: { jobId: string; entry: DatabaseEntry }): Promise<StagedRestore> {
+    const { tmp, old } = this.names(ctx.jobId);
+    const live = this.url.database;
+    const m = this.maintenanceDb;
+    const taken = await this.sql(m, `SELECT datname FROM pg_database WHERE datname IN (${literal(tmp)}, ${literal(old)})`);
+    if (taken) throw new RollbackError(`database ${this.name}: ${taken.split('\n').join(', ')} already exists`, 'a job with this id ran before; drop it or use another id');
+
+    // The new database gets the live one's owner, encoding and locale
+    // (pg_dump without --create carries none of them).
+    const props = await this.sql(
+      m,
+      `SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datname = ${literal(live)}`,
+    );
+    let create = `CREATE DATABASE ${ident(tmp)} TEMPLATE template0`;
+    if (props) {
+      const [owner = '', encoding = '', collate = '', ctype = ''] = props.split('|');
+      create += ` OWNER ${ident(owner)} ENCODING ${literal(encoding)} LC_COLLATE ${literal(collate)} LC_CTYPE ${literal(ctype)}`;
+    }
+    await this.sql(m, create);
+
+    const dropTmp = () => this.sql(m, `DROP DATABASE IF EXISTS ${ident(tmp)} WITH (FORCE)`);
+    try {
+      const args = ['-w', '--exit-on-error', '-d', this.conn(tmp), ...(this.noOwner ? ['--no-owner'] : [])];
+      if (this.jobs > 1) {
+        // Parallel restore needs a seekable file; the store's sha256 check
+        // also completes before pg_restore reads a byte this way.
+        const dir = await privateTempDir('pg');
+        try {
+          const file = join(dir, 'dump.pgdump');
+          await materialize(input, file);
+          const proc = startPiped('pg_restore', [...args, `-j${this.jobs}`, file], { env: this.env, stdin: 'ignore', stdout: 'ignore', label: 'pg_restore' });
+          await proc.wait(RESTORE_HINT);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      } else {
+        const proc = startPiped('pg_restore', [...args, '--single-transaction'], { env: this.env, stdout: 'ignore', label: 'pg_restore' });
+        await streamIntoTool(input, proc, 'pg_restore', RESTORE_HINT);
+      }
+      // pg_restore leaves no planner statistics; gather them before the
+      // database goes live (sampling: seconds even for large databases).
+      await this.sql(tmp, 'ANALYZE');
+    } catch (error) {
+      await dropTmp().catch(() => undefined);
+      throw error;
+    }
+
+    let state: 'staged' | 'swapped' | 'unswapped' | 'discarded' = 'staged';
+    let liveExisted = false;
+    const engine = this;
+    const staged: StagedRestore = {
+      async swap() {
+        if (state !== 'staged') throw new RollbackError(`database ${engine.name}: swap called twice`);
+        liveExisted = (await engine.sql(m, `SELECT 1 FROM pg_database WHERE datname = ${literal(live)}`)) === '1';
+        if (liveExisted) await engine.renamePair(live, old, tmp);
+        else await engine.sql(m, `ALTER DATABASE ${ident(tmp)} RENAME TO ${ident(live)}`);
+        state = 'swapped';
+        staged.keptAs = liveExisted ? old : undefined;
+      },
+      async unswap() {
+        if (state !== 'swapped') throw new RollbackError(`database ${engine.name}: unswap without swap`);
+        if (liveExisted) await engine.renamePair(live, tmp, old);
+        else {
+          await engine.blockAndEnd(live);
+          await engine.sql(m, `ALTER DATABASE ${ident(live)} RENAME TO ${ident(tmp)}`);
+        }
+        state = 'unswapped';
+        staged.keptAs = undefined;
+      },
+      async discard() {
+        // After a swap the temp name no longer exists (the old copy is kept
+        // under its own name until prune); before a swap or after unswap it
+        // is the restored copy nobody needs.
+        if (state !== 'swapped') await dropTmp();
+        state = 'discarded';
+      },
+    };
+    return staged;
+  }
+
+  /** Blocks new connections to `db` and ends the open ones (ours is on the maintenance database). */
+  private async blockAndEnd(db: string): Promise<void> {
+    await this.sql(this.maintenanceDb, `ALTER DATABASE ${ident(db)} ALLOW_CONNECTIONS false`);
+    await this.sql(this.maintenanceDb, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${literal(db)} AND pid <> pg_backend_pid()`);
+  }
+
+  /**
+   * live → parkAs, incoming → live, in one transaction (ALTER DATABASE RENAME
+   * is transactional), so there is no moment without a database named live.
+   * Ended backends take a moment to exit; RENAME fails while any is left, so
+   * it is retried for a few seconds.
+   */
+  private async renamePair(live: string, parkAs: string, incoming: string): Promise<void> {
+    const m = this.maintenanceDb;
+    await this.blockAndEnd(live);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.sql(
+            m,
+            `BEGIN; ALTER DATABASE ${ident(live)} RENAME TO ${ident(parkAs)}; ALTER DATABASE ${ident(incoming)} RENAME TO ${ident(live)}; COMMIT;`,
+          );
+          break;
+        } catch (error) {
+          if (attempt >= 50 || !/being accessed by other users/.test((error as Error).message)) throw error;
+          await new Promise((r) => setTimeout(r, 100));
+          await this.sql(m, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${literal(live)} AND pid <> pg_backend_pid()`);
+        }
+      }
+    } finally {
+      // Whichever database now has each name, both accept connections again.
+      for (const db of [live, parkAs]) {
+        await this.sql(m, `ALTER DATABASE ${ident(db)} ALLOW_CONNECTIONS true`).catch(() => undefined);
+      }
+    }
+  }
+}
+
+const RESTORE_HINT = 'the temp database was dropped and nothing live was touched; if a role is missing, create it or set databases.<name>.noOwner: true';
+
+function major(version: string): number | undefined {
+  const n = Number.parseInt(version, 10);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function connectHint(stderr: string): string | undefined {
+  if (/password authentication failed|no password supplied/.test(stderr)) return 'wrong or missing password: set it in the URL (from ${VAR}), PGPASSWORD or ~/.pgpass';
+  if (/Connection refused|could not connect|No such file or directory|timeout expired/.test(stderr)) return 'is the PostgreSQL server running and reachable at the host and port of databases.<name>.url?';
+  return undefined;
+}
+
+/** redact() plus the literal password, in case a server ever echoes it. */
+function scrub(text: string, password: string): string {
+  const clean = redact(text);
+  return password ? clean.split(password).join('***') : clean;
+}
