@@ -5,6 +5,8 @@ import { createReadStream } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, open, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 
+import { RollbackError } from '../core/errors.js';
+
 const GLOB_CHARS = /[*?[\]{}!]/;
 
 export interface Expanded {
@@ -105,7 +107,9 @@ export async function finishFile(path: string, mode: string): Promise<void> {
  */
 export async function replaceWith(staged: string, target: string, beside: string): Promise<void> {
   const st = await lstat(target).catch(() => null);
-  if (st?.isDirectory()) await rm(target, { recursive: true, force: true });
+  if (st?.isDirectory()) {
+    throw new RollbackError(`cannot restore ${target}: a directory is in its place`, 'move the directory away, then run the rollback again');
+  }
   try {
     await rename(staged, target);
   } catch (error) {

@@ -56,10 +56,10 @@ export class Git {
   /** Finds the repository around `cwd`; refuses bare repositories and non-repositories. */
   static async open(cwd: string): Promise<{ git: Git; repo: RepoInfo }> {
     const probe = new Git(cwd);
-    const r = await probe.run(
-      ['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--git-common-dir', '--show-toplevel'],
-      { allowFail: true },
-    );
+    const r = await probe.run(['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--git-common-dir', '--show-toplevel'], { allowFail: true });
+    if (r.exitCode !== 0 && /must be run in a work tree/.test(r.stderr)) {
+      throw new UsageError('this is a bare repository: git-rollback needs a working tree', 'run it in a clone with a working tree (git clone <bare> <dir>)');
+    }
     if (r.exitCode !== 0) {
       if (/not a git repository/i.test(r.stderr)) {
         throw new UsageError('not a git repository (or any parent up to the mount point)', 'run git-rollback inside a git repository, or `git init` one');

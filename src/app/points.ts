@@ -1,6 +1,7 @@
 // Making points: the snapshot, the tag, the note and the event, under the lock.
 import { captureSnapshot } from '../adapters/snapshot.js';
 import type { Engine } from '../core/engine.js';
+import { ConflictError } from '../core/errors.js';
 import { timestampId, uniqueId, validateId } from '../core/points.js';
 import type { Point, PointKind, PointNote, ReleaseInfo } from '../core/types.js';
 import type { Context } from './context.js';
@@ -42,6 +43,10 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   if (o.name !== undefined) {
     validateId(o.name);
     id = o.name;
+    const tag = `${ctx.config.tags[o.kind]}${id}`;
+    if (existing.some((p) => p.tag === tag)) {
+      throw new ConflictError(`point ${tag} already exists`, `choose another name, or delete the old one: git rollback delete ${tag}`);
+    }
   } else {
     id = uniqueId(timestampId(date), new Set(existing.filter((p) => p.kind === o.kind).map((p) => p.id)));
   }

@@ -2,7 +2,7 @@
 // restore beside the live resource first (files as temp files, databases as
 // temp databases), makes the backup, then flips each resource; a failure puts
 // everything back from the backup.
-import { rm } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exists, sha256File } from '../adapters/files.js';
 import { checkHealth } from '../adapters/health.js';
@@ -287,8 +287,9 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
       if (snapshot?.worktree) await timed('worktree', "restore the point's uncommitted work", () => restoreWorktree(ctx.git, snapshot.worktree!));
     }
     if (stagedFiles.length > 0) {
-      await timed('files', `restore ${stagedFiles.length} file${stagedFiles.length === 1 ? '' : 's'}`, () => applyStaged(stagedFiles, job));
+      // Marked before applying: a failure half-way must still put every file back.
       flipped.files = stagedFiles;
+      await timed('files', `restore ${stagedFiles.length} file${stagedFiles.length === 1 ? '' : 's'}`, () => applyStaged(stagedFiles, job));
     }
     const extra = [...(sel.config ? plan.input.extra.config : []), ...(sel.paths ? plan.input.extra.paths : [])];
     if (request.removeExtra && extra.length > 0) {
@@ -418,7 +419,11 @@ async function revert(ctx: Context, flipped: Flipped, backup: Point | null, stag
     const job = `revert${Date.now()}`;
     const again = await stageFiles(ctx.git, ctx.repo, entries, job);
     await applyStaged(again, job);
-    for (const f of flipped.files) if (!had.has(f.entry.path)) await rm(f.target, { force: true });
+    for (const f of flipped.files) {
+      if (had.has(f.entry.path)) continue;
+      const st = await lstat(f.target).catch(() => null);
+      if (st && !st.isDirectory()) await rm(f.target, { force: true });
+    }
   }
   await discardStaged(flipped.files);
 }

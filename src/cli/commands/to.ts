@@ -59,10 +59,6 @@ export const toCommand: CommandModule<object, Args> = {
 
 /** Shared by `to` and `undo`: plan, print, confirm, execute, report. */
 export async function rollback(ctx: Context, args: Args, target: Point, mode: Mode, action: 'rollback' | 'undo', journal: JournalFile, backupId?: string): Promise<void> {
-  const pending = await journal.read();
-  if (pending && !args.dryRun) {
-    throw new ConflictError(`a ${pending.action} to ${pending.target} was interrupted (started ${pending.startedAt})`, 'finish it with git rollback to --continue, or revert it with git rollback to --abort');
-  }
   const selection = parseSelection(args.only, args.skip, ctx.config.databases.map((d) => d.name));
   const request = {
     action,
@@ -75,6 +71,10 @@ export async function rollback(ctx: Context, args: Args, target: Point, mode: Mo
     skip: args.skip ?? [],
   };
   const run = async () => {
+    const pending = await journal.read();
+    if (pending && !args.dryRun) {
+      throw new ConflictError(`a ${pending.action} to ${pending.target} was interrupted (started ${pending.startedAt})`, 'finish it with git rollback to --continue, or revert it with git rollback to --abort');
+    }
     const prepared = await prepareRollback(ctx, request, backupId);
     printPlan(prepared, args, action);
     if (args.dryRun) return;
