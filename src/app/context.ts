@@ -55,8 +55,7 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
       const wanted = names ? new Set(names) : null;
       const selected = config.databases.filter((d) => !wanted || wanted.has(d.name));
       if (selected.length === 0) return [];
-      const enginesModule = '../adapters/engines/index.js'; // TEMP-HACK until the engines land
-      const { createEngine } = (await import(enginesModule)) as { createEngine: (d: unknown, c: unknown) => Engine };
+      const { createEngine } = await import('../adapters/engines/index.js');
       return selected.map((d): Engine => {
         const cached = engineCache.get(d.name);
         if (cached) return cached;

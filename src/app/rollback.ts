@@ -220,16 +220,6 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
         await engine.check('restore', entry);
       }
     });
-    if (dbEntries.length > 0) {
-      const store = await ctx.dumpStore();
-      for (const entry of dbEntries) {
-        const engine = prepared.engines.find((e) => e.name === entry.name) as Engine;
-        await timed('database', `stage database ${entry.name}`, async () => {
-          const input = store.read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256);
-          stagedDbs.push({ engine, staged: await engine.stage(input, { jobId: job, entry }) });
-        });
-      }
-    }
   } catch (error) {
     await discardStaged(stagedFiles);
     for (const d of stagedDbs) await d.staged.discard().catch(() => undefined);
@@ -267,6 +257,18 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
           }),
         )
       ).point;
+    }
+    // Databases are staged after the backup: an engine may stage beside the live
+    // file (SQLite), and the backup must not capture that as untracked work.
+    if (dbEntries.length > 0) {
+      const store = await ctx.dumpStore();
+      for (const entry of dbEntries) {
+        const engine = prepared.engines.find((e) => e.name === entry.name) as Engine;
+        await timed('database', `stage database ${entry.name}`, async () => {
+          const input = store.read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256);
+          stagedDbs.push({ engine, staged: await engine.stage(input, { jobId: job, entry }) });
+        });
+      }
     }
     await journalFile.write(journal);
   } catch (error) {
