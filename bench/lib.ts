@@ -1,0 +1,207 @@
+// Shared helpers for the benchmarks: a pinned environment, timed runs of a
+// command (wall clock and peak RSS), medians, machine facts and Markdown output.
+import { execFileSync, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const BIN = join(ROOT, 'bin', 'git-rollback.js');
+const TIME = '/usr/bin/time';
+
+/** Parses `--key value` and `--key=value` flags; bare words are positional. */
+export function parseArgs(argv: readonly string[]): { flags: Record<string, string>; positional: string[] } {
+  const flags: Record<string, string> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
+      else if (i + 1 < argv.length && !(argv[i + 1] as string).startsWith('--')) flags[a.slice(2)] = argv[++i] as string;
+      else flags[a.slice(2)] = 'true';
+    } else positional.push(a);
+  }
+  return { flags, positional };
+}
+
+/** A temp home with a fixed git identity, and an environment that uses it. */
+export function benchEnv(prefix: string): { base: string; home: string; env: NodeJS.ProcessEnv; cleanup(): void } {
+  const base = mkdtempSync(join(process.env.BENCH_TMPDIR ?? tmpdir(), `git-rollback-bench-${prefix}-`));
+  const home = join(base, 'home');
+  mkdirSync(home);
+  writeFileSync(
+    join(home, '.gitconfig'),
+    '[user]\n\tname = Bench User\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n[gc]\n\tauto = 0\n[commit]\n\tgpgsign = false\n[tag]\n\tgpgsign = false\n',
+  );
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    TZ: 'UTC',
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    NO_COLOR: '1',
+    GIT_CONFIG_NOSYSTEM: '1',
+  };
+  return { base, home, env, cleanup: () => rmSync(base, { recursive: true, force: true }) };
+}
+
+export function git(cwd: string, env: NodeJS.ProcessEnv, args: string[], input?: string | Buffer): string {
+  return execFileSync('git', args, { cwd, env, input, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'pipe'] }).trim();
+}
+
+export interface Run {
+  ms: number;
+  /** Peak resident set of the command (largest process in its tree that it waited for), KiB; null without /usr/bin/time. */
+  rssKiB: number | null;
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/**
+ * Runs a command once and measures wall-clock time (from spawn to exit, in
+ * this process) and peak RSS (GNU time's %M: max RSS of the process, or of
+ * any child it waited for).
+ */
+export function timed(cmd: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; input?: string | Buffer; stdoutFile?: string }): Run {
+  const useTime = existsSync(TIME);
+  const rssFile = join(tmpdir(), `git-rollback-bench-rss-${process.pid}`);
+  const argv = useTime ? ['-f', '%M', '-o', rssFile, cmd, ...args] : [...args];
+  const spawnOptions: SpawnSyncOptions = { cwd: options.cwd, env: options.env, maxBuffer: 1 << 30 };
+  if (options.input !== undefined) spawnOptions.input = options.input;
+  let fd: number | null = null;
+  if (options.stdoutFile) {
+    // The output goes straight to a file (a dump): open it for the child only.
+    fd = openSync(options.stdoutFile, 'w');
+    spawnOptions.stdio = ['pipe', fd, 'pipe'];
+  }
+  const t0 = performance.now();
+  const r = spawnSync(useTime ? TIME : cmd, argv, spawnOptions);
+  const ms = performance.now() - t0;
+  if (fd !== null) closeSync(fd);
+  let rssKiB: number | null = null;
+  if (useTime && existsSync(rssFile)) {
+    const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
+    const v = Number(lines[lines.length - 1]);
+    rssKiB = Number.isFinite(v) ? v : null;
+    rmSync(rssFile, { force: true });
+  }
+  if (r.error) throw r.error;
+  return { ms, rssKiB, code: r.status ?? -1, stdout: (r.stdout as Buffer | null) ?? Buffer.alloc(0), stderr: r.stderr ? r.stderr.toString() : '' };
+}
+
+/** Runs `git-rollback <args>` with the built binary. */
+export function rollback(args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; input?: string }): Run {
+  return timed(process.execPath, [BIN, ...args], options);
+}
+
+export function must(r: Run, what: string): Run {
+  if (r.code !== 0) throw new Error(`${what} exited with ${r.code}:\n${r.stderr.slice(0, 2000)}`);
+  return r;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (n === 0) return NaN;
+  return n % 2 ? (s[(n - 1) >> 1] as number) : ((s[n / 2 - 1] as number) + (s[n / 2] as number)) / 2;
+}
+
+export interface Stats {
+  runs: number;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  medianRssMiB: number | null;
+  maxRssMiB: number | null;
+}
+
+export function stats(runs: readonly Run[]): Stats {
+  const ms = runs.map((r) => r.ms);
+  const rss = runs.map((r) => r.rssKiB).filter((x): x is number => x !== null);
+  return {
+    runs: runs.length,
+    medianMs: median(ms),
+    minMs: Math.min(...ms),
+    maxMs: Math.max(...ms),
+    medianRssMiB: rss.length ? median(rss) / 1024 : null,
+    maxRssMiB: rss.length ? Math.max(...rss) / 1024 : null,
+  };
+}
+
+/** Runs `fn` `n` times (after `warmup` unmeasured runs) and returns every run. */
+export function repeat(n: number, fn: (i: number) => Run, warmup = 1): Run[] {
+  for (let i = 0; i < warmup; i++) fn(-1 - i);
+  const out: Run[] = [];
+  for (let i = 0; i < n; i++) out.push(fn(i));
+  return out;
+}
+
+export const fmtMs = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+export const fmtMiB = (m: number | null): string => (m === null ? 'n/a' : `${m.toFixed(m >= 100 ? 0 : 1)} MiB`);
+export function fmtBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+export function mdTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function firstLine(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0]?.trim() ?? '';
+  } catch {
+    return 'n/a';
+  }
+}
+
+/** The facts a reader needs to compare figures: CPU, memory, versions, load. */
+export function machine(): Record<string, string> {
+  const cpu = cpus();
+  let head = '';
+  try {
+    head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    head = 'n/a';
+  }
+  return {
+    date: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    cpus: `${cpu.length} × ${cpu[0]?.model.trim() ?? '?'}`,
+    memory: fmtBytes(totalmem()),
+    node: process.version,
+    git: firstLine('git', ['--version']).replace(/^git version /, ''),
+    kernel: firstLine('uname', ['-sr']),
+    'load (1/5/15 min) at start': loadavg().map((x) => x.toFixed(2)).join(' / '),
+    'git-rollback commit': head,
+  };
+}
+
+export function loadNow(): string {
+  return loadavg().map((x) => x.toFixed(2)).join(' / ');
+}
+
+export function log(text: string): void {
+  process.stderr.write(`bench: ${text}\n`);
+}
+
+/**
+ * Writes a section of a result file under .bench/ (ignored by git) so that
+ * docs/benchmarks.md can be updated from it by hand or by the caller.
+ */
+export function saveResult(name: string, markdown: string, json: unknown): string {
+  const dir = join(ROOT, '.bench');
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const md = join(dir, `${name}-${stamp}.md`);
+  writeFileSync(md, markdown + '\n');
+  writeFileSync(join(dir, `${name}-${stamp}.json`), JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(join(dir, `${name}-latest.md`), markdown + '\n');
+  return md;
+}
