@@ -64,7 +64,15 @@ export class GitDumpStore implements DumpStore {
   }
 
   async write(input: Readable): Promise<WriteResult> {
-    const algorithm = await this.format();
+    // Listen for 'error' before the first await: a producer that fails at
+    // once destroys `input` with its error, which must reach the loop below
+    // (the iterator rethrows it) rather than crash the process as an
+    // unhandled 'error' event.
+    input.on('error', () => {});
+    const algorithm = await this.format().catch((error: unknown) => {
+      input.destroy();
+      throw error;
+    });
     const chunker = new Chunker(this.options.chunkSizes);
     const whole = createHash('sha256');
     const chunks: ChunkRef[] = [];
