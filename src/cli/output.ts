@@ -36,20 +36,33 @@ export function info(text: string): void {
   process.stderr.write(text + '\n');
 }
 
-/** Display width, counting CJK and other wide characters as two columns. */
-export const width = (s: string) => stringWidth(s);
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * Display width, counting CJK and other wide characters as two columns.
+ * Printable ASCII (most cells) is measured by length: string-width segments
+ * every string into graphemes, which made `list` of 10,000 points take seconds
+ * (docs/benchmarks.md).
+ */
+export const width = (s: string) => (PRINTABLE_ASCII.test(s) ? s.length : stringWidth(s));
 
 export function pad(s: string, w: number): string {
   return s + ' '.repeat(Math.max(0, w - width(s)));
 }
 
-/** Cuts to `w` columns, adding "…" when cut; never splits a wide character. */
+let segmenter: Intl.Segmenter | undefined;
+
+/** Cuts to `w` columns, adding "…" when cut; never splits a wide character or a grapheme. */
 export function truncate(s: string, w: number): string {
   if (width(s) <= w) return s;
+  segmenter ??= new Intl.Segmenter();
   let out = '';
-  for (const ch of s) {
-    if (width(out + ch) > w - 1) break;
-    out += ch;
+  let used = 0;
+  for (const { segment } of segmenter.segment(s)) {
+    const cw = width(segment);
+    if (used + cw > w - 1) break;
+    out += segment;
+    used += cw;
   }
   return out + '…';
 }
@@ -62,13 +75,16 @@ export interface Column {
 /** A plain table aligned by display width; the last column is not padded. */
 export function table(columns: Column[], rows: string[][]): string[] {
   const cells = rows.map((r) => r.map((c, i) => (columns[i]?.max ? truncate(c, columns[i]!.max!) : c)));
-  const widths = columns.map((c, i) => Math.max(width(c.header), ...cells.map((r) => width(r[i] ?? ''))));
-  const line = (r: string[]) =>
+  // Each cell is measured once: width() of CJK text is the costly part of a long list.
+  const cellWidths = cells.map((r) => r.map(width));
+  const widths = columns.map((c, i) => cellWidths.reduce((m, r) => Math.max(m, r[i] ?? 0), width(c.header)));
+  const line = (r: string[], ws: number[]) =>
     r
-      .map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i] ?? 0)))
+      .map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - (ws[i] ?? 0)))))
       .join('  ')
       .trimEnd();
-  return [color.bold(line(columns.map((c) => c.header))), ...cells.map(line)];
+  const header = columns.map((c) => c.header);
+  return [color.bold(line(header, header.map(width))), ...cells.map((r, i) => line(r, cellWidths[i] ?? []))];
 }
 
 /** A spinner on stderr when it is a terminal, silent otherwise. */
