@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { releasesByVersion, releaseVersion } from '../core/points.js';
-import { nextVersion, releaseNotes, type CommitInfo, type NextVersion } from '../core/release.js';
+import semver from 'semver';
+import { nextVersion, parseCommit, releaseNotes, type CommitInfo, type NextVersion } from '../core/release.js';
 import type { Context } from './context.js';
 import { makePoint, type MadePoint } from './points.js';
 
@@ -53,6 +54,8 @@ export async function makeRelease(ctx: Context, req: ReleaseRequest): Promise<Ma
   const range = previousPoint ? `${previousPoint.commit}..${commit}` : commit;
   const commits = Number(await ctx.git.text(['rev-list', '--count', '--no-merges', range]));
   let description: string;
+  const listed = await commitsIn(ctx, range);
+  const breaking = listed.map(parseCommit).filter((c) => c.breaking).length;
   if (req.message !== undefined) {
     description = req.message;
   } else if (req.notesFile !== undefined) {
@@ -61,7 +64,7 @@ export async function makeRelease(ctx: Context, req: ReleaseRequest): Promise<Ma
       throw new NotFoundError(`--notes ${req.notesFile}: cannot read the file`, 'give a readable text file, or use -m "text"');
     });
   } else {
-    description = releaseNotes({ ...next, commits: await commitsIn(ctx, range), total: commits });
+    description = releaseNotes({ ...next, commits: listed, total: commits });
   }
   if (!description.trim()) throw new UsageError('the release notes are empty', 'leave out -m / --notes to have them made from the commit subjects');
 
@@ -76,6 +79,11 @@ export async function makeRelease(ctx: Context, req: ReleaseRequest): Promise<Ma
     reason: req.reason,
     ...(req.onProgress ? { onProgress: req.onProgress } : {}),
   });
+  // Semver: a breaking change needs a major bump (a minor one before 1.0.0).
+  const major = semver.major(next.version);
+  if (breaking > 0 && next.previous && (next.change === 'patch' || next.change === 'prepatch' || (major > 0 && (next.change === 'minor' || next.change === 'preminor')))) {
+    made.warnings.push(`${breaking} commit${breaking === 1 ? '' : 's'} since ${next.previous} ${breaking === 1 ? 'is' : 'are'} marked breaking, but ${next.version} is a ${next.change} release`);
+  }
   return { ...made, next, codeOnly, commits };
 }
 

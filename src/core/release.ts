@@ -44,7 +44,7 @@ export function nextVersion(req: VersionRequest): NextVersion {
     if (req.preid !== undefined && !/^[0-9A-Za-z-]+$/.test(req.preid)) {
       throw new UsageError(`invalid --preid "${req.preid}"`, 'use letters, digits and "-", e.g. --preid beta');
     }
-    const next = semver.inc(latest ?? '0.0.0', spec, req.preid);
+    const next = semver.inc(latest ?? '0.0.0', spec, {}, req.preid);
     if (!next) throw new UsageError(`cannot bump ${latest ?? '0.0.0'} by ${spec}`);
     version = next;
   } else {

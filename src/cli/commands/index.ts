@@ -1,13 +1,35 @@
 // Every command, in the order `git rollback --help` lists them.
 import type { CommandModule } from 'yargs';
 import { deleteCommand } from './delete.js';
+import { diffCommand } from './diff.js';
 import { initCommand } from './init.js';
 import { listCommand } from './list.js';
+import { logCommand } from './log.js';
 import { pointCommand } from './point.js';
 import { protectCommands } from './protect.js';
+import { releaseCommand } from './release.js';
+import { fetchCommand, pushCommand } from './remote.js';
+import { reportCommand } from './report.js';
 import { showCommand } from './show.js';
+import { statusCommand } from './status.js';
 import { toCommand } from './to.js';
 import { undoCommand } from './undo.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [pointCommand, listCommand, showCommand, toCommand, undoCommand, deleteCommand, ...protectCommands, initCommand];
+export const commands: CommandModule<any, any>[] = [
+  pointCommand,
+  releaseCommand,
+  listCommand,
+  showCommand,
+  statusCommand,
+  diffCommand,
+  toCommand,
+  undoCommand,
+  deleteCommand,
+  ...protectCommands,
+  logCommand,
+  reportCommand,
+  pushCommand,
+  fetchCommand,
+  initCommand,
+];

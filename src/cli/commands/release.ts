@@ -9,7 +9,7 @@ import { color, print, printJSON, spinner, warn } from '../output.js';
 import { describeNote } from './point.js';
 
 interface Args extends GlobalArgs {
-  version: string;
+  newVersion?: string;
   preid?: string;
   at?: string;
   notes?: string;
@@ -19,11 +19,11 @@ interface Args extends GlobalArgs {
 }
 
 export const releaseCommand: CommandModule<object, Args> = {
-  command: 'release <version>',
+  command: 'release <new-version>',
   describe: 'Make a release: tag release/v<version> with a full snapshot and release notes from the commits since the previous release',
   builder: (y) =>
     y
-      .positional('version', { type: 'string', demandOption: true, describe: `A version (0.9.0, 1.0.0-rc.1) or a bump of the highest release: ${BUMPS.join(', ')}` })
+      .positional('new-version', { type: 'string', demandOption: true, describe: `A version (0.9.0, 1.0.0-rc.1) or a bump of the highest release: ${BUMPS.join(', ')}` })
       .option('preid', { type: 'string', describe: 'Prerelease id for prerelease/premajor/preminor/prepatch (beta → 0.9.0-beta.0)' })
       .option('at', { type: 'string', describe: 'Release this commit instead of HEAD (code only: no snapshot is taken)' })
       .option('notes', { type: 'string', describe: 'Release notes from this file instead of the commit subjects' })
@@ -43,7 +43,7 @@ export const releaseCommand: CommandModule<object, Args> = {
       spin.start('making release');
       try {
         return await makeRelease(ctx, {
-          spec: args.version,
+          spec: String(args.newVersion),
           allowLower: !!args.allowLower,
           reason: args.reason ?? null,
           ...(args.preid !== undefined ? { preid: args.preid } : {}),
