@@ -65,6 +65,8 @@ export function parseEnv(text: string): Map<string, string> | null {
     }
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    // Indented lines are nested YAML/INI structure, not KEY=value pairs.
+    if (/^\s/.test(raw)) return null;
     const m = ENV_LINE.exec(raw);
     if (!m) return null;
     const value = (m[2] ?? '').trim();

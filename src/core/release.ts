@@ -53,8 +53,8 @@ export function nextVersion(req: VersionRequest): NextVersion {
     if (!cleaned || !/^[v=]?\d/.test(spec)) {
       throw new UsageError(`invalid version "${req.spec}"`, `give a semantic version (0.9.0, 1.0.0-rc.1) or one of ${BUMPS.join(', ')}`);
     }
-    if (cleaned.includes('+')) {
-      throw new UsageError(`build metadata is not allowed in a release version ("${cleaned}")`, `semver ignores it when ordering, so two releases could differ only by it; use ${cleaned.split('+')[0]}`);
+    if (spec.includes('+')) {
+      throw new UsageError(`build metadata is not allowed in a release version ("${spec}")`, `semver ignores it when ordering, so two releases could differ only by it; use ${cleaned}`);
     }
     version = cleaned;
   }
