@@ -1,16 +1,18 @@
 // Bundles the CLI into one ESM entry plus lazily loaded chunks: a cold start
 // parses only what the command needs (see docs/benchmarks.md, start-up).
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 
-await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
+// Built beside dist/ and swapped in, so tests running meanwhile never see half a build.
+const dist = new URL('../dist', import.meta.url).pathname;
+const staging = `${dist}.build-${process.pid}`;
 import { readFile } from 'node:fs/promises';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 
 await build({
   entryPoints: ['src/main.ts'],
-  outdir: 'dist',
+  outdir: staging,
   entryNames: 'git-rollback',
   chunkNames: 'chunks/[name]-[hash]',
   outExtension: { '.js': '.mjs' },
@@ -32,3 +34,8 @@ await build({
   external: ['typescript'],
   logLevel: 'warning',
 });
+
+const old = `${dist}.old-${process.pid}`;
+await rename(dist, old).catch(() => undefined);
+await rename(staging, dist);
+await rm(old, { recursive: true, force: true });

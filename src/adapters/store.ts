@@ -9,6 +9,14 @@ import type { Git } from './git.js';
 
 export const NOTES_REF = 'refs/notes/rollback';
 
+export interface RemovedPoint {
+  tag: string;
+  tagObject: string;
+  snapshotRef: string | null;
+  snapshotCommit: string | null;
+  noteBlob: string | null;
+}
+
 export interface NewPoint {
   kind: PointKind;
   id: string;
@@ -155,17 +163,40 @@ export class PointStore {
     point.note = note;
   }
 
-  /** Removes tags and snapshot refs in one transaction, then their notes. */
-  async delete(points: readonly Point[]): Promise<void> {
-    if (points.length === 0) return;
+  /**
+   * Removes tags and snapshot refs in one transaction, then their notes.
+   * Returns what was removed, so that `undo` can put it back while the objects
+   * still exist (until `git gc` prunes them).
+   */
+  async delete(points: readonly Point[]): Promise<RemovedPoint[]> {
+    if (points.length === 0) return [];
     const commands: string[] = [];
+    const removed: RemovedPoint[] = [];
+    const notes = await this.git.noteIndex(NOTES_REF);
     for (const p of points) {
       commands.push(`delete refs/tags/${p.tag} ${p.tagObject}`);
       const ref = p.note?.snapshot?.ref ?? snapshotRef(p.kind, p.id);
       const current = await this.git.revParse(ref);
       if (current) commands.push(`delete ${ref} ${current}`);
+      removed.push({ tag: p.tag, tagObject: p.tagObject, snapshotRef: current ? ref : null, snapshotCommit: current, noteBlob: notes.get(p.tagObject) ?? null });
     }
     await this.git.updateRefs(commands);
     for (const p of points) await this.git.removeNote(NOTES_REF, p.tagObject).catch(() => undefined);
+    return removed;
+  }
+
+  /** Puts deleted points back (tags, snapshot refs, notes); refuses if an object is gone. */
+  async restore(removed: readonly RemovedPoint[]): Promise<void> {
+    const ids = removed.flatMap((r) => [r.tagObject, ...(r.snapshotCommit ? [r.snapshotCommit] : []), ...(r.noteBlob ? [r.noteBlob] : [])]);
+    const sizes = await this.git.objectSizes(ids);
+    const gone = [...sizes].filter(([, s]) => s === null);
+    if (gone.length > 0) {
+      throw new ConflictError(`${gone.length} object${gone.length === 1 ? '' : 's'} of the deleted points no longer exist (git gc ran)`, 'the points cannot be restored; a remote may still have them: git rollback fetch');
+    }
+    const commands = removed.flatMap((r) => [`create refs/tags/${r.tag} ${r.tagObject}`, ...(r.snapshotRef && r.snapshotCommit ? [`create ${r.snapshotRef} ${r.snapshotCommit}`] : [])]);
+    await this.git.updateRefs(commands);
+    for (const r of removed) {
+      if (r.noteBlob) await this.git.run(['notes', `--ref=${NOTES_REF}`, 'add', '-f', '-C', r.noteBlob, r.tagObject], { env: await this.git.identityEnv() });
+    }
   }
 }

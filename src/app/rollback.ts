@@ -14,6 +14,8 @@ import { ConflictError, CorruptSnapshotError, CriticalError, RollbackError, Roll
 import { buildPlan, type DatabasePlan, type FileChange, type Mode, type Plan, type Selection } from '../core/plan.js';
 import { timestampId, uniqueId } from '../core/points.js';
 import type { FileEntry, Manifest, Point, SnapshotInfo } from '../core/types.js';
+import type { RollbackEvent } from '../adapters/eventlog.js';
+import type { RemovedPoint } from '../adapters/store.js';
 import type { Context } from './context.js';
 import { makePoint } from './points.js';
 
@@ -431,6 +433,31 @@ async function revert(ctx: Context, flipped: Flipped, backup: Point | null, stag
 }
 
 /** The backup made by the last rollback or undo that went through: what `undo` returns to. */
+export type LastAction =
+  | { kind: 'rollback'; backup: string; event: RollbackEvent; commit: string }
+  | { kind: 'delete'; removed: RemovedPoint[]; event: RollbackEvent; commit: string };
+
+/**
+ * The newest action `undo` can undo: a rollback or undo (back to its backup;
+ * so undo twice is a redo), or a delete or prune (the points are put back).
+ * Restores made by undo are not themselves undone, and mark what they undid.
+ */
+export async function lastAction(ctx: Context): Promise<LastAction | null> {
+  const undone = new Set<string>();
+  for (const { commit, event } of await ctx.log.read(500)) {
+    if (undone.has(commit) || event.outcome !== 'ok') continue;
+    if (typeof event.undid === 'string') {
+      undone.add(event.undid);
+      continue;
+    }
+    if ((event.type === 'rollback' || event.type === 'undo') && typeof event.backup === 'string') return { kind: 'rollback', backup: event.backup, event, commit };
+    if ((event.type === 'delete' || event.type === 'prune') && Array.isArray(event.removed) && event.removed.length > 0) {
+      return { kind: 'delete', removed: event.removed as RemovedPoint[], event, commit };
+    }
+  }
+  return null;
+}
+
 export async function lastUndoable(ctx: Context): Promise<{ backup: string; event: { type: string; target: string | null; time: string } } | null> {
   const events = await ctx.log.read(200);
   for (const { event } of events) {

@@ -63,6 +63,10 @@ export interface Engine {
   dump(out: Writable): Promise<DumpOutcome>;
   /** Restores `input` (a stream of the stored dump) beside the live database. Touches nothing live. */
   stage(input: Readable, ctx: { jobId: string; entry: DatabaseEntry }): Promise<StagedRestore>;
+  /** Previous copies kept by earlier rollbacks (`keptAs` names), for `prune`. */
+  listKept?(): Promise<string[]>;
+  /** Drops one kept previous copy (`prune`, `to --drop-old`). */
+  dropKept?(name: string): Promise<void>;
 }
 
 /** Stores dump streams in the git object store and reads them back, with bounded memory. */

@@ -342,7 +342,7 @@ describe('to and undo', () => {
     const r = appRepo();
     const res = await cli(r, ['undo', '--yes']);
     assert.equal(res.code, 3);
-    assert.match(res.stderr, /there is no rollback to undo/);
+    assert.match(res.stderr, /there is nothing to undo/);
   });
 
   it('a failure in the middle reverts everything from the backup (exit 7)', async () => {
@@ -467,6 +467,41 @@ describe('delete, protect, init', () => {
     assert.equal(r.git('tag', '-l'), '');
     assert.equal(r.git('for-each-ref', 'refs/rollback/snapshots'), '');
     assert.equal(r.git('notes', '--ref=rollback', 'list').includes(tagObj), false);
+    fsck(r);
+  });
+
+  it('undo brings deleted points back while their objects exist', async () => {
+    const r = appRepo();
+    await cli(r, ['point', '要删除的', '--name', 'gone']);
+    const before = r.git('for-each-ref', 'refs/tags', 'refs/rollback/snapshots');
+    assert.equal((await cli(r, ['delete', 'gone', '--yes'])).code, 0);
+    assert.equal(r.git('tag', '-l'), '');
+    const undo = await cli(r, ['undo', '--yes']);
+    assert.equal(undo.code, 0, undo.stderr);
+    assert.match(undo.stdout, /Restored 1 point: rollback\/gone/);
+    assert.equal(r.git('for-each-ref', 'refs/tags', 'refs/rollback/snapshots'), before);
+    assert.equal(JSON.parse((await cli(r, ['show', 'gone', '--json'])).stdout).note.description, '要删除的');
+    const again = await cli(r, ['undo', '--yes']);
+    assert.equal(again.code, 3, 'a restore is not itself undone');
+    fsck(r);
+  });
+
+  it('prune keeps protected points, releases, the newest N and the backup undo needs', async () => {
+    const r = appRepo();
+    for (const n of ['a', 'b', 'c', 'd']) assert.equal((await cli(r, ['point', '--name', n])).code, 0);
+    await cli(r, ['protect', 'a']);
+    const dry = await cli(r, ['prune', '--keep-last', '1', '--dry-run', '--json']);
+    assert.equal(dry.code, 0, dry.stderr);
+    const decisions = JSON.parse(dry.stdout).points as { tag: string; keep: boolean; reason: string }[];
+    assert.deepEqual(decisions.filter((d) => !d.keep).map((d) => d.tag).sort(), ['rollback/b', 'rollback/c']);
+    assert.equal(decisions.find((d) => d.tag === 'rollback/a')?.reason, 'protected');
+    assert.equal(r.git('tag', '-l').split('\n').length, 4, 'dry run changes nothing');
+    assert.equal((await cli(r, ['prune', '--keep-last', '1'])).code, 4, 'no terminal, no --yes');
+    const res = await cli(r, ['prune', '--keep-last', '1', '--yes']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(r.git('tag', '-l').split('\n'), ['rollback/a', 'rollback/d']);
+    assert.equal((await cli(r, ['prune', '--yes'])).stdout.trim(), 'Nothing to prune.', 'no rule, nothing removed');
+    assert.equal((await cli(r, ['prune', '--keep-within', 'soon'])).code, 2);
     fsck(r);
   });
 

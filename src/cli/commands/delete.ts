@@ -46,10 +46,10 @@ export const deleteCommand: CommandModule<object, Args> = {
       if (args.dryRun) return print(color.dim('Dry run: nothing was changed.'));
       await confirmOrRefuse(`Delete ${targets.length} point${targets.length === 1 ? '' : 's'}?`, args.yes, 'delete points');
       const started = Date.now();
-      await ctx.store.delete(targets);
-      for (const p of targets) await ctx.log.append({ type: 'delete', target: p.tag, reason: args.reason ?? null, outcome: 'ok', ms: Date.now() - started, commit: p.commit });
+      const removed = await ctx.store.delete(targets);
+      await ctx.log.append({ type: 'delete', target: targets.map((p) => p.tag).join(' '), reason: args.reason ?? null, outcome: 'ok', ms: Date.now() - started, removed });
       if (args.json) return printJSON({ deleted: targets.map((p) => p.tag) });
-      print(`Deleted ${targets.length} point${targets.length === 1 ? '' : 's'}.`);
+      print(`Deleted ${targets.length} point${targets.length === 1 ? '' : 's'}. Until the next git gc, git rollback undo brings ${targets.length === 1 ? 'it' : 'them'} back.`);
     });
   },
 };

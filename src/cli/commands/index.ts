@@ -7,6 +7,7 @@ import { listCommand } from './list.js';
 import { logCommand } from './log.js';
 import { pointCommand } from './point.js';
 import { protectCommands } from './protect.js';
+import { pruneCommand } from './prune.js';
 import { releaseCommand } from './release.js';
 import { fetchCommand, pushCommand } from './remote.js';
 import { reportCommand } from './report.js';
@@ -27,6 +28,7 @@ export const commands: CommandModule<any, any>[] = [
   undoCommand,
   deleteCommand,
   ...protectCommands,
+  pruneCommand,
   logCommand,
   reportCommand,
   pushCommand,
