@@ -161,6 +161,11 @@ describe('postgres engine', () => {
     await staged2.discard();
     assert.deepEqual(pgState(name), original);
     assert.equal(staged2.keptAs, `${name}_rollback_job2`);
+    const pg = engine as Engine & { listKept(): Promise<string[]>; dropKept(n: string): Promise<void> };
+    assert.deepEqual(await pg.listKept(), [`${name}_rollback_job2`]);
+    await assert.rejects(pg.dropKept(name), /not a kept copy/);
+    await pg.dropKept(`${name}_rollback_job2`);
+    assert.deepEqual(await pg.listKept(), []);
 
     // Corrupt chunk: refused, live untouched, no temp database left.
     const bad = corrupted(store, entry);

@@ -196,6 +196,19 @@ export class MysqlEngine implements Engine {
     return staged;
   }
 
+  /** Previous copies kept by earlier swaps (`<db>_rollback_<job>`), for prune. */
+  async listKept(): Promise<string[]> {
+    const prefix = `${this.url.database}_rollback_`;
+    const rows = await this.sql(`SELECT schema_name FROM information_schema.schemata WHERE left(schema_name, ${prefix.length}) = ${literal(prefix)} ORDER BY 1`);
+    return rows.map((r) => r[0]!);
+  }
+
+  /** Drops one kept copy; refuses any name that is not one (never the live schema). */
+  async dropKept(name: string): Promise<void> {
+    if (!(await this.listKept()).includes(name)) throw new RollbackError(`database ${this.name}: ${name} is not a kept copy of ${this.url.database}`);
+    await this.sql(`DROP DATABASE ${ident(name)}`);
+  }
+
   /** Tables (not views) of a schema. */
   private async tables(schema: string): Promise<string[]> {
     const rows = await this.sql(

@@ -202,6 +202,19 @@ export class PostgresEngine implements Engine {
     return staged;
   }
 
+  /** Previous copies kept by earlier swaps (`<db>_rollback_<job>`), for prune. */
+  async listKept(): Promise<string[]> {
+    const prefix = `${this.url.database}_rollback_`;
+    const rows = await this.sql(this.maintenanceDb, `SELECT datname FROM pg_database WHERE left(datname, ${prefix.length}) = ${literal(prefix)} ORDER BY 1`);
+    return rows.split('\n').filter(Boolean);
+  }
+
+  /** Drops one kept copy; refuses any name that is not one (never the live database). */
+  async dropKept(name: string): Promise<void> {
+    if (!(await this.listKept()).includes(name)) throw new RollbackError(`database ${this.name}: ${name} is not a kept copy of ${this.url.database}`);
+    await this.sql(this.maintenanceDb, `DROP DATABASE ${ident(name)} WITH (FORCE)`);
+  }
+
   /** Blocks new connections to `db` and ends the open ones (ours is on the maintenance database). */
   private async blockAndEnd(db: string): Promise<void> {
     await this.sql(this.maintenanceDb, `ALTER DATABASE ${ident(db)} ALLOW_CONNECTIONS false`);
