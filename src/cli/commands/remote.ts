@@ -53,8 +53,12 @@ export const fetchCommand: CommandModule<object, Args> = {
     }
     const rejected = result.updates.filter((u) => u.state === 'rejected');
     if (rejected.length) {
+      // A point's snapshot ref is rejected with its tag: name the points only.
+      const tags = rejected.filter((u) => u.ref.startsWith('refs/tags/')).map((u) => u.ref.slice('refs/tags/'.length));
+      const names = tags.length ? tags : rejected.map((u) => u.ref);
+      const n = names.length;
       throw new ConflictError(
-        `${rejected.length} ref${rejected.length === 1 ? '' : 's'} of ${args.remote} differ${rejected.length === 1 ? 's' : ''} from the local one${rejected.length === 1 ? '' : 's'} and ${rejected.length === 1 ? 'was' : 'were'} not taken: ${rejected.map((u) => u.ref.replace(/^refs\/tags\//, '')).join(', ')}`,
+        `${n} ${tags.length ? 'point' : 'ref'}${n === 1 ? '' : 's'} of ${args.remote} differ${n === 1 ? 's' : ''} from the local one${n === 1 ? '' : 's'} and ${n === 1 ? 'was' : 'were'} not taken: ${names.join(', ')}`,
         'the same tag name was made on both sides; delete one side (git rollback delete <point>) and fetch again',
       );
     }
