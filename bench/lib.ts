@@ -1,11 +1,11 @@
 // Shared helpers for the benchmarks: a pinned environment, timed runs of a
 // command (wall clock and peak RSS), medians, machine facts and Markdown output.
-import { execFileSync, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin', 'git-rollback.js');
@@ -204,4 +204,105 @@ export function saveResult(name: string, markdown: string, json: unknown): strin
   writeFileSync(join(dir, `${name}-${stamp}.json`), JSON.stringify(json, null, 2) + '\n');
   writeFileSync(join(dir, `${name}-latest.md`), markdown + '\n');
   return md;
+}
+
+export interface TreeRun {
+  ms: number;
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Peak RSS of the node process itself (process.resourceUsage().maxRSS at exit), KiB; only for rollbackTree(). */
+  selfRssKiB: number | null;
+  /** Largest VmHWM seen per command name among the process and its descendants (sampled every 100 ms), KiB. */
+  peaks: Record<string, number>;
+}
+
+function procChildren(): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(name));
+      children.set(ppid, list);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
+function sampleTree(root: number, peaks: Record<string, number>): void {
+  const children = procChildren();
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.pop() as number;
+    queue.push(...(children.get(pid) ?? []));
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      let name = /Name:\s+(\S+)/.exec(status)?.[1] ?? '?';
+      if (name === 'git') {
+        // "git fast-import", "git cat-file": the subcommand is what matters.
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const sub = argv.slice(1).find((a, i, all) => !a.startsWith('-') && all[i - 1] !== '-c');
+        if (sub) name = `git ${sub}`;
+      }
+      if (pid === root) name = `${name} (main)`;
+      if (hwm > (peaks[name] ?? 0)) peaks[name] = hwm;
+    } catch {
+      // exited between listing and reading
+    }
+  }
+}
+
+/**
+ * Runs a command, measuring wall time and sampling the peak RSS (VmHWM) of
+ * the process and every descendant. Output to `stdoutFile` when given.
+ */
+export function timedTree(
+  cmd: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; stdoutFile?: string; selfRssFile?: string },
+): Promise<TreeRun> {
+  return new Promise((resolvePromise, reject) => {
+    const fd = options.stdoutFile ? openSync(options.stdoutFile, 'w') : null;
+    const t0 = performance.now();
+    const child = spawn(cmd, [...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
+    const peaks: Record<string, number> = {};
+    const timer = setInterval(() => child.pid && sampleTree(child.pid, peaks), 100);
+    child.on('error', (e) => {
+      clearInterval(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      const ms = performance.now() - t0;
+      clearInterval(timer);
+      if (fd !== null) closeSync(fd);
+      let selfRssKiB: number | null = null;
+      if (options.selfRssFile && existsSync(options.selfRssFile)) {
+        selfRssKiB = Number(readFileSync(options.selfRssFile, 'utf8').trim()) || null;
+        rmSync(options.selfRssFile, { force: true });
+      }
+      resolvePromise({ ms, code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), selfRssKiB, peaks });
+    });
+  });
+}
+
+/** `git-rollback <args>` with a preload that records the node process's own peak RSS. */
+export function rollbackTree(args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<TreeRun> {
+  const selfRssFile = join(tmpdir(), `git-rollback-bench-self-${process.pid}-${Date.now()}`);
+  const preload = pathToFileURL(join(ROOT, 'bench', 'rss-preload.mjs')).href;
+  return timedTree(process.execPath, ['--import', preload, BIN, ...args], { ...options, env: { ...options.env, BENCH_SELF_RSS_FILE: selfRssFile }, selfRssFile });
+}
+
+export function mustTree(r: TreeRun, what: string): TreeRun {
+  if (r.code !== 0) throw new Error(`${what} exited with ${r.code}:\n${r.stderr.slice(0, 3000)}`);
+  return r;
 }

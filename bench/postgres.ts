@@ -1,4 +1,354 @@
-// Benchmark: databases (issue 3). Work in progress.
-export async function main(_argv: readonly string[]): Promise<void> {
-  process.stderr.write('bench: postgres benchmark not written yet\n');
+// Benchmark: a PostgreSQL database in points and rollbacks, against the raw
+// tools (issue 3).
+//
+//   npm run build && node --import tsx bench/postgres.ts [--scale 35] [--runs 3] [--points 10] [--scattered 3] [--keep]
+//   npm run bench -- postgres
+//
+// Starts throw-away servers with scripts/test-servers.sh (own state dir and
+// ports, so it does not disturb the test servers), or uses --url
+// postgres://user:pass@host:port/postgres. Creates a pgbench database
+// (pgbench -i -s 35: ~530 MB), then measures, each as the median of --runs:
+//   1. `pg_dump -Fc -d DB > file` alone             vs  `git rollback point` (fresh repository each run)
+//   2. `createdb` + `pg_restore -j2` of that file    vs  `git rollback to <point> --only db:main --yes`
+//      (and its database steps, from `to --json`)
+//   3. peak RSS of the git-rollback node process (its own getrusage) and of
+//      every child (git, pg_dump, pg_restore: /proc VmHWM sampled every 100 ms)
+//   4. repository growth over --points points with 1% of pgbench_accounts rows
+//      updated between points (one contiguous range each time), no `git gc`;
+//      and over --scattered points with 1% updated as every 100th row.
+// Every database it makes is dropped at the end; the servers are stopped.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  benchEnv,
+  fmtBytes,
+  fmtMiB,
+  fmtMs,
+  git,
+  loadNow,
+  log,
+  machine,
+  mdTable,
+  median,
+  mustTree,
+  parseArgs,
+  ROOT,
+  rollbackTree,
+  saveResult,
+  timedTree,
+  type TreeRun,
+} from './lib.js';
+
+interface Pg {
+  url: URL;
+  env: NodeJS.ProcessEnv;
+  args: string[];
+  stop: () => void;
+}
+
+function startServers(base: string, env: NodeJS.ProcessEnv): Pg {
+  // Outside `base` (mode 0700): as root the servers run as the postgres/mysql users.
+  const state = join(tmpdir(), `git-rollback-bench-servers-${process.pid}`);
+  const serverEnv = {
+    ...process.env,
+    ROLLBACK_TEST_SERVERS_DIR: state,
+    ROLLBACK_TEST_PG_PORT: process.env.BENCH_PG_PORT ?? '55442',
+    ROLLBACK_TEST_MYSQL_PORT: process.env.BENCH_MYSQL_PORT ?? '53316',
+    ROLLBACK_TEST_REDIS_PORT: process.env.BENCH_REDIS_PORT ?? '56389',
+  };
+  const script = join(ROOT, 'scripts', 'test-servers.sh');
+  const r = spawnSync('bash', [script, 'start'], { env: serverEnv, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scripts/test-servers.sh start failed:\n${r.stderr}`);
+  const m = /ROLLBACK_TEST_PG_URL='([^']+)'/.exec(r.stdout);
+  if (!m) throw new Error('scripts/test-servers.sh printed no ROLLBACK_TEST_PG_URL');
+  const pg = connect(m[1] as string, env);
+  pg.stop = () => {
+    spawnSync('bash', [script, 'stop'], { env: serverEnv, stdio: 'ignore' });
+  };
+  return pg;
+}
+
+function connect(raw: string, env: NodeJS.ProcessEnv): Pg {
+  const url = new URL(raw);
+  const pgEnv = { ...env, PGPASSWORD: decodeURIComponent(url.password), PGCONNECT_TIMEOUT: '10', PGOPTIONS: '-c client_min_messages=warning' };
+  const args = ['-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username)];
+  return { url, env: pgEnv, args, stop: () => undefined };
+}
+
+function psql(pg: Pg, db: string, sql: string): string {
+  return execFileSync('psql', ['-X', '-w', '-q', '-At', '-v', 'ON_ERROR_STOP=1', ...pg.args, '-d', db, '-c', sql], { env: pg.env, encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
+}
+
+function dbUrl(pg: Pg, db: string): string {
+  const u = new URL(pg.url.href);
+  u.pathname = `/${db}`;
+  return u.href;
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    total += st.isDirectory() ? dirBytes(p) : st.size;
+  }
+  return total;
+}
+
+/** A repository whose config snapshots the database `db` as `main`. */
+function makeRepo(dir: string, env: NodeJS.ProcessEnv): void {
+  mkdirSync(dir, { recursive: true });
+  git(dir, env, ['init', '-q', '-b', 'main']);
+  writeFileSync(join(dir, '.rollbackrc.yaml'), 'databases:\n  main: { engine: postgres, url: "${BENCH_PG_URL}" }\n');
+  writeFileSync(join(dir, 'README.md'), '# bench\n');
+  git(dir, env, ['add', '.']);
+  git(dir, env, ['commit', '-q', '-m', 'bench repo']);
+}
+
+function pointTag(run: TreeRun): string {
+  const m = /Made point (\S+)/.exec(run.stdout + run.stderr);
+  if (!m) throw new Error(`no point tag in the output of git rollback point:\n${run.stdout}\n${run.stderr}`);
+  return m[1] as string;
+}
+
+function peaksText(peaks: Record<string, number>): string {
+  return Object.entries(peaks)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${fmtMiB(v / 1024)}`)
+    .join(', ');
+}
+
+const med = (runs: readonly TreeRun[]) => median(runs.map((r) => r.ms));
+const maxSelf = (runs: readonly TreeRun[]) => Math.max(...runs.map((r) => r.selfRssKiB ?? 0)) / 1024;
+function mergePeaks(runs: readonly TreeRun[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of runs) for (const [k, v] of Object.entries(r.peaks)) out[k] = Math.max(out[k] ?? 0, v);
+  return out;
+}
+const range = (runs: readonly TreeRun[]) => `${fmtMs(Math.min(...runs.map((r) => r.ms)))} – ${fmtMs(Math.max(...runs.map((r) => r.ms)))}`;
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const { flags } = parseArgs(argv);
+  const scale = Number(flags.scale ?? 35);
+  const runs = Number(flags.runs ?? 3);
+  const nPoints = Number(flags.points ?? 10);
+  const nScattered = Number(flags.scattered ?? 3);
+  const keep = flags.keep === 'true';
+  const facts = machine();
+  const started = performance.now();
+  const { base, env, cleanup } = benchEnv('postgres');
+  let pg: Pg | null = null;
+  const db = `bench_rollback_${process.pid}`;
+  const rawDb = `${db}_raw`;
+  const notes: string[] = [];
+  try {
+    pg = flags.url ? connect(flags.url, env) : startServers(base, env);
+    log(`PostgreSQL ${psql(pg, 'postgres', 'SHOW server_version')} at ${pg.url.hostname}:${pg.url.port}; ${runs} runs each; load ${loadNow()}`);
+    const pgEnv = pg.env;
+    // git-rollback gets the password from the URL only.
+    const { PGPASSWORD: _pw, ...rest } = pgEnv;
+    const rbEnv: NodeJS.ProcessEnv = { ...rest, BENCH_PG_URL: dbUrl(pg, db) };
+
+    // 1. The database.
+    psql(pg, 'postgres', `CREATE DATABASE ${db}`);
+    const init = mustTree(await timedTree('pgbench', ['-i', '-s', String(scale), '-q', ...pg.args, db], { cwd: base, env: pgEnv }), 'pgbench -i');
+    const dbSize = Number(psql(pg, 'postgres', `SELECT pg_database_size('${db}')`));
+    const rows = Number(psql(pg, db, 'SELECT count(*) FROM pgbench_accounts'));
+    log(`pgbench -i -s ${scale}: ${fmtMs(init.ms)}; database ${fmtBytes(dbSize)}, ${rows} accounts`);
+
+    // 2. Raw dump, the way users back up by hand.
+    const rawFile = join(base, 'raw.dump');
+    const rawDumps: TreeRun[] = [];
+    for (let i = 0; i < runs; i++) {
+      rawDumps.push(mustTree(await timedTree('pg_dump', ['-w', '-Fc', ...pg.args, '-d', db], { cwd: base, env: pgEnv, stdoutFile: rawFile }), 'pg_dump -Fc'));
+      log(`pg_dump -Fc: ${fmtMs(rawDumps[i]!.ms)}; load ${loadNow()}`);
+    }
+    const rawSize = statSync(rawFile).size;
+    const tarFile = join(base, 'raw.tar');
+    const tarDump = mustTree(await timedTree('pg_dump', ['-w', '-Ft', ...pg.args, '-d', db], { cwd: base, env: pgEnv, stdoutFile: tarFile }), 'pg_dump -Ft');
+    const tarSize = statSync(tarFile).size;
+    log(`pg_dump -Fc ${fmtBytes(rawSize)}; pg_dump -Ft ${fmtMs(tarDump.ms)}, ${fmtBytes(tarSize)}`);
+
+    // 3. git rollback point, each in a fresh repository (the first dump: nothing to reuse).
+    const points: TreeRun[] = [];
+    let repo = '';
+    let tag = '';
+    for (let i = 0; i < runs; i++) {
+      repo = join(base, `repo-point-${i}`);
+      makeRepo(repo, rbEnv);
+      const r = mustTree(await rollbackTree(['point', `bench ${i}`], { cwd: repo, env: rbEnv }), 'git rollback point');
+      tag = pointTag(r);
+      points.push(r);
+      log(`git rollback point: ${fmtMs(r.ms)}, self RSS ${fmtMiB((r.selfRssKiB ?? 0) / 1024)}; ${peaksText(r.peaks)}; repo ${fmtBytes(dirBytes(join(repo, '.git')))}; load ${loadNow()}`);
+      if (i < runs - 1) cleanupRepo(repo);
+    }
+    const again = mustTree(await rollbackTree(['point', 'unchanged'], { cwd: repo, env: rbEnv }), 'git rollback point (unchanged)');
+    log(`git rollback point, database unchanged: ${fmtMs(again.ms)}`);
+
+    // 4. Raw restore: createdb + pg_restore -j2 of the -Fc file.
+    const rawRestores: TreeRun[] = [];
+    for (let i = 0; i < runs; i++) {
+      psql(pg, 'postgres', `DROP DATABASE IF EXISTS ${rawDb}`);
+      const [h, p, , u] = [pg.args[1], pg.args[3], null, pg.args[5]];
+      const script = `createdb -w -h ${h} -p ${p} -U ${u} ${rawDb} && pg_restore -w -j2 -h ${h} -p ${p} -U ${u} -d ${rawDb} ${rawFile}`;
+      rawRestores.push(mustTree(await timedTree('sh', ['-c', script], { cwd: base, env: pgEnv }), 'createdb + pg_restore -j2'));
+      log(`createdb + pg_restore -j2: ${fmtMs(rawRestores[i]!.ms)}; load ${loadNow()}`);
+    }
+    psql(pg, 'postgres', `DROP DATABASE IF EXISTS ${rawDb}`);
+    // The like-for-like single-job restore (what a tar archive allows).
+    const single = mustTree(
+      await timedTree('sh', ['-c', `createdb -w ${pg.args.join(' ')} ${rawDb} && pg_restore -w ${pg.args.join(' ')} -d ${rawDb} ${rawFile}`], { cwd: base, env: pgEnv }),
+      'createdb + pg_restore',
+    );
+    psql(pg, 'postgres', `DROP DATABASE IF EXISTS ${rawDb}`);
+    log(`createdb + pg_restore (one job): ${fmtMs(single.ms)}`);
+
+    // 5. git rollback to: backup point (a dump of the live database), then restore + swap.
+    const tos: TreeRun[] = [];
+    const steps: Record<string, number[]> = {};
+    const dbRestore: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = mustTree(await rollbackTree(['to', tag, '--only', 'db:main', '--yes', '--json'], { cwd: repo, env: rbEnv }), 'git rollback to');
+      tos.push(r);
+      const out = JSON.parse(r.stdout) as { steps?: { kind?: string; title?: string; ms?: number }[]; keptDatabases?: string[] };
+      let restore = 0;
+      for (const s of out.steps ?? []) {
+        const key = `${s.kind ?? '?'}: ${(s.title ?? '').replace(/\d{8}-\d{6}(-\d+)?/g, '<id>')}`;
+        (steps[key] ??= []).push(s.ms ?? NaN);
+        if (s.kind === 'database') restore += s.ms ?? 0;
+      }
+      dbRestore.push(restore);
+      for (const kept of out.keptDatabases ?? []) psql(pg, 'postgres', `DROP DATABASE IF EXISTS "${kept}" WITH (FORCE)`);
+      log(`git rollback to: ${fmtMs(r.ms)} (database steps ${fmtMs(restore)}), self RSS ${fmtMiB((r.selfRssKiB ?? 0) / 1024)}; ${peaksText(r.peaks)}; steps ${JSON.stringify(out.steps)}; load ${loadNow()}`);
+    }
+    const restoredRows = Number(psql(pg, db, 'SELECT count(*) FROM pgbench_accounts'));
+    if (restoredRows !== rows) throw new Error(`after git rollback to, pgbench_accounts has ${restoredRows} rows, expected ${rows}`);
+    cleanupRepo(repo);
+
+    // 6. Growth over points with 1% of the rows changed between them, no git gc.
+    const growth = async (label: string, n: number, change: (i: number) => string) => {
+      const dir = join(base, `repo-growth-${label}`);
+      makeRepo(dir, rbEnv);
+      const objects = join(dir, '.git', 'objects');
+      const before = dirBytes(objects);
+      const out: { point: number; ms: number; total: number; added: number }[] = [];
+      let last = before;
+      for (let i = 0; i < n; i++) {
+        if (i > 0) psql(pg as Pg, db, change(i));
+        const r = mustTree(await rollbackTree(['point', `${label} ${i + 1}`], { cwd: dir, env: rbEnv }), 'git rollback point');
+        const now = dirBytes(objects);
+        out.push({ point: i + 1, ms: r.ms, total: now - before, added: now - last });
+        log(`${label} point ${i + 1}: ${fmtMs(r.ms)}, objects +${fmtBytes(now - last)} (total ${fmtBytes(now - before)}); load ${loadNow()}`);
+        last = now;
+      }
+      git(dir, rbEnv, ['fsck', '--no-progress', '--no-dangling']);
+      cleanupRepo(dir);
+      return out;
+    };
+    const onePct = Math.round(rows / 100);
+    // A different contiguous range each time (as a batch job or recent records would).
+    const contiguous = await growth('contiguous', nPoints, (i) => {
+      const lo = ((i * 37) % 97) * onePct + 1;
+      return `UPDATE pgbench_accounts SET abalance = abalance + ${i} WHERE aid BETWEEN ${lo} AND ${lo + onePct - 1}`;
+    });
+    // Every 100th row: touches every chunk of the dump (the worst case for deduplication).
+    const scattered = nScattered > 0 ? await growth('scattered', nScattered, (i) => `UPDATE pgbench_accounts SET abalance = abalance + ${i} WHERE aid % 100 = ${i}`) : [];
+
+    // Report.
+    const total = performance.now() - started;
+    const rawDumpMs = med(rawDumps);
+    const pointMs = med(points);
+    const rawRestoreMs = med(rawRestores);
+    const toMs = med(tos);
+    const stepRows = Object.entries(steps).map(([k, v]) => [k, fmtMs(median(v))]);
+    const restoreStepMs = median(dbRestore);
+    const lastContig = contiguous[contiguous.length - 1];
+    const md = [
+      `### PostgreSQL: point and rollback vs the raw tools (${facts.date})`,
+      '',
+      `Machine: ${facts.cpus}, ${facts.memory}; node ${facts.node}; git ${facts.git}; ${facts.kernel}; PostgreSQL ${psql(pg, 'postgres', 'SHOW server_version')} from scripts/test-servers.sh (fsync=off), same machine; load at start ${facts['load (1/5/15 min) at start']}, at end ${loadNow()}; git-rollback ${facts['git-rollback commit']}. Took ${fmtMs(total)}.`,
+      `Command: \`node --import tsx bench/postgres.ts --scale ${scale} --runs ${runs} --points ${nPoints} --scattered ${nScattered}\`. Database: \`pgbench -i -s ${scale}\` (${rows.toLocaleString('en-US')} accounts), ${fmtBytes(dbSize)} on disk (pg_database_size). Medians of ${runs} runs.`,
+      '',
+      mdTable(
+        ['what', 'command', 'median wall', 'min – max', 'ratio', 'goal'],
+        [
+          ['dump, raw', '`pg_dump -Fc -d DB > file`', fmtMs(rawDumpMs), range(rawDumps), '1.00×', ''],
+          ['dump, raw (tar, the format git-rollback stores)', '`pg_dump -Ft -d DB > file` (1 run)', fmtMs(tarDump.ms), '', `${(tarDump.ms / rawDumpMs).toFixed(2)}×`, ''],
+          ['point', '`git rollback point` (fresh repository)', `**${fmtMs(pointMs)}**`, range(points), `**${(pointMs / rawDumpMs).toFixed(2)}×**`, `≤ 1.25× ${pointMs / rawDumpMs <= 1.25 ? '✓' : '✗'}`],
+          ['point, database unchanged', '`git rollback point` (second, same data)', fmtMs(again.ms), '', `${(again.ms / rawDumpMs).toFixed(2)}×`, ''],
+          ['restore, raw', '`createdb` + `pg_restore -j2 -d DB file`', fmtMs(rawRestoreMs), range(rawRestores), '1.00×', ''],
+          ['restore, raw, one job', '`createdb` + `pg_restore -d DB file` (1 run)', fmtMs(single.ms), '', `${(single.ms / rawRestoreMs).toFixed(2)}×`, ''],
+          [
+            'rollback: the database part (stage + swap)',
+            '`git rollback to P --only db:main --yes --json`, database steps',
+            `**${fmtMs(restoreStepMs)}**`,
+            '',
+            `**${(restoreStepMs / rawRestoreMs).toFixed(2)}×**`,
+            `≤ 1.25× ${restoreStepMs / rawRestoreMs <= 1.25 ? '✓' : '✗'}`,
+          ],
+          ['rollback: whole command', 'same, wall (includes the backup point)', fmtMs(toMs), range(tos), `${(toMs / rawRestoreMs).toFixed(2)}×`, ''],
+        ],
+      ),
+      '',
+      `Steps of \`git rollback to\` (medians, from \`--json\`):`,
+      '',
+      mdTable(['step', 'median'], stepRows),
+      '',
+      `Peak RSS (largest over the runs): git-rollback node process itself (getrusage) **point ${fmtMiB(maxSelf(points))}**, **to ${fmtMiB(maxSelf(tos))}** (goal ≤ ~150 MiB); whole process tree, per program (VmHWM sampled every 100 ms): point — ${peaksText(mergePeaks(points))}; to — ${peaksText(mergePeaks(tos))}; raw pg_dump — ${peaksText(mergePeaks(rawDumps))}.`,
+      '',
+      `Sizes: \`pg_dump -Fc\` file ${fmtBytes(rawSize)}; \`pg_dump -Ft\` file ${fmtBytes(tarSize)}; 10 separate -Fc files ≈ ${fmtBytes(rawSize * 10)}.`,
+      '',
+      `Repository growth (.git/objects, no \`git gc\`), ${nPoints} points, ${onePct.toLocaleString('en-US')} rows (1%) of pgbench_accounts updated between points as one contiguous aid range: total after ${nPoints} points **${fmtBytes(lastContig?.total ?? 0)} = ${((lastContig?.total ?? 0) / rawSize).toFixed(2)}× one -Fc dump** (goal ≤ 1.5× ${(lastContig?.total ?? 0) / rawSize <= 1.5 ? '✓' : '✗'}).`,
+      '',
+      mdTable(
+        ['point', 'point wall', 'objects added', 'total'],
+        contiguous.map((g) => [String(g.point), fmtMs(g.ms), fmtBytes(g.added), `${fmtBytes(g.total)} (${(g.total / rawSize).toFixed(2)}× -Fc)`]),
+      ),
+      '',
+      ...(scattered.length
+        ? [
+            `Worst case, 1% updated as every 100th row (aid % 100 = i), ${nScattered} points: every chunk of the dump changes.`,
+            '',
+            mdTable(
+              ['point', 'point wall', 'objects added', 'total'],
+              scattered.map((g) => [String(g.point), fmtMs(g.ms), fmtBytes(g.added), `${fmtBytes(g.total)} (${(g.total / rawSize).toFixed(2)}× -Fc)`]),
+            ),
+          ]
+        : []),
+      ...notes,
+    ].join('\n');
+    process.stdout.write(md + '\n');
+    const file = saveResult('postgres', md, { facts, scale, dbSize, rows, rawDumps, tarDump, points, again, rawRestores, single, tos, steps, contiguous, scattered, rawSize, tarSize, totalMs: total });
+    log(`saved ${file}`);
+  } finally {
+    if (pg) {
+      for (const name of [db, rawDb]) {
+        try {
+          psql(pg, 'postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        } catch {
+          // the server may be gone
+        }
+      }
+      try {
+        for (const kept of psql(pg, 'postgres', `SELECT datname FROM pg_database WHERE datname LIKE '${db}_%'`).split('\n').filter(Boolean)) {
+          psql(pg, 'postgres', `DROP DATABASE IF EXISTS "${kept}" WITH (FORCE)`);
+        }
+      } catch {
+        // the server may be gone
+      }
+      if (!keep) pg.stop();
+    }
+    if (keep) log(`kept ${base}${flags.url ? '' : ' (servers still running: ROLLBACK_TEST_SERVERS_DIR=' + join(tmpdir(), `git-rollback-bench-servers-${process.pid}`) + ' scripts/test-servers.sh stop)'}`);
+    else cleanup();
+  }
+}
+
+function cleanupRepo(dir: string): void {
+  spawnSync('rm', ['-rf', dir]);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main(process.argv.slice(2));
 }
