@@ -80,7 +80,7 @@ describe('history views', () => {
     sql(r, "insert into users(name) values ('钱七');");
     st = await ok(r, ['status']);
     assert.match(st.stdout, /Release +release\/v0\.8\.2 \+ 1 commit\n/);
-    assert.match(st.stdout, /config +~ \.env \(51 B → 51 B\)/);
+    assert.match(st.stdout, /config +~ \.env \(content changed, same size 51 B\)/);
     assert.match(st.stdout, /database +main \(sqlite\): changed — written /);
     const stJSON = JSON.parse((await ok(r, ['status', '--json'])).stdout);
     assert.deepEqual(stJSON.nearestRelease, { tag: 'release/v0.8.2', ahead: 1 });

@@ -63,7 +63,7 @@ export const listCommand: CommandModule<object, Args> = {
       `${localTime(p.createdAt)} (${age(p.createdAt, now)})`,
       p.commit.slice(0, 8),
       p.note?.branch ?? p.trailers.branch ?? '',
-      p.description,
+      p.description.split('\n')[0] ?? '',
       summary(p) + (p.note?.protected ? ' [protected]' : ''),
     ]);
     for (const line of table(

@@ -85,7 +85,7 @@ function fileDrift(d: FileDiff, named: boolean): string {
     return color.yellow(`${d.changed.length} changed, ${d.added.length} added, ${d.removed.length} removed`) + `, ${d.same} unchanged`;
   }
   const parts = [
-    ...d.changed.map((c) => `~ ${c.path} (${c.modeOnly ? `mode ${c.from.mode.slice(-4)} → ${c.to.mode.slice(-4)}` : `${formatBytes(c.from.size)} → ${formatBytes(c.to.size)}`})`),
+    ...d.changed.map((c) => `~ ${c.path} (${c.modeOnly ? `mode ${c.from.mode.slice(-4)} → ${c.to.mode.slice(-4)}` : c.from.size === c.to.size ? `content changed, same size ${formatBytes(c.to.size)}` : `${formatBytes(c.from.size)} → ${formatBytes(c.to.size)}`})`),
     ...d.added.map((f) => `+ ${f.path}`),
     ...d.removed.map((f) => `- ${f.path}`),
   ];
