@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { CorruptSnapshotError, RollbackError } from '../core/errors.js';
+import { aboutDatabase, CorruptSnapshotError, RollbackError } from '../core/errors.js';
 import type { Config } from '../core/config.js';
 import type { DumpStore, Engine } from '../core/engine.js';
 import type { CaptureEntry, DatabaseEntry, FileEntry, Manifest, PointKind, SnapshotInfo, WorktreeState } from '../core/types.js';
@@ -132,6 +132,14 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
 }
 
 async function dumpDatabase(engine: Engine, store: DumpStore): Promise<DatabaseEntry> {
+  try {
+    return await dumpDatabaseUnlabelled(engine, store);
+  } catch (error) {
+    throw aboutDatabase(error, engine.name);
+  }
+}
+
+async function dumpDatabaseUnlabelled(engine: Engine, store: DumpStore): Promise<DatabaseEntry> {
   const started = Date.now();
   const probe = await engine.check('dump');
   const pipe = new PassThrough({ highWaterMark: 1024 * 1024 });

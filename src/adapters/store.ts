@@ -185,6 +185,22 @@ export class PointStore {
     return removed;
   }
 
+  /**
+   * Takes back a point made moments ago that nothing uses yet (the backup of a
+   * rollback refused before any change): refs and the notes ref go back to
+   * exactly where they were.
+   */
+  async discardNew(point: Point, notesBefore: string | null): Promise<void> {
+    const commands = [`delete refs/tags/${point.tag} ${point.tagObject}`];
+    const ref = point.note?.snapshot?.ref;
+    const current = ref ? await this.git.revParse(ref) : null;
+    if (ref && current) commands.push(`delete ${ref} ${current}`);
+    const notesNow = await this.git.revParse(NOTES_REF);
+    if (notesNow && notesBefore) commands.push(`update ${NOTES_REF} ${notesBefore} ${notesNow}`);
+    else if (notesNow) commands.push(`delete ${NOTES_REF} ${notesNow}`);
+    await this.git.updateRefs(commands);
+  }
+
   /** Puts deleted points back (tags, snapshot refs, notes); refuses if an object is gone. */
   async restore(removed: readonly RemovedPoint[]): Promise<void> {
     const ids = removed.flatMap((r) => [r.tagObject, ...(r.snapshotCommit ? [r.snapshotCommit] : []), ...(r.noteBlob ? [r.noteBlob] : [])]);

@@ -10,12 +10,12 @@ import { JournalFile, type Journal, type JournalStep } from '../adapters/journal
 import { applyStaged, discardStaged, extraFiles, stageFiles, type StagedFile } from '../adapters/snapshot.js';
 import { restoreWorktree } from '../adapters/worktree.js';
 import type { Engine, StagedRestore } from '../core/engine.js';
-import { ConflictError, CorruptSnapshotError, CriticalError, RollbackError, RolledBackError, UsageError } from '../core/errors.js';
+import { aboutDatabase, ConflictError, CorruptSnapshotError, CriticalError, RollbackError, RolledBackError, UsageError } from '../core/errors.js';
 import { buildPlan, type DatabasePlan, type FileChange, type Mode, type Plan, type Selection } from '../core/plan.js';
 import { timestampId, uniqueId } from '../core/points.js';
 import type { FileEntry, Manifest, Point, SnapshotInfo } from '../core/types.js';
 import type { RollbackEvent } from '../adapters/eventlog.js';
-import type { RemovedPoint } from '../adapters/store.js';
+import { NOTES_REF, type RemovedPoint } from '../adapters/store.js';
 import type { Context } from './context.js';
 import { makePoint } from './points.js';
 
@@ -25,6 +25,8 @@ export interface RollbackRequest {
   mode: Mode;
   selection: Selection;
   removeExtra: boolean;
+  /** Drop previous database copies right after success instead of keeping them for prune. */
+  dropOld?: boolean;
   reason: string | null;
   only: string[];
   skip: string[];
@@ -219,7 +221,9 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
       stagedFiles = await stageFiles(ctx.git, ctx.repo, fileEntries, job);
       for (const entry of dbEntries) {
         const engine = prepared.engines.find((e) => e.name === entry.name) as Engine;
-        await engine.check('restore', entry);
+        await engine.check('restore', entry).catch((e: unknown) => {
+          throw aboutDatabase(e, entry.name);
+        });
       }
     });
   } catch (error) {
@@ -230,6 +234,7 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
 
   // 2. The backup, then the journal: from here on, every change can be undone.
   let backup: Point | null = existingBackup ?? null;
+  const notesBefore = await ctx.git.revParse(NOTES_REF);
   const journal: Journal = {
     schema: 1,
     job,
@@ -268,7 +273,11 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
         const engine = prepared.engines.find((e) => e.name === entry.name) as Engine;
         await timed('database', `stage database ${entry.name}`, async () => {
           const input = store.read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256);
-          stagedDbs.push({ engine, staged: await engine.stage(input, { jobId: job, entry }) });
+          try {
+            stagedDbs.push({ engine, staged: await engine.stage(input, { jobId: job, entry }) });
+          } catch (e) {
+            throw aboutDatabase(e, entry.name);
+          }
         });
       }
     }
@@ -276,6 +285,9 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
   } catch (error) {
     await discardStaged(stagedFiles);
     for (const d of stagedDbs) await d.staged.discard().catch(() => undefined);
+    // Nothing live changed: take the backup made for this run away again, so a
+    // refused rollback (e.g. a corrupt dump) leaves the repository as it was.
+    if (backup && !existingBackup) await ctx.store.discardNew(backup, notesBefore).catch(() => undefined);
     throw error;
   }
 
@@ -338,8 +350,15 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
   await discardStaged(stagedFiles);
   const kept: string[] = [];
   for (const d of stagedDbs) {
-    if (d.staged.keptAs) kept.push(d.staged.keptAs);
+    const keptAs = d.staged.keptAs;
     await d.staged.discard().catch((e: Error) => reporter.warn(`could not clean up after database ${d.engine.name}: ${e.message}`));
+    if (!keptAs) continue;
+    if (request.dropOld && d.engine.dropKept) {
+      await d.engine.dropKept(keptAs).catch((e: Error) => {
+        kept.push(keptAs);
+        reporter.warn(`could not drop the previous copy ${keptAs} of database ${d.engine.name}: ${e.message}`);
+      });
+    } else kept.push(keptAs);
   }
   await journalFile.remove();
   const ms = Date.now() - started;
@@ -407,10 +426,22 @@ async function runHook(ctx: Context, command: string, plan: Plan): Promise<void>
 /** Puts back everything flipped so far, from the backup point. */
 async function revert(ctx: Context, flipped: Flipped, backup: Point | null, staged: { engine: Engine; staged: StagedRestore }[], reporter: Reporter): Promise<void> {
   reporter.warn('a step failed: putting everything back from the backup');
-  for (const d of [...flipped.databases].reverse()) await d.staged.unswap();
+  const snapshot = backup ? await loadSnapshot(ctx, backup) : null;
+  for (const d of [...flipped.databases].reverse()) {
+    try {
+      await d.staged.unswap();
+    } catch (error) {
+      // Engines that cannot swap back (command) restore the backup's dump instead.
+      const entry = snapshot?.databases.find((e) => e.name === d.engine.name);
+      if (!entry) throw error;
+      const store = await ctx.dumpStore();
+      const again = await d.engine.stage(store.read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256), { jobId: `revert_${Date.now()}`, entry });
+      await again.swap();
+      await again.discard().catch(() => undefined);
+    }
+  }
   for (const d of staged) await d.staged.discard().catch(() => undefined);
   if (!backup) return;
-  const snapshot = await loadSnapshot(ctx, backup);
   if (flipped.code) {
     const b = flipped.code;
     if (b.branch) await ctx.git.run(['checkout', '-f', '-q', '-B', b.branch, backup.commit]);

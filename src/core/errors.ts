@@ -86,6 +86,14 @@ function firstLines(text: string, max = 3): string {
   return lines.length > max ? `${head} | …` : head || 'no error output';
 }
 
+/** Prefixes an error's message with the database it concerns, once. */
+export function aboutDatabase(error: unknown, name: string): unknown {
+  if (error instanceof Error && !error.message.includes(`database ${name}`)) {
+    error.message = `database ${name}: ${error.message}`;
+  }
+  return error;
+}
+
 /** Removes passwords from URLs and KEY=value secrets before text reaches output. */
 export function redact(text: string): string {
   return text

@@ -20,6 +20,7 @@ interface Args extends GlobalArgs {
   skip?: string[];
   reason?: string;
   removeExtra?: boolean;
+  dropOld?: boolean;
   continue?: boolean;
   abort?: boolean;
 }
@@ -36,6 +37,7 @@ export const toCommand: CommandModule<object, Args> = {
       .option('only', { type: 'string', array: true, describe: 'Restore only these: code, config, paths, db, db:<name> (comma-separated or repeated)' })
       .option('skip', { type: 'string', array: true, describe: 'Do not restore these: code, config, paths, db, db:<name>' })
       .option('remove-extra', { type: 'boolean', describe: 'Remove config/path files that did not exist at the point (default: restore.removeExtra)' })
+      .option('drop-old', { type: 'boolean', describe: 'Drop the previous database copies after success instead of keeping them for prune (default: restore.dropOld)' })
       .option('reason', reasonOption)
       .option('continue', { type: 'boolean', describe: 'Finish an interrupted rollback' })
       .option('abort', { type: 'boolean', describe: 'Revert an interrupted rollback to its backup' })
@@ -66,6 +68,7 @@ export async function rollback(ctx: Context, args: Args, target: Point, mode: Mo
     mode,
     selection,
     removeExtra: args.removeExtra ?? ctx.config.restore.removeExtra,
+    dropOld: args.dropOld ?? ctx.config.restore.dropOld,
     reason: args.reason ?? null,
     only: args.only ?? [],
     skip: args.skip ?? [],

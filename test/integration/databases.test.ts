@@ -1,0 +1,277 @@
+// Databases through the CLI, as a user runs it: Chinook on real PostgreSQL,
+// MariaDB and SQLite servers/files plus Redis, rolled back together with code
+// and config, then undone; and every failure path that must change nothing
+// (or put everything back).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { cli, fsck, makeRepo, type Repo } from '../helpers/repo.js';
+import { chinookSql, mysql, mysqlState, pgState, psql, serverUrl, sqlite, sqliteState, uniqueName, withDatabase } from '../helpers/servers.js';
+
+const repos: Repo[] = [];
+const pgDbs: string[] = [];
+const myDbs: string[] = [];
+after(() => {
+  repos.forEach((r) => r.cleanup());
+  for (const db of pgDbs) {
+    const all = psql('postgres', `SELECT datname FROM pg_database WHERE datname LIKE '${db}%'`).split('\n').filter(Boolean);
+    for (const d of all) psql('postgres', `DROP DATABASE IF EXISTS "${d}" WITH (FORCE)`);
+  }
+  for (const db of myDbs) {
+    const all = mysql(null, `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '${db}%'`).split('\n').filter(Boolean);
+    for (const d of all) mysql(null, `DROP DATABASE IF EXISTS \`${d}\``);
+  }
+});
+
+function newPg(load = true): string {
+  const db = uniqueName('rb_cli_pg');
+  pgDbs.push(db);
+  psql('postgres', `CREATE DATABASE ${db}`);
+  if (load) psql(db, chinookSql('Chinook_PostgreSql.sql'));
+  return db;
+}
+
+function newMysql(): string {
+  const db = uniqueName('rb_cli_my');
+  myDbs.push(db);
+  mysql(null, `CREATE DATABASE ${db} CHARACTER SET utf8mb4`);
+  mysql(db, chinookSql('Chinook_MySql.sql'));
+  return db;
+}
+
+function redisCli(db: number, ...args: string[]): string {
+  const url = serverUrl('REDIS');
+  return execFileSync('redis-cli', ['-h', url.hostname, '-p', url.port, '-n', String(db), '--no-raw', ...args], {
+    env: { ...process.env, REDISCLI_AUTH: decodeURIComponent(url.password) },
+    encoding: 'utf8',
+  }).trim();
+}
+
+/** Every key with its DUMP payload and whether it has a TTL: the database's observable state. */
+function redisState(db: number): string {
+  const keys = redisCli(db, '--raw', 'KEYS', '*').split('\n').filter(Boolean).sort();
+  return keys.map((k) => `${k}=${redisCli(db, 'DUMP', k)} ttl:${Number(redisCli(db, '--raw', 'PTTL', k)) > 0}`).join('\n');
+}
+
+function appRepo(config: string): Repo {
+  const r = makeRepo({ files: { 'app.py': 'print("v1")\n', '.gitignore': '.env\ndata/\n', '.rollbackrc.yaml': config } });
+  repos.push(r);
+  r.write('.env', 'MODE=v1\n', 0o600);
+  return r;
+}
+
+const pgUrl = (db: string) => withDatabase(serverUrl('PG'), db);
+const myUrl = (db: string) => withDatabase(serverUrl('MYSQL'), db);
+
+describe('databases through the CLI', () => {
+  it('Chinook on PostgreSQL, MariaDB, SQLite and Redis: point, change data and schema, to, compare, undo, compare', async () => {
+    const pg = newPg();
+    const my = newMysql();
+    const redisDb = 4;
+    redisCli(redisDb, 'FLUSHDB');
+    redisCli(5, 'FLUSHDB');
+    redisCli(redisDb, 'SET', 'greeting', '你好');
+    redisCli(redisDb, 'SET', 'session', 'abc', 'PX', '600000');
+    redisCli(redisDb, 'RPUSH', 'queue', 'a', 'b');
+    const r = appRepo(
+      [
+        'config: [".env"]',
+        'databases:',
+        '  main: { engine: postgres, url: "${APP_PG_URL}" }',
+        '  jobs: { engine: mysql, url: "${APP_MY_URL}" }',
+        '  local: { engine: sqlite, path: "data/chinook.db" }',
+        '  cache: { engine: redis, url: "${APP_REDIS_URL}", scratchDb: 5 }',
+        '',
+      ].join('\n'),
+    );
+    r.commit('config');
+    mkdirSync(join(r.dir, 'data'));
+    sqlite(join(r.dir, 'data/chinook.db'), chinookSql('Chinook_Sqlite.sql'));
+    const redisUrl = new URL(serverUrl('REDIS').href);
+    redisUrl.pathname = `/${redisDb}`;
+    const env = { APP_PG_URL: pgUrl(pg), APP_MY_URL: myUrl(my), APP_REDIS_URL: redisUrl.href };
+    const original = { pg: pgState(pg), my: mysqlState(my), lite: sqliteState(join(r.dir, 'data/chinook.db')), redis: redisState(redisDb) };
+
+    const made = await cli(r, ['point', '发布前 Chinook', '--name', 'chinook', '--json'], { env });
+    assert.equal(made.code, 0, made.stderr);
+    const note = JSON.parse(made.stdout);
+    assert.deepEqual(note.snapshot.databases.map((d: { name: string }) => d.name), ['main', 'jobs', 'local', 'cache']);
+    for (const d of note.snapshot.databases) {
+      assert.ok(d.size > 0 && /^[0-9a-f]{64}$/.test(d.sha256) && d.tool && d.ms >= 0, JSON.stringify(d));
+      assert.ok(d.chunks.length > 0);
+    }
+    const secret = decodeURIComponent(serverUrl('PG').password);
+    assert.ok(!made.stdout.includes(secret) && !made.stderr.includes(secret), 'no password in output');
+
+    // Change data and schema everywhere, and the code and config.
+    psql(pg, "ALTER TABLE artist ADD COLUMN country text; DELETE FROM invoice_line WHERE invoice_line_id % 3 = 0; UPDATE album SET title = '改了' WHERE album_id < 10;");
+    mysql(my, 'ALTER TABLE Artist ADD COLUMN Country varchar(40); DELETE FROM InvoiceLine WHERE InvoiceLineId % 3 = 0; CREATE TABLE added_since (id int);');
+    sqlite(join(r.dir, 'data/chinook.db'), 'ALTER TABLE Artist ADD COLUMN Country TEXT; DELETE FROM InvoiceLine WHERE InvoiceLineId % 3 = 0;');
+    redisCli(redisDb, 'DEL', 'greeting');
+    redisCli(redisDb, 'SET', 'made-since', '1');
+    r.write('app.py', 'print("v2")\n');
+    r.commit('v2');
+    r.write('.env', 'MODE=v2\n', 0o600);
+    const changed = { pg: pgState(pg), my: mysqlState(my), lite: sqliteState(join(r.dir, 'data/chinook.db')), redis: redisState(redisDb) };
+    assert.notDeepEqual(changed.pg, original.pg);
+
+    const dry = await cli(r, ['to', 'chinook', '--dry-run'], { env });
+    assert.equal(dry.code, 0, dry.stderr);
+    for (const name of ['main', 'jobs', 'local', 'cache']) assert.match(dry.stdout, new RegExp(`restore database ${name} \\(`));
+    assert.match(dry.stdout, /strategy: pg_restore into .*_rb_tmp_.*then rename swap/);
+    assert.match(dry.stdout, /downtime: /);
+    assert.deepEqual(pgState(pg), changed.pg, 'dry run changed nothing');
+
+    const to = await cli(r, ['to', 'chinook', '--yes', '--reason', '数据回滚演练'], { env });
+    assert.equal(to.code, 0, to.stderr);
+    assert.deepEqual(pgState(pg), original.pg);
+    assert.deepEqual(mysqlState(my), original.my);
+    assert.deepEqual(sqliteState(join(r.dir, 'data/chinook.db')), original.lite);
+    assert.equal(redisState(redisDb), original.redis);
+    assert.equal(readFileSync(join(r.dir, 'app.py'), 'utf8'), 'print("v1")\n');
+    assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'MODE=v1\n');
+    assert.match(to.stdout, /Previous databases kept as: .*rollback_/);
+
+    const undo = await cli(r, ['undo', '--yes'], { env });
+    assert.equal(undo.code, 0, undo.stderr);
+    assert.deepEqual(pgState(pg), changed.pg);
+    assert.deepEqual(mysqlState(my), changed.my);
+    assert.deepEqual(sqliteState(join(r.dir, 'data/chinook.db')), changed.lite);
+    assert.equal(redisState(redisDb), changed.redis);
+    assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'MODE=v2\n');
+
+    // Previous copies are kept until prune.
+    const dry2 = await cli(r, ['prune', '--dry-run', '--json'], { env });
+    assert.equal(dry2.code, 0, dry2.stderr);
+    const dropped = JSON.parse(dry2.stdout).databases as { database: string; drop: string }[];
+    assert.ok(dropped.some((d) => d.database === 'main') && dropped.some((d) => d.database === 'jobs'), dry2.stdout);
+    const prune = await cli(r, ['prune', '--yes'], { env });
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.equal(psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${pg}_rollback%'`), '0');
+    fsck(r);
+  });
+
+  it('--only db:<name> restores one database and nothing else; --skip db none', async () => {
+    const pg = newPg(false);
+    psql(pg, 'CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2);');
+    const r = appRepo('config: [".env"]\ndatabases:\n  main: { engine: postgres, url: "${APP_PG_URL}" }\n  local: { engine: sqlite, path: "data/app.db" }\n');
+    mkdirSync(join(r.dir, 'data'));
+    sqlite(join(r.dir, 'data/app.db'), 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);');
+    const env = { APP_PG_URL: pgUrl(pg) };
+    assert.equal((await cli(r, ['point', '--name', 'p'], { env })).code, 0);
+    psql(pg, 'INSERT INTO t VALUES (3);');
+    sqlite(join(r.dir, 'data/app.db'), 'INSERT INTO t VALUES (2);');
+    r.write('.env', 'MODE=changed\n', 0o600);
+    const res = await cli(r, ['to', 'p', '--yes', '--only', 'db:main', '--drop-old'], { env });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(psql(pg, 'SELECT count(*) FROM t'), '2');
+    assert.equal(psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${pg}_rollback%'`), '0', '--drop-old');
+    assert.equal(sqlite(join(r.dir, 'data/app.db'), 'SELECT count(*) FROM t'), '2', 'sqlite untouched');
+    assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'MODE=changed\n', 'config untouched');
+    psql(pg, 'INSERT INTO t VALUES (4);');
+    const skip = await cli(r, ['to', 'p', '--yes', '--skip', 'db'], { env });
+    assert.equal(skip.code, 0, skip.stderr);
+    assert.equal(psql(pg, 'SELECT count(*) FROM t'), '3');
+    assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'MODE=v1\n');
+  });
+
+  it('server down at point time: no point is made, a clear message', async () => {
+    const r = appRepo('databases:\n  main: { engine: postgres, url: "postgres://nobody@127.0.0.1:1/app" }\n');
+    const res = await cli(r, ['point', '--name', 'p']);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /^git-rollback: database main: .*Connection refused.*\nhint: is the PostgreSQL server running/);
+    assert.equal(r.git('tag', '-l'), '');
+    assert.equal(r.git('for-each-ref', 'refs/rollback/snapshots'), '');
+  });
+
+  it('wrong credentials: the error never shows the password', async () => {
+    const url = new URL(serverUrl('PG').href);
+    url.password = 'Sup3r-S3cret-Wrong';
+    const r = appRepo('databases:\n  main: { engine: postgres, url: "${APP_PG_URL}" }\n');
+    const res = await cli(r, ['point', '--verbose'], { env: { APP_PG_URL: url.href } });
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /password/i);
+    assert.ok(!res.stderr.includes('Sup3r-S3cret-Wrong') && !res.stdout.includes('Sup3r-S3cret-Wrong'), res.stderr);
+    assert.equal(r.git('tag', '-l'), '');
+  });
+
+  it('server down at `to` time: refused, nothing changed', async () => {
+    const pg = newPg(false);
+    psql(pg, 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);');
+    const r = appRepo('config: [".env"]\ndatabases:\n  main: { engine: postgres, url: "${APP_PG_URL}" }\n');
+    assert.equal((await cli(r, ['point', '--name', 'p'], { env: { APP_PG_URL: pgUrl(pg) } })).code, 0);
+    r.write('app.py', 'print("v2")\n');
+    const head = r.commit('v2');
+    const refs = r.git('for-each-ref');
+    const down = pgUrl(pg).replace(/:\d+\//, ':1/');
+    const res = await cli(r, ['to', 'p', '--yes'], { env: { APP_PG_URL: down } });
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /running and reachable|could not connect|refused/i);
+    assert.equal(r.git('rev-parse', 'HEAD'), head);
+    assert.equal(r.git('for-each-ref'), refs, 'no backup left behind');
+    assert.equal(psql(pg, 'SELECT count(*) FROM t'), '1');
+  });
+
+  it('a corrupt dump chunk is refused before any change', async () => {
+    const r = appRepo('config: [".env"]\ndatabases:\n  local: { engine: sqlite, path: "data/app.db" }\n');
+    mkdirSync(join(r.dir, 'data'));
+    sqlite(join(r.dir, 'data/app.db'), 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);');
+    const made = await cli(r, ['point', '--name', 'p', '--json']);
+    assert.equal(made.code, 0, made.stderr);
+    const chunk = JSON.parse(made.stdout).snapshot.databases[0].chunks[0].blob as string;
+    // Rewrite the objects in loose form so one can be swapped for another.
+    r.git('repack', '-a', '-d', '-q');
+    execFileSync('sh', ['-c', 'for p in .git/objects/pack/*.pack; do mv "$p" "$p.old"; git unpack-objects -q < "$p.old"; rm -f "$p.old" "${p%.pack}.idx" "${p%.pack}.rev"; done'], { cwd: r.dir, env: r.env });
+    const evil = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: r.dir, input: 'not a database', encoding: 'utf8' }).trim();
+    const obj = (id: string) => join(r.dir, '.git/objects', id.slice(0, 2), id.slice(2));
+    rmSync(obj(chunk), { force: true });
+    writeFileSync(obj(chunk), readFileSync(obj(evil)));
+    sqlite(join(r.dir, 'data/app.db'), 'INSERT INTO t VALUES (2);');
+    r.write('app.py', 'print("v2")\n');
+    const head = r.commit('v2');
+    const refs = r.git('for-each-ref');
+    const res = await cli(r, ['to', 'p', '--yes']);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /sha256|checksum|corrupt|does not match/i);
+    assert.equal(r.git('rev-parse', 'HEAD'), head);
+    assert.equal(r.git('for-each-ref'), refs);
+    assert.equal(sqlite(join(r.dir, 'data/app.db'), 'SELECT count(*) FROM t'), '2');
+  });
+
+  it('a restore that fails half-way puts databases, code and config back (exit 7)', async () => {
+    const pg = newPg(false);
+    psql(pg, 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);');
+    const r = appRepo(
+      'config: [".env"]\ndatabases:\n  main: { engine: postgres, url: "${APP_PG_URL}" }\n  broken: { engine: command, dump: "echo dumped", restore: "${BROKEN_RESTORE}" }\n',
+    );
+    const env = { APP_PG_URL: pgUrl(pg), BROKEN_RESTORE: 'cat >/dev/null' };
+    assert.equal((await cli(r, ['point', '--name', 'p'], { env })).code, 0);
+    psql(pg, 'INSERT INTO t VALUES (2);');
+    r.write('app.py', 'print("v2")\n');
+    const head = r.commit('v2');
+    r.write('.env', 'MODE=v2\n', 0o600);
+    // The second database's restore breaks on purpose, after the first was swapped in.
+    const res = await cli(r, ['to', 'p', '--yes'], { env: { ...env, BROKEN_RESTORE: 'cat >/dev/null; echo restore exploded >&2; exit 3' } });
+    assert.equal(res.code, 7, res.stderr);
+    assert.match(res.stderr, /failed and was reverted/);
+    assert.equal(psql(pg, 'SELECT count(*) FROM t'), '2', 'database main is back to the state before');
+    assert.equal(r.git('rev-parse', 'HEAD'), head);
+    assert.equal(r.git('symbolic-ref', '--short', 'HEAD'), 'main');
+    assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'MODE=v2\n');
+    fsck(r);
+  });
+
+  it('a dump command that fails or writes nothing fails the point loudly; no half snapshot', async () => {
+    for (const dump of ['echo oops >&2; exit 4', 'true']) {
+      const r = appRepo(`databases:\n  other: { engine: command, dump: "${dump}", restore: "cat" }\n`);
+      const res = await cli(r, ['point']);
+      assert.equal(res.code, 1, dump);
+      if (dump.includes('oops')) assert.match(res.stderr, /oops/);
+      else assert.match(res.stderr, /nothing|empty/i);
+      assert.equal(r.git('tag', '-l'), '');
+      assert.equal(r.git('for-each-ref', 'refs/rollback'), '');
+    }
+  });
+});
