@@ -25,7 +25,8 @@ export async function main(argv: string[]): Promise<number> {
     .epilogue('Docs: docs/commands.md · Exit codes: docs/exit-codes.md')
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UsageError(msg ?? 'invalid arguments', 'see: git rollback --help');
+      // yargs messages can span lines ("Invalid values:\n  Argument: …"): keep one line.
+      throw new UsageError((msg ?? 'invalid arguments').replace(/:?\s*\n\s*/g, ': ').trim(), 'see: git rollback <command> --help');
     });
   for (const c of commands) parser.command(c);
   try {

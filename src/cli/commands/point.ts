@@ -57,7 +57,7 @@ export const pointCommand: CommandModule<object, Args> = {
 export function describeNote(note: PointNote): string[] {
   const lines: string[] = [];
   const s = note.snapshot;
-  lines.push(`commit     ${note.commit.slice(0, 12)}${note.branch ? ` on ${note.branch}` : ' (detached HEAD)'}${s?.worktree ? `, ${s.worktree.files} uncommitted file${s.worktree.files === 1 ? '' : 's'} captured` : ''}`);
+  lines.push(`commit     ${note.commit.slice(0, 12)}${note.branch ? ` on ${note.branch}` : note.snapshot ? ' (detached HEAD)' : ''}${s?.worktree ? `, ${s.worktree.files} uncommitted file${s.worktree.files === 1 ? '' : 's'} captured` : ''}`);
   if (!s) {
     lines.push('snapshot   none (code only)');
     return lines;
