@@ -4,7 +4,7 @@
 // (or put everything back).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cli, fsck, makeRepo, type Repo } from '../helpers/repo.js';
@@ -261,6 +261,18 @@ describe('databases through the CLI', () => {
     assert.equal(r.git('symbolic-ref', '--short', 'HEAD'), 'main');
     assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'MODE=v2\n');
     fsck(r);
+  });
+
+  it('a missing client tool is a clear error naming the Debian package', async () => {
+    const r = appRepo('databases:\n  main: { engine: postgres, url: "postgres://app@127.0.0.1:5432/app" }\n');
+    // A PATH with git (and a shell) but no PostgreSQL client tools.
+    const bin = join(r.home, 'bin');
+    mkdirSync(bin);
+    for (const tool of ['git', 'sh']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    const res = await cli(r, ['point'], { env: { PATH: bin } });
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /(pg_dump|psql) is not installed or not on PATH\nhint: install it: apt-get install postgresql-client/);
+    assert.equal(r.git('tag', '-l'), '');
   });
 
   it('a dump command that fails or writes nothing fails the point loudly; no half snapshot', async () => {

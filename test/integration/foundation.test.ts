@@ -447,6 +447,35 @@ describe('one at a time, and interrupted runs', () => {
   });
 });
 
+describe('continue', () => {
+  it('to --continue finishes an interrupted rollback with the backup it already made', async () => {
+    const r = appRepo();
+    const c1 = r.git('rev-parse', 'HEAD');
+    await cli(r, ['point', '--name', 'p']);
+    const flag = join(r.home, 'crashed-once');
+    r.write('.rollbackrc.yaml', `config: [".env"]\nhooks: { afterRollback: "test -f ${flag} || { touch ${flag}; kill -9 $PPID; }" }\n`);
+    r.commit('crash once');
+    r.write('.env', 'API_KEY=two\n', 0o600);
+    const crashed = await cli(r, ['to', 'p', '--yes']);
+    assert.notEqual(crashed.code, 0);
+    const backups = r.git('tag', '-l', 'backup/*');
+    const dry = await cli(r, ['to', '--continue', '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /rollback to rollback\/p/);
+    const res = await cli(r, ['to', '--continue', '--yes']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(r.git('rev-parse', 'HEAD'), c1);
+    assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'API_KEY=one\n');
+    assert.equal(r.git('tag', '-l', 'backup/*'), backups, 'no second backup');
+    assert.ok(!existsSync(join(r.dir, '.git/rollback/journal.json')));
+    const undo = await cli(r, ['undo', '--yes']);
+    assert.equal(undo.code, 0, undo.stderr);
+    assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'API_KEY=two\n');
+    const none = await cli(r, ['to', '--continue', '--yes']);
+    assert.equal(none.code, 3);
+  });
+});
+
 describe('delete, protect, init', () => {
   it('protect blocks delete without --force; delete removes tag, note and snapshot ref', async () => {
     const r = appRepo();
