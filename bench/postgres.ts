@@ -1,13 +1,16 @@
 // Benchmark: a PostgreSQL database in points and rollbacks, against the raw
 // tools (issue 3).
 //
-//   npm run build && node --import tsx bench/postgres.ts [--scale 35] [--runs 3] [--points 10] [--scattered 3] [--keep]
+//   npm run build && node --import tsx bench/postgres.ts [--scale 35] [--runs 3] [--points 10] [--scattered 3] [--data pgbench,md5] [--keep]
 //   npm run bench -- postgres
 //
 // Starts throw-away servers with scripts/test-servers.sh (own state dir and
 // ports, so it does not disturb the test servers), or uses --url
-// postgres://user:pass@host:port/postgres. Creates a pgbench database
-// (pgbench -i -s 35: ~530 MB), then measures, each as the median of --runs:
+// postgres://user:pass@host:port/postgres. For each --data it creates a
+// pgbench database (pgbench -i -s 35: ~530 MB; `pgbench` as generated, whose
+// blank filler compresses ~35×, and `md5`, the same tables refilled with a
+// distinct md5 per row, closer to real data), then measures, each as the
+// median of --runs:
 //   1. `pg_dump -Fc -d DB > file` alone             vs  `git rollback point` (fresh repository each run)
 //   2. `createdb` + `pg_restore -j2` of that file    vs  `git rollback to <point> --only db:main --yes`
 //      (and its database steps, from `to --json`)
@@ -129,34 +132,45 @@ function mergePeaks(runs: readonly TreeRun[]): Record<string, number> {
 }
 const range = (runs: readonly TreeRun[]) => `${fmtMs(Math.min(...runs.map((r) => r.ms)))} – ${fmtMs(Math.max(...runs.map((r) => r.ms)))}`;
 
-export async function main(argv: readonly string[]): Promise<void> {
-  const { flags } = parseArgs(argv);
-  const scale = Number(flags.scale ?? 35);
-  const runs = Number(flags.runs ?? 3);
-  const nPoints = Number(flags.points ?? 10);
-  const nScattered = Number(flags.scattered ?? 3);
-  const keep = flags.keep === 'true';
-  const facts = machine();
-  const started = performance.now();
-  const { base, env, cleanup } = benchEnv('postgres');
-  let pg: Pg | null = null;
-  const db = `bench_rollback_${process.pid}`;
-  const rawDb = `${db}_raw`;
-  const notes: string[] = [];
-  try {
-    pg = flags.url ? connect(flags.url, env) : startServers(base, env);
-    log(`PostgreSQL ${psql(pg, 'postgres', 'SHOW server_version')} at ${pg.url.hostname}:${pg.url.port}; ${runs} runs each; load ${loadNow()}`);
-    const pgEnv = pg.env;
-    // git-rollback gets the password from the URL only.
-    const { PGPASSWORD: _pw, ...rest } = pgEnv;
-    const rbEnv: NodeJS.ProcessEnv = { ...rest, BENCH_PG_URL: dbUrl(pg, db) };
+const DATA_TEXT: Record<string, string> = {
+  pgbench: '`pgbench -i -s SCALE` as is (blank filler, zero balances: the dump compresses ~35×)',
+  md5: '`pgbench -i -s SCALE`, then pgbench_accounts refilled with an md5 per row in the filler and random balances (the dump compresses far less, like real data)',
+};
 
+interface DatasetOptions {
+  data: string;
+  scale: number;
+  runs: number;
+  nPoints: number;
+  nScattered: number;
+  base: string;
+}
+
+/** Makes one database, measures everything on it, drops it; returns its Markdown section. */
+async function runDataset(pg: Pg, o: DatasetOptions): Promise<{ md: string; json: unknown }> {
+  const { data, scale, runs, nPoints, nScattered, base } = o;
+  const t0 = performance.now();
+  const db = `bench_rollback_${process.pid}_${data}`;
+  const rawDb = `${db}_raw`;
+  const pgEnv = pg.env;
+  // git-rollback gets the password from the URL only.
+  const { PGPASSWORD: _pw, ...rest } = pgEnv;
+  const rbEnv: NodeJS.ProcessEnv = { ...rest, BENCH_PG_URL: dbUrl(pg, db) };
+  try {
     // 1. The database.
     psql(pg, 'postgres', `CREATE DATABASE ${db}`);
     const init = mustTree(await timedTree('pgbench', ['-i', '-s', String(scale), '-q', ...pg.args, db], { cwd: base, env: pgEnv }), 'pgbench -i');
+    if (data === 'md5') {
+      // pgbench's filler is blank and its balances zero: its dump compresses
+      // ~35×, which makes pg_dump -Fc cheap and sizes tiny. Here every row
+      // gets a distinct md5 in the filler and a random balance.
+      psql(pg, db, `TRUNCATE pgbench_accounts; INSERT INTO pgbench_accounts SELECT g, (g - 1) / 100000 + 1, (random() * 200000)::int - 100000, md5(g::text) FROM generate_series(1, ${scale * 100_000}) g`);
+      psql(pg, db, 'VACUUM ANALYZE pgbench_accounts');
+      init.ms = performance.now() - t0;
+    }
     const dbSize = Number(psql(pg, 'postgres', `SELECT pg_database_size('${db}')`));
     const rows = Number(psql(pg, db, 'SELECT count(*) FROM pgbench_accounts'));
-    log(`pgbench -i -s ${scale}: ${fmtMs(init.ms)}; database ${fmtBytes(dbSize)}, ${rows} accounts`);
+    log(`[${data}] database made in ${fmtMs(init.ms)}: ${fmtBytes(dbSize)}, ${rows} accounts`);
 
     // 2. Raw dump, the way users back up by hand.
     const rawFile = join(base, 'raw.dump');
@@ -257,7 +271,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const scattered = nScattered > 0 ? await growth('scattered', nScattered, (i) => `UPDATE pgbench_accounts SET abalance = abalance + ${i} WHERE aid % 100 = ${i}`) : [];
 
     // Report.
-    const total = performance.now() - started;
+    const total = performance.now() - t0;
     const rawDumpMs = med(rawDumps);
     const pointMs = med(points);
     const rawRestoreMs = med(rawRestores);
@@ -266,10 +280,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     const restoreStepMs = median(dbRestore);
     const lastContig = contiguous[contiguous.length - 1];
     const md = [
-      `### PostgreSQL: point and rollback vs the raw tools (${facts.date})`,
+      `#### Data: ${DATA_TEXT[data] ?? data}`,
       '',
-      `Machine: ${facts.cpus}, ${facts.memory}; node ${facts.node}; git ${facts.git}; ${facts.kernel}; PostgreSQL ${psql(pg, 'postgres', 'SHOW server_version')} from scripts/test-servers.sh (fsync=off), same machine; load at start ${facts['load (1/5/15 min) at start']}, at end ${loadNow()}; git-rollback ${facts['git-rollback commit']}. Took ${fmtMs(total)}.`,
-      `Command: \`node --import tsx bench/postgres.ts --scale ${scale} --runs ${runs} --points ${nPoints} --scattered ${nScattered}\`. Database: \`pgbench -i -s ${scale}\` (${rows.toLocaleString('en-US')} accounts), ${fmtBytes(dbSize)} on disk (pg_database_size). Medians of ${runs} runs.`,
+      `${rows.toLocaleString('en-US')} accounts, ${fmtBytes(dbSize)} on disk (pg_database_size), made in ${fmtMs(init.ms)}. This part took ${fmtMs(total)}; load at its end ${loadNow()}.`,
       '',
       mdTable(
         ['what', 'command', 'median wall', 'min – max', 'ratio', 'goal'],
@@ -317,29 +330,64 @@ export async function main(argv: readonly string[]): Promise<void> {
             ),
           ]
         : []),
-      ...notes,
     ].join('\n');
-    process.stdout.write(md + '\n');
-    const file = saveResult('postgres', md, { facts, scale, dbSize, rows, rawDumps, tarDump, points, again, rawRestores, single, tos, steps, contiguous, scattered, rawSize, tarSize, totalMs: total });
-    log(`saved ${file}`);
+    return { md, json: { data, scale, dbSize, rows, rawDumps, tarDump, points, again, rawRestores, single, tos, steps, dbRestore, contiguous, scattered, rawSize, tarSize, totalMs: total } };
   } finally {
-    if (pg) {
-      for (const name of [db, rawDb]) {
-        try {
-          psql(pg, 'postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        } catch {
-          // the server may be gone
-        }
-      }
+    for (const name of [db, rawDb]) {
       try {
-        for (const kept of psql(pg, 'postgres', `SELECT datname FROM pg_database WHERE datname LIKE '${db}_%'`).split('\n').filter(Boolean)) {
-          psql(pg, 'postgres', `DROP DATABASE IF EXISTS "${kept}" WITH (FORCE)`);
-        }
+        psql(pg, 'postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } catch {
         // the server may be gone
       }
-      if (!keep) pg.stop();
     }
+    try {
+      for (const kept of psql(pg, 'postgres', `SELECT datname FROM pg_database WHERE datname LIKE '${db}_%'`).split('\n').filter(Boolean)) {
+        psql(pg, 'postgres', `DROP DATABASE IF EXISTS "${kept}" WITH (FORCE)`);
+      }
+    } catch {
+      // the server may be gone
+    }
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const { flags } = parseArgs(argv);
+  const scale = Number(flags.scale ?? 35);
+  const runs = Number(flags.runs ?? 3);
+  const nPoints = Number(flags.points ?? 10);
+  const nScattered = Number(flags.scattered ?? 3);
+  const datasets = (flags.data ?? 'pgbench,md5').split(',').filter(Boolean);
+  const bad = datasets.filter((d) => !(d in DATA_TEXT));
+  if (bad.length) throw new Error(`--data: unknown ${bad.join(', ')}; choose from ${Object.keys(DATA_TEXT).join(', ')}`);
+  const keep = flags.keep === 'true';
+  const facts = machine();
+  const started = performance.now();
+  const { base, env, cleanup } = benchEnv('postgres');
+  let pg: Pg | null = null;
+  try {
+    pg = flags.url ? connect(flags.url, env) : startServers(base, env);
+    const version = psql(pg, 'postgres', 'SHOW server_version');
+    log(`PostgreSQL ${version} at ${pg.url.hostname}:${pg.url.port}; ${runs} runs each; load ${loadNow()}`);
+    const sections: string[] = [];
+    const json: unknown[] = [];
+    for (const data of datasets) {
+      const r = await runDataset(pg, { data, scale, runs, nPoints, nScattered, base });
+      sections.push(r.md.replaceAll('SCALE', String(scale)));
+      json.push(r.json);
+    }
+    const md = [
+      `### PostgreSQL: point and rollback vs the raw tools (${facts.date})`,
+      '',
+      `Machine: ${facts.cpus}, ${facts.memory}; node ${facts.node}; git ${facts.git}; ${facts.kernel}; PostgreSQL ${version} from scripts/test-servers.sh (fsync=off), same machine; load at start ${facts['load (1/5/15 min) at start']}, at end ${loadNow()}; git-rollback ${facts['git-rollback commit']}. Took ${fmtMs(performance.now() - started)} in all.`,
+      `Command: \`node --import tsx bench/postgres.ts --scale ${scale} --runs ${runs} --points ${nPoints} --scattered ${nScattered} --data ${datasets.join(',')}\`. Medians of ${runs} runs.`,
+      '',
+      sections.join('\n\n'),
+    ].join('\n');
+    process.stdout.write(md + '\n');
+    const file = saveResult('postgres', md, { facts, datasets: json });
+    log(`saved ${file}`);
+  } finally {
+    if (pg && !keep) pg.stop();
     if (keep) log(`kept ${base}${flags.url ? '' : ' (servers still running: ROLLBACK_TEST_SERVERS_DIR=' + join(tmpdir(), `git-rollback-bench-servers-${process.pid}`) + ' scripts/test-servers.sh stop)'}`);
     else cleanup();
   }
