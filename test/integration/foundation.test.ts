@@ -447,6 +447,40 @@ describe('one at a time, and interrupted runs', () => {
   });
 });
 
+describe('verify and health', () => {
+  it('verify checks every object against its sha256 and records the result', async () => {
+    const r = appRepo();
+    await cli(r, ['point', '--name', 'good']);
+    const ok = await cli(r, ['verify', '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout)[0].ok, true);
+    assert.equal(JSON.parse((await cli(r, ['show', 'good', '--json'])).stdout).note.verified.ok, true);
+    const note = JSON.parse(r.git('notes', '--ref=rollback', 'show', r.git('rev-parse', 'rollback/good')));
+    const blob = note.snapshot.config[0].blob as string;
+    rmSync(join(r.dir, '.git/objects', blob.slice(0, 2), blob.slice(2)));
+    const bad = await cli(r, ['verify', '--all']);
+    assert.equal(bad.code, 6);
+    assert.match(bad.stdout, /BAD +rollback\/good/);
+    assert.match(bad.stdout, /\.env: object [0-9a-f]{12} is missing/);
+    assert.match(bad.stderr, /1 of 1 point failed verification/);
+  });
+
+  it('a failing health check reverts the rollback (exit 7)', async () => {
+    const r = appRepo();
+    const c1 = r.git('rev-parse', 'HEAD');
+    await cli(r, ['point', '--name', 'p']);
+    r.write('.rollbackrc.yaml', 'config: [".env"]\nhealth: { command: "exit 1", retries: 2, interval: "100ms" }\n');
+    const c2 = r.commit('health check');
+    r.write('.env', 'API_KEY=two\n', 0o600);
+    const res = await cli(r, ['to', 'p', '--yes']);
+    assert.equal(res.code, 7, res.stderr);
+    assert.match(res.stderr, /health check failed after 2 attempts/);
+    assert.equal(r.git('rev-parse', 'HEAD'), c2);
+    assert.notEqual(c1, c2);
+    assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'API_KEY=two\n');
+  });
+});
+
 describe('continue', () => {
   it('to --continue finishes an interrupted rollback with the backup it already made', async () => {
     const r = appRepo();

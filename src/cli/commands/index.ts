@@ -15,6 +15,7 @@ import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
 import { toCommand } from './to.js';
 import { undoCommand } from './undo.js';
+import { verifyCommand } from './verify.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -29,6 +30,7 @@ export const commands: CommandModule<any, any>[] = [
   deleteCommand,
   ...protectCommands,
   pruneCommand,
+  verifyCommand,
   logCommand,
   reportCommand,
   pushCommand,
