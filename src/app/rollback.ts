@@ -128,6 +128,7 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
     extra,
     removeExtra: request.removeExtra,
     databases,
+    databasesNotInPoint: [...selection.databases].filter((n) => !(snapshot?.databases ?? []).some((d) => d.name === n)),
     hooks: ctx.config.hooks,
     health: ctx.config.health ? (ctx.config.health.url ?? ctx.config.health.command) : null,
     commitsUndone,

@@ -81,6 +81,8 @@ export interface PlanInput {
   extra: { config: string[]; paths: string[] };
   removeExtra: boolean;
   databases: DatabasePlan[];
+  /** Configured and selected databases the point has no dump of: left as they are. */
+  databasesNotInPoint?: string[];
   hooks: { beforeRollback: string | null; afterRollback: string | null };
   health: string | null;
   /** Commits between target and current HEAD, for the summary line. */
@@ -164,6 +166,9 @@ export function buildPlan(input: PlanInput): Plan {
       title: `restore database ${d.entry.name} (${d.entry.engine}, ${formatBytes(d.entry.size)}) into ${d.where}`,
       details: [`strategy: ${d.strategy}`, `downtime: ${d.downtime}`, `dump: ${d.entry.tool}, taken ${d.entry.format}`],
     });
+  }
+  for (const name of input.databasesNotInPoint ?? []) {
+    steps.push({ kind: 'database', title: `leave database ${name} as it is: the point has no dump of it`, details: [] });
   }
   if (input.hooks.afterRollback) steps.push({ kind: 'hook', title: 'run hook afterRollback', details: [input.hooks.afterRollback] });
   if (input.health) steps.push({ kind: 'health', title: 'check health', details: [input.health] });

@@ -481,6 +481,26 @@ describe('verify and health', () => {
   });
 });
 
+describe('deploy', () => {
+  it('a failed deploy is rolled back to its deploy point (exit 7); a good one is logged', async () => {
+    const r = appRepo();
+    const c1 = r.git('rev-parse', 'HEAD');
+    const bad = await cli(r, ['deploy', '--reason', '上线 v2', '--', 'sh', '-c', 'echo API_KEY=broken > .env && git commit -q --allow-empty -m deployed && exit 3']);
+    assert.equal(bad.code, 7, bad.stderr);
+    assert.match(bad.stderr, /deploy failed \(`sh -c .*` exited 3\) and was rolled back to deploy\//);
+    assert.equal(r.git('rev-parse', 'HEAD'), c1);
+    assert.equal(r.git('symbolic-ref', '--short', 'HEAD'), 'main');
+    assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'API_KEY=one\n');
+    const good = await cli(r, ['deploy', '--name', 'v2', '--', 'true']);
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /Deployed in .*git rollback to deploy\/v2/);
+    const log = JSON.parse((await cli(r, ['log', '--json', '--type', 'deploy'])).stdout) as { outcome: string }[];
+    assert.deepEqual(log.map((e) => e.outcome), ['ok', 'reverted']);
+    assert.equal((await cli(r, ['deploy'])).code, 2);
+    fsck(r);
+  });
+});
+
 describe('continue', () => {
   it('to --continue finishes an interrupted rollback with the backup it already made', async () => {
     const r = appRepo();

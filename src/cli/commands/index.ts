@@ -1,6 +1,7 @@
 // Every command, in the order `git rollback --help` lists them.
 import type { CommandModule } from 'yargs';
 import { deleteCommand } from './delete.js';
+import { deployCommand } from './deploy.js';
 import { diffCommand } from './diff.js';
 import { initCommand } from './init.js';
 import { listCommand } from './list.js';
@@ -27,6 +28,7 @@ export const commands: CommandModule<any, any>[] = [
   diffCommand,
   toCommand,
   undoCommand,
+  deployCommand,
   deleteCommand,
   ...protectCommands,
   pruneCommand,
