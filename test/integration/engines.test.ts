@@ -269,8 +269,15 @@ describe('redis engine', () => {
     const [keys] = (await redis(db, ['KEYS', '*'])) as [Buffer[]];
     const out: Record<string, string> = {};
     for (const key of keys) {
-      const [payload, ttl] = (await redis(db, ['DUMP', key], ['PTTL', key])) as [Buffer, number];
-      out[key.toString('hex')] = `${payload.toString('hex')} ${ttl > 0 ? 'ttl' : 'none'}`;
+      const [payload, ttl, type] = (await redis(db, ['DUMP', key], ['PTTL', key], ['TYPE', key])) as [Buffer, number, Buffer | string];
+      // A set's DUMP bytes follow its hash table's order, which a RESTORE may
+      // rebuild differently (Redis < 7.2): compare its members instead.
+      let value = payload.toString('hex');
+      if (String(type) === 'set') {
+        const [members] = (await redis(db, ['SMEMBERS', key])) as [Buffer[]];
+        value = `set:${members.map((m) => m.toString('hex')).sort().join(',')}`;
+      }
+      out[key.toString('hex')] = `${value} ${ttl > 0 ? 'ttl' : 'none'}`;
     }
     return out;
   }
