@@ -75,7 +75,7 @@ const line = (s: string): Buffer => Buffer.from(s + '\n', 'utf8');
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
 /** A repository with `n` points in the DESIGN format, written with git plumbing. */
-function generate(base: string, env: NodeJS.ProcessEnv, n: number): Generated {
+export function generate(base: string, env: NodeJS.ProcessEnv, n: number): Generated {
   const t0 = performance.now();
   const dir = join(base, `repo-${n}`);
   mkdirSync(dir);
