@@ -8,6 +8,11 @@ import { commands } from './cli/commands/index.js';
 declare const __VERSION__: string;
 
 export async function main(argv: string[]): Promise<number> {
+  // `git rollback list | head` closes stdout early. Ignore that and carry on:
+  // exiting here could cut a rollback short half-way.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   let verbose = argv.includes('--verbose');
   const parser: Argv = yargs(argv)
     .scriptName('git rollback')

@@ -141,7 +141,6 @@ async function dumpDatabase(engine: Engine, store: DumpStore): Promise<DatabaseE
 
 async function dumpDatabaseUnlabelled(engine: Engine, store: DumpStore): Promise<DatabaseEntry> {
   const started = Date.now();
-  const probe = await engine.check('dump');
   const pipe = new PassThrough({ highWaterMark: 1024 * 1024 });
   const stored = store.write(pipe);
   let outcome;
@@ -165,8 +164,8 @@ async function dumpDatabaseUnlabelled(engine: Engine, store: DumpStore): Promise
     size: written.size,
     sha256: written.sha256,
     chunks: written.chunks,
-    tool: outcome.tool || probe.tool,
-    ...(outcome.serverVersion ?? probe.serverVersion ? { serverVersion: outcome.serverVersion ?? probe.serverVersion } : {}),
+    tool: outcome.tool,
+    ...(outcome.serverVersion ? { serverVersion: outcome.serverVersion } : {}),
     ms: Date.now() - started,
     ...(outcome.details ? { details: outcome.details } : {}),
   };

@@ -59,7 +59,11 @@ export interface Engine {
    * Throws ExternalToolError / RollbackError with a hint (e.g. the Debian package).
    */
   check(mode: 'dump' | 'restore', entry?: DatabaseEntry): Promise<EngineProbe>;
-  /** Streams a consistent dump into `out`. Rejects (with the tool's stderr) on any failure. */
+  /**
+   * Streams a consistent dump into `out`, after checking the tools and the server
+   * itself (so callers need not call check('dump') first). Rejects (with the tool's
+   * stderr) on any failure, and destroys `out` with the error.
+   */
   dump(out: Writable): Promise<DumpOutcome>;
   /** Restores `input` (a stream of the stored dump) beside the live database. Touches nothing live. */
   stage(input: Readable, ctx: { jobId: string; entry: DatabaseEntry }): Promise<StagedRestore>;

@@ -1,10 +1,10 @@
 // The foundation, end to end: the built binary against real temp repositories.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cli, fsck, makeRepo, type Repo } from '../helpers/repo.js';
+import { BIN, cli, fsck, makeRepo, type Repo } from '../helpers/repo.js';
 
 const repos: Repo[] = [];
 function repo(options?: Parameters<typeof makeRepo>[0]): Repo {
@@ -154,6 +154,16 @@ describe('list and show', () => {
     for (const k of ['tag', 'id', 'kind', 'createdAt', 'commit', 'branch', 'description', 'protected', 'snapshot']) assert.ok(k in p, k);
     const bad = await cli(r, ['list', '--since', 'yesterday-ish']);
     assert.equal(bad.code, 2);
+  });
+
+  it('a reader that stops early (git rollback list | head -1) is not an error', async () => {
+    const r = appRepo();
+    for (let i = 0; i < 250; i++) r.git('tag', '-a', '-m', `bulk ${i} ${'描述'.repeat(20)}`, `rollback/bulk-${i}`);
+    const out = execFileSync('sh', ['-c', `"${process.execPath}" "${BIN}" list | head -1; echo "exit=\${PIPESTATUS:-ok}"`], { cwd: r.dir, env: r.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.match(out, /^POINT /);
+    const res = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" list --json | head -c 10 >/dev/null`], { cwd: r.dir, env: r.env, encoding: 'utf8' });
+    assert.equal(res.status, 0);
+    assert.doesNotMatch(res.stderr, /EPIPE|Error/);
   });
 
   it('an empty list is a success', async () => {

@@ -57,6 +57,12 @@ export class CommandEngine implements Engine {
   }
 
   async dump(out: Writable): Promise<DumpOutcome> {
+    try {
+      await this.check();
+    } catch (error) {
+      out.destroy(error as Error);
+      throw error;
+    }
     const proc = startPiped('sh', ['-c', this.dumpCommand], { cwd: this.ctx.cwd, env: this.ctx.env, stdin: 'ignore', label: `dump command of database ${this.name}` });
     await streamToolInto(proc, out, `dump command of database ${this.name}`, `run it by hand to see why; it must write the dump on stdout (databases.${this.name}.dump)`);
     return { format: 'command', ext: 'dump', tool: 'sh' };
