@@ -85,7 +85,7 @@ export function tempBeside(target: string, job: string): string {
   return join(dirname(target), `.${target.split('/').pop()}.rollback-${job}.tmp`);
 }
 
-/** Makes parent directories; returns the ones it created (outermost first) so they can be removed. */
+/** Makes the parent directories of `path`. */
 export async function ensureParent(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
 }

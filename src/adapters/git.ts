@@ -2,8 +2,10 @@
 // Metadata is read with batch plumbing (for-each-ref, ls-tree, cat-file --batch)
 // so that the number of processes does not grow with the number of points.
 import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { spawn as spawnProcess } from 'node:child_process';
 import { ExternalToolError, UsageError, redact } from '../core/errors.js';
@@ -70,7 +72,6 @@ export class Git {
     if (bare === 'true' || !top) {
       throw new UsageError('this is a bare repository: git-rollback needs a working tree', 'run it in a clone with a working tree (git clone <bare> <dir>)');
     }
-    const { resolve } = await import('node:path');
     const commonDir = resolve(cwd, commonDirRaw ?? gitDir ?? '.git');
     const git = new Git(top);
     return { git, repo: { root: top, gitDir: gitDir ?? commonDir, commonDir } };
@@ -195,7 +196,6 @@ export class Git {
       await this.run(['update-index', '--add', '--index-info'], { env, input });
     }
     const tree = await this.text(['write-tree'], { env });
-    const { rm } = await import('node:fs/promises');
     await rm(indexFile, { force: true });
     return tree;
   }
