@@ -164,7 +164,7 @@ export function buildPlan(input: PlanInput): Plan {
     steps.push({
       kind: 'database',
       title: `restore database ${d.entry.name} (${d.entry.engine}, ${formatBytes(d.entry.size)}) into ${d.where}`,
-      details: [`strategy: ${d.strategy}`, `downtime: ${d.downtime}`, `dump: ${d.entry.tool}, taken ${d.entry.format}`],
+      details: [`strategy: ${d.strategy}`, `downtime: ${d.downtime}`, `dump: ${d.entry.format} by ${d.entry.tool}, sha256 ${d.entry.sha256.slice(0, 12)}`],
     });
   }
   for (const name of input.databasesNotInPoint ?? []) {
