@@ -120,7 +120,7 @@ describe('databases through the CLI', () => {
     const dry = await cli(r, ['to', 'chinook', '--dry-run'], { env });
     assert.equal(dry.code, 0, dry.stderr);
     for (const name of ['main', 'jobs', 'local', 'cache']) assert.match(dry.stdout, new RegExp(`restore database ${name} \\(`));
-    assert.match(dry.stdout, /strategy: pg_restore into .*_rb_tmp_.*then rename swap/);
+    assert.match(dry.stdout, /strategy: restore into .*_rb_tmp_.*then rename swap/);
     assert.match(dry.stdout, /downtime: /);
     assert.deepEqual(pgState(pg), changed.pg, 'dry run changed nothing');
 

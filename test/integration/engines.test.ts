@@ -14,6 +14,7 @@ import type { DatabaseConfig, Engine } from '../../src/core/engine.js';
 import type { DatabaseEntry } from '../../src/core/types.js';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
+import { PostgresEngine } from '../../src/adapters/engines/postgres.js';
 import { RespClient } from '../../src/adapters/engines/resp.js';
 import {
   chinookSql, mysql, mysqlState, pgState, psql, serverUrl, sqlite, sqliteState, tempDir, tempRepo, uniqueName, withDatabase,
@@ -134,8 +135,9 @@ describe('postgres engine', () => {
     assert.doesNotMatch(engine.describe(), new RegExp(password));
     const store = new GitDumpStore(tempRepo());
     const entry = await dumpInto(engine, store);
-    assert.equal(entry.format, 'pg_dump-tar');
+    assert.equal(entry.format, 'pg_dump-plain');
     assert.match(entry.tool, /^pg_dump \d+/);
+    assert.match((await engine.check('restore', entry)).tool, /^psql \d+/);
 
     psql(name, `ALTER TABLE album ADD COLUMN note text; DELETE FROM invoice_line WHERE invoice_line_id % 3 = 0;
       SELECT nextval('ticket_seq'); DROP VIEW album_count; CREATE TABLE extra (x int);`);
@@ -183,6 +185,80 @@ describe('postgres engine', () => {
     down.port = '1';
     const downEngine = createEngine({ name: 'main', engine: 'postgres', url: down.href }, ctx);
     await assertRejectsWithout(downEngine.check('dump'), password, /Connection refused|could not connect|connection to server/);
+  });
+
+  it('still restores a tar dump (the format stored before plain), Chinook with sequences, views, triggers and non-ASCII', async () => {
+    const name = uniqueName('rbt_pgtar');
+    psql('postgres', `CREATE DATABASE ${name}`);
+    cleanups.push(() => psql('postgres', `SELECT datname FROM pg_database WHERE datname LIKE '${name}%'`).split('\n').filter(Boolean).forEach((d) => psql('postgres', `DROP DATABASE "${d}" WITH (FORCE)`)));
+    psql(name, chinookSql('Chinook_PostgreSql.sql'));
+    psql(name, `
+      CREATE SEQUENCE ticket_seq; SELECT setval('ticket_seq', 7);
+      CREATE VIEW album_count AS SELECT artist_id, count(*) AS n FROM album GROUP BY artist_id;
+      INSERT INTO artist (artist_id, name) VALUES (9002, 'Ünïcødé 周杰倫');`);
+    const original = pgState(name);
+    const engine = new PostgresEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx, 'tar');
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    assert.equal(entry.format, 'pg_dump-tar');
+    // Restored by the engine as it is now (which dumps plain).
+    const current = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
+    assert.match((await current.check('restore', entry)).tool, /^pg_restore \d+/);
+    psql(name, `DELETE FROM invoice_line; DROP VIEW album_count; SELECT setval('ticket_seq', 99);`);
+    assert.notDeepEqual(pgState(name), original);
+    const staged = await restore(current, store, entry, 'tarjob');
+    await staged.swap();
+    await staged.discard();
+    assert.deepEqual(pgState(name), original);
+  });
+
+  it('plain dumps: a missing owner role fails clearly with nothing live touched; noOwner dumps without owners', async () => {
+    const name = uniqueName('rbt_pgown');
+    const role = `${name}_owner`;
+    psql('postgres', `CREATE DATABASE ${name}; CREATE ROLE ${role} NOLOGIN;`);
+    cleanups.push(() => {
+      psql('postgres', `SELECT datname FROM pg_database WHERE datname LIKE '${name}%'`).split('\n').filter(Boolean).forEach((d) => psql('postgres', `DROP DATABASE "${d}" WITH (FORCE)`));
+      psql('postgres', `DROP ROLE IF EXISTS ${role}`);
+    });
+    psql(name, `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'ü' || g FROM generate_series(1, 100) g; ALTER TABLE t OWNER TO ${role};`);
+    const url = withDatabase(admin, name);
+    const withOwners = createEngine({ name: 'main', engine: 'postgres', url }, ctx);
+    const noOwner = createEngine({ name: 'main', engine: 'postgres', url, noOwner: true }, ctx);
+    const store = new GitDumpStore(tempRepo());
+    const owned = await dumpInto(withOwners, store);
+    const unowned = await dumpInto(noOwner, store);
+
+    // The role goes away (another server, or dropped since).
+    psql(name, `ALTER TABLE t OWNER TO CURRENT_USER; DELETE FROM t WHERE id > 50;`);
+    psql('postgres', `DROP ROLE ${role}`);
+    const live = pgState(name);
+    await assert.rejects(restore(withOwners, store, owned, 'own1'), (error: Error & { hint?: string; stderr?: string }) => {
+      assert.match(`${error.message} ${error.stderr ?? ''}`, new RegExp(`role "${role}" does not exist`));
+      assert.match(error.hint ?? '', /nothing live was touched.*noOwner/);
+      return true;
+    });
+    // noOwner set later cannot strip owners out of a dump that has them: the hint says so.
+    await assert.rejects(restore(noOwner, store, owned, 'own2'), (error: Error & { hint?: string }) => /made before noOwner was set/.test(error.hint ?? ''));
+    assert.deepEqual(pgState(name), live);
+    assert.equal(psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${name}_rb_tmp_%'`), '0');
+
+    // A dump made with noOwner restores; the tables belong to the restoring user.
+    const staged = await restore(noOwner, store, unowned, 'own3');
+    await staged.swap();
+    await staged.discard();
+    assert.equal(psql(name, 'SELECT count(*) FROM t'), '100');
+    assert.equal(psql(name, "SELECT tableowner = current_user FROM pg_tables WHERE tablename = 't'"), 't');
+  });
+
+  it('refuses a plain dump from a newer PostgreSQL major than the server', async () => {
+    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, 'postgres') }, ctx);
+    const entry = {
+      name: 'main', engine: 'postgres', format: 'pg_dump-plain', path: 'db/main.sql', size: 1, sha256: '0'.repeat(64), tool: 'pg_dump 1.0', serverVersion: '999.1', ms: 1,
+    } satisfies DatabaseEntry;
+    await assert.rejects(engine.check('restore', entry), /comes from PostgreSQL 999\.1.*older major version cannot load it/);
+    await assert.rejects(engine.check('restore', { ...entry, serverVersion: '9.6', tool: 'pg_dump 999.0' }), /made by pg_dump 999\.0, but psql \d+.* cannot read newer dumps/);
+    // An older server's dump is fine.
+    await engine.check('restore', { ...entry, serverVersion: '9.6' });
   });
 });
 

@@ -1,12 +1,13 @@
-// PostgreSQL: `pg_dump -Ft` (tar archive) streamed into the store; restore
-// with pg_restore (from stdin, in one transaction) into `<db>_rb_tmp_<job>`,
-// then a rename swap from the maintenance database. Why tar and not the
-// custom format (docs/decisions.md, "PostgreSQL dump format"): tar members
-// hold each table's COPY data raw, so content-defined chunks line up again
-// after an edit and a dump after a 1% change costs ~4% of the first; the
-// custom format frames data in length-prefixed blocks whose headers shift
-// after any edit (even with -Z0), so nothing after it deduplicates. git
-// compresses the chunks (level 1), which is as fast as pg_dump -Fc's zlib.
+// PostgreSQL: `pg_dump -Fp` (plain SQL) streamed into the store; restore
+// with psql (from stdin, in one transaction, stop at the first error) into
+// `<db>_rb_tmp_<job>`, then a rename swap from the maintenance database.
+// Why plain (docs/decisions.md, "PostgreSQL dump format"): it holds each
+// table's COPY text raw, like tar, so content-defined chunks line up again
+// after an edit; and pg_dump writes it as it reads, while -Ft spools every
+// table to a temp file first (nothing reaches the store until the table is
+// read whole, and the table's size must be free in pg_dump's temp dir).
+// Dumps stored before, format `pg_dump-tar`, still restore with pg_restore.
+// git compresses the chunks (level 1), which is as fast as pg_dump -Fc's zlib.
 //
 // The password comes from the URL, PGPASSWORD or ~/.pgpass, and reaches the
 // tools only through the PGPASSWORD environment variable, never argv (which
@@ -36,6 +37,10 @@ const MAX_IDENT = 63;
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
+/** Stored dump formats: `plain` for new dumps; `tar` for dumps made before (still restored). */
+export const PLAIN_FORMAT = 'pg_dump-plain';
+export const TAR_FORMAT = 'pg_dump-tar';
+
 const CONNECT_HINT = 'check that the server is running and databases.<name>.url (host, port, user; password via the URL, PGPASSWORD or ~/.pgpass)';
 
 export class PostgresEngine implements Engine {
@@ -46,7 +51,15 @@ export class PostgresEngine implements Engine {
   private readonly noOwner: boolean;
   private readonly env: NodeJS.ProcessEnv;
 
-  constructor(config: DatabaseConfig, private readonly ctx: EngineContext) {
+  /**
+   * `dumpAs` is internal (tests): 'tar' makes dumps the way versions before
+   * the plain format did, to prove those still restore.
+   */
+  constructor(
+    config: DatabaseConfig,
+    private readonly ctx: EngineContext,
+    private readonly dumpAs: 'plain' | 'tar' = 'plain',
+  ) {
     validateKeys(config, { url: 'string' }, { maintenanceDb: 'string', noOwner: 'boolean' });
     this.name = config.name;
     this.url = parseDbUrl(config, ['postgres', 'postgresql']);
@@ -78,7 +91,7 @@ export class PostgresEngine implements Engine {
   strategy(jobId: string): RestoreStrategy {
     const { tmp, old } = this.names(jobId);
     return {
-      text: `pg_restore into ${tmp}, then rename swap (old kept as ${old})`,
+      text: `restore into ${tmp} (psql; pg_restore for tar dumps), then rename swap (old kept as ${old})`,
       downtime: `new connections to ${this.url.database} blocked and open ones ended; ~1 s unavailable`,
     };
   }
@@ -94,7 +107,8 @@ export class PostgresEngine implements Engine {
   }
 
   async check(mode: 'dump' | 'restore', entry?: DatabaseEntry): Promise<EngineProbe> {
-    const toolName = mode === 'dump' ? 'pg_dump' : 'pg_restore';
+    // A plain dump is loaded by psql, a tar dump (stored before) by pg_restore.
+    const toolName = mode === 'dump' ? 'pg_dump' : entry?.format === TAR_FORMAT ? 'pg_restore' : 'psql';
     const tool = `${toolName} ${versionOf((await run(toolName, ['--version'], { env: this.env })).stdout)}`;
     const serverVersion = await this.sql(this.maintenanceDb, 'SHOW server_version').then((v) => v.split(' ')[0] ?? v);
     if (mode === 'dump') {
@@ -103,13 +117,26 @@ export class PostgresEngine implements Engine {
       return { tool, serverVersion };
     }
     if (entry) {
-      // pg_restore reads archives from its own and older pg_dump versions only.
+      knownFormat(this.name, entry.format);
+      // pg_restore reads archives from its own and older pg_dump versions
+      // only; psql may not know the meta-commands a newer pg_dump writes
+      // into plain dumps (\restrict since 17.6, 16.10, 15.14…).
       const dumpMajor = major(entry.tool.replace(/^pg_dump\s*/, ''));
-      const restoreMajor = major(tool.replace(/^pg_restore\s*/, ''));
+      const restoreMajor = major(tool.replace(/^\S+\s*/, ''));
       if (dumpMajor !== undefined && restoreMajor !== undefined && restoreMajor < dumpMajor) {
         throw new RollbackError(
-          `database ${this.name}: the dump was made by ${entry.tool}, but ${tool} cannot read newer archives`,
-          `install postgresql-client-${dumpMajor} (its pg_restore must be first on PATH)`,
+          `database ${this.name}: the dump was made by ${entry.tool}, but ${tool} cannot read ${entry.format === TAR_FORMAT ? 'newer archives' : 'newer dumps'}`,
+          `install postgresql-client-${dumpMajor} (its ${toolName} must be first on PATH)`,
+        );
+      }
+      // A plain dump is SQL for the server it came from: a newer server loads
+      // it, an older one may not know its syntax, settings or catalogs.
+      const fromMajor = major(entry.serverVersion ?? '');
+      const toMajor = major(serverVersion);
+      if (entry.format !== TAR_FORMAT && fromMajor !== undefined && toMajor !== undefined && toMajor < fromMajor) {
+        throw new RollbackError(
+          `database ${this.name}: the dump comes from PostgreSQL ${entry.serverVersion}, and the server is ${serverVersion}: an older major version cannot load it`,
+          `restore it on a PostgreSQL ${fromMajor} or newer server`,
         );
       }
     }
@@ -128,12 +155,20 @@ export class PostgresEngine implements Engine {
       out.destroy(error as Error);
       throw error;
     }
-    const proc = startPiped('pg_dump', ['-w', '-Ft', '-d', this.conn()], { env: this.env, stdin: 'ignore', label: 'pg_dump' });
+    const tar = this.dumpAs === 'tar';
+    // Plain SQL bakes ownership in (ALTER … OWNER TO): with noOwner it is
+    // left out at dump time, as pg_restore --no-owner did at restore time.
+    const args = ['-w', tar ? '-Ft' : '-Fp', ...(!tar && this.noOwner ? ['--no-owner'] : []), '-d', this.conn()];
+    const proc = startPiped('pg_dump', args, { env: this.env, stdin: 'ignore', label: 'pg_dump' });
     await streamToolInto(proc, out, 'pg_dump', CONNECT_HINT);
-    return { format: 'pg_dump-tar', ext: 'tar', tool: probe.tool, serverVersion: probe.serverVersion, details: { database: this.url.database } };
+    const details = { database: this.url.database, ...(!tar && this.noOwner ? { noOwner: true } : {}) };
+    return tar
+      ? { format: TAR_FORMAT, ext: 'tar', tool: probe.tool, serverVersion: probe.serverVersion, details }
+      : { format: PLAIN_FORMAT, ext: 'sql', tool: probe.tool, serverVersion: probe.serverVersion, details };
   }
 
   async stage(input: Readable, ctx: { jobId: string; entry: DatabaseEntry }): Promise<StagedRestore> {
+    knownFormat(this.name, ctx.entry.format);
     const { tmp, old } = this.names(ctx.jobId);
     const live = this.url.database;
     const m = this.maintenanceDb;
@@ -156,12 +191,23 @@ export class PostgresEngine implements Engine {
     const dropTmp = () => this.sql(m, `DROP DATABASE IF EXISTS ${ident(tmp)} WITH (FORCE)`);
     try {
       // From stdin in one transaction: a dump that turns out corrupt at its
-      // end (the store's sha256 check) aborts the whole restore. pg_restore
-      // cannot run tar archives in parallel (-j); see docs/decisions.md.
-      const args = ['-w', '--exit-on-error', '--single-transaction', '-Ft', '-d', this.conn(tmp), ...(this.noOwner ? ['--no-owner'] : [])];
-      const proc = startPiped('pg_restore', args, { env: this.env, stdout: 'ignore', label: 'pg_restore' });
-      await streamIntoTool(input, proc, 'pg_restore', RESTORE_HINT);
-      // pg_restore leaves no planner statistics; gather them before the
+      // end (the store's sha256 check) aborts the whole restore, and the
+      // first failing statement (ON_ERROR_STOP) rolls it all back.
+      if (ctx.entry.format === TAR_FORMAT) {
+        // Dumps stored before the plain format. pg_restore cannot run tar
+        // archives in parallel (-j); see docs/decisions.md.
+        const args = ['-w', '--exit-on-error', '--single-transaction', '-Ft', '-d', this.conn(tmp), ...(this.noOwner ? ['--no-owner'] : [])];
+        const proc = startPiped('pg_restore', args, { env: this.env, stdout: 'ignore', label: 'pg_restore' });
+        await streamIntoTool(input, proc, 'pg_restore', RESTORE_HINT);
+      } else {
+        const args = ['-X', '-w', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-d', this.conn(tmp), '-f', '-'];
+        const proc = startPiped('psql', args, { env: this.env, stdout: 'ignore', label: 'psql' });
+        // Owners are baked into a plain dump made without noOwner: setting
+        // noOwner later cannot take them out again.
+        const ownersBaked = this.noOwner && ctx.entry.details?.noOwner !== true;
+        await streamIntoTool(input, proc, 'psql', ownersBaked ? RESTORE_HINT_OWNERS_BAKED : RESTORE_HINT);
+      }
+      // A restore leaves no planner statistics; gather them before the
       // database goes live (sampling: seconds even for large databases).
       await this.sql(tmp, 'ANALYZE');
     } catch (error) {
@@ -253,7 +299,15 @@ export class PostgresEngine implements Engine {
   }
 }
 
-const RESTORE_HINT = 'the temp database was dropped and nothing live was touched; if a role is missing, create it or set databases.<name>.noOwner: true';
+const RESTORE_HINT = 'the temp database was dropped and nothing live was touched; if a role is missing, create it or set databases.<name>.noOwner: true (for points made from then on)';
+const RESTORE_HINT_OWNERS_BAKED =
+  'the temp database was dropped and nothing live was touched; this dump was made before noOwner was set and names its owners: if a role is missing, create it (CREATE ROLE …) to restore this point';
+
+function knownFormat(name: string, format: string): void {
+  if (format !== PLAIN_FORMAT && format !== TAR_FORMAT) {
+    throw new RollbackError(`database ${name}: unknown PostgreSQL dump format ${format}`, 'the snapshot was made by a newer git-rollback: upgrade it');
+  }
+}
 
 function major(version: string): number | undefined {
   const n = Number.parseInt(version, 10);
