@@ -181,9 +181,9 @@ async function runDataset(pg: Pg, o: DatasetOptions): Promise<{ md: string; json
     }
     const rawSize = statSync(rawFile).size;
     const tarFile = join(base, 'raw.tar');
-    const tarDump = mustTree(await timedTree('pg_dump', ['-w', '-Ft', ...pg.args, '-d', db], { cwd: base, env: pgEnv, stdoutFile: tarFile }), 'pg_dump -Ft');
+    const tarDump = mustTree(await timedTree('pg_dump', ['-w', '-Fp', ...pg.args, '-d', db], { cwd: base, env: pgEnv, stdoutFile: tarFile }), 'pg_dump -Fp');
     const tarSize = statSync(tarFile).size;
-    log(`pg_dump -Fc ${fmtBytes(rawSize)}; pg_dump -Ft ${fmtMs(tarDump.ms)}, ${fmtBytes(tarSize)}`);
+    log(`pg_dump -Fc ${fmtBytes(rawSize)}; pg_dump -Fp ${fmtMs(tarDump.ms)}, ${fmtBytes(tarSize)}`);
 
     // 3. git rollback point, each in a fresh repository (the first dump: nothing to reuse).
     const points: TreeRun[] = [];
@@ -288,7 +288,7 @@ async function runDataset(pg: Pg, o: DatasetOptions): Promise<{ md: string; json
         ['what', 'command', 'median wall', 'min – max', 'ratio', 'goal'],
         [
           ['dump, raw', '`pg_dump -Fc -d DB > file`', fmtMs(rawDumpMs), range(rawDumps), '1.00×', ''],
-          ['dump, raw (tar, the format git-rollback stores)', '`pg_dump -Ft -d DB > file` (1 run)', fmtMs(tarDump.ms), '', `${(tarDump.ms / rawDumpMs).toFixed(2)}×`, ''],
+          ['dump, raw (plain, the format git-rollback stores)', '`pg_dump -Fp -d DB > file` (1 run)', fmtMs(tarDump.ms), '', `${(tarDump.ms / rawDumpMs).toFixed(2)}×`, ''],
           ['point', '`git rollback point` (fresh repository)', `**${fmtMs(pointMs)}**`, range(points), `**${(pointMs / rawDumpMs).toFixed(2)}×**`, `≤ 1.25× ${pointMs / rawDumpMs <= 1.25 ? '✓' : '✗'}`],
           ['point, database unchanged', '`git rollback point` (second, same data)', fmtMs(again.ms), '', `${(again.ms / rawDumpMs).toFixed(2)}×`, ''],
           ['restore, raw', '`createdb` + `pg_restore -j2 -d DB file`', fmtMs(rawRestoreMs), range(rawRestores), '1.00×', ''],

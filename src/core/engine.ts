@@ -41,7 +41,7 @@ export interface StagedRestore {
 }
 
 export interface RestoreStrategy {
-  /** One line for the plan: "pg_restore into shop_rb_tmp, then rename swap (old kept as …)". */
+  /** One line for the plan: "restore into shop_rb_tmp_<id>, then rename swap (old kept as …)". */
   text: string;
   /** What users of the database see during the swap: "connections ended; ~1 s unavailable". */
   downtime: string;
