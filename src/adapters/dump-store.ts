@@ -43,6 +43,9 @@ export interface WriteResult {
   written: number;
 }
 
+/** Chunks waiting to be stored while the dump is still being read. */
+const IN_FLIGHT = 1;
+
 export class GitDumpStore implements DumpStore {
   private objectFormat?: Promise<'sha1' | 'sha256'>;
 
@@ -117,18 +120,35 @@ export class GitDumpStore implements DumpStore {
       if (stdin.writableEnded || stdin.destroyed) throw await importerFailure(importer);
     };
 
+    // Chunks are stored in order by one promise chain while the loop keeps
+    // reading the producer, so the dump tool, the chunker, the existence
+    // check and fast-import overlap instead of taking turns. One chunk may
+    // wait while another is stored: a 325 MB pg_dump point went from 4.5–4.9 s
+    // to 3.6–3.9 s at the same peak RSS (~124 MB); 3 or 8 waiting chunks were
+    // no faster and cost 10–25 MB more.
+    let chain: Promise<void> = Promise.resolve();
+    const inFlight: Promise<void>[] = [];
+    const enqueue = async (chunk: Buffer) => {
+      chain = chain.then(() => store(chunk));
+      chain.catch(() => {}); // observed below, through inFlight or the final await
+      inFlight.push(chain);
+      if (inFlight.length > IN_FLIGHT) await inFlight.shift();
+    };
     let inputError: unknown;
     try {
       for await (const piece of input) {
         const data = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
         whole.update(data);
         size += data.length;
-        for (const chunk of chunker.push(data)) await store(chunk);
+        for (const chunk of chunker.push(data)) await enqueue(chunk);
       }
       const last = chunker.end();
-      if (last) await store(last);
+      if (last) await enqueue(last);
+      await chain;
     } catch (error) {
       inputError = error;
+      await chain.catch(() => {});
+      input.destroy();
     }
 
     // Finish fast-import cleanly even when the input failed: the chunks it
