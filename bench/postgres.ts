@@ -311,7 +311,7 @@ async function runDataset(pg: Pg, o: DatasetOptions): Promise<{ md: string; json
       '',
       `Peak RSS (largest over the runs): git-rollback node process itself (getrusage) **point ${fmtMiB(maxSelf(points))}**, **to ${fmtMiB(maxSelf(tos))}** (goal ≤ ~150 MiB); whole process tree, per program (VmHWM sampled every 100 ms): point — ${peaksText(mergePeaks(points))}; to — ${peaksText(mergePeaks(tos))}; raw pg_dump — ${peaksText(mergePeaks(rawDumps))}.`,
       '',
-      `Sizes: \`pg_dump -Fc\` file ${fmtBytes(rawSize)}; \`pg_dump -Ft\` file ${fmtBytes(tarSize)}; 10 separate -Fc files ≈ ${fmtBytes(rawSize * 10)}.`,
+      `Sizes: \`pg_dump -Fc\` file ${fmtBytes(rawSize)}; \`pg_dump -Fp\` file ${fmtBytes(tarSize)}; 10 separate -Fc files ≈ ${fmtBytes(rawSize * 10)}.`,
       '',
       `Repository growth (.git/objects, no \`git gc\`), ${nPoints} points, ${onePct.toLocaleString('en-US')} rows (1%) of pgbench_accounts updated between points as one contiguous aid range: total after ${nPoints} points **${fmtBytes(lastContig?.total ?? 0)} = ${((lastContig?.total ?? 0) / rawSize).toFixed(2)}× one -Fc dump** (goal ≤ 1.5× ${(lastContig?.total ?? 0) / rawSize <= 1.5 ? '✓' : '✗'}).`,
       '',
