@@ -21,6 +21,7 @@ import { ExternalToolError, RollbackError, redact } from '../../core/errors.js';
 import { hasTool, run } from '../process.js';
 import { startPiped } from '../piped.js';
 import {
+  guardedRestore,
   derivedName,
   describeUrl,
   parseDbUrl,
@@ -168,32 +169,24 @@ export class MysqlEngine implements Engine {
       throw error;
     }
 
-    let state: 'staged' | 'swapped' | 'unswapped' | 'discarded' = 'staged';
     const engine = this;
-    const staged: StagedRestore = {
+    return guardedRestore(this.name, {
       async swap() {
-        if (state !== 'staged') throw new RollbackError(`database ${engine.name}: swap called twice`);
         await engine.sql(`CREATE DATABASE IF NOT EXISTS ${ident(live)}`);
         await engine.sql(`CREATE DATABASE ${ident(old)}${charset ? ` CHARACTER SET ${charset} COLLATE ${collation}` : ''}`);
         await engine.exchange(live, tmp, old);
         await engine.sql(`DROP DATABASE IF EXISTS ${ident(tmp)}`);
-        state = 'swapped';
-        staged.keptAs = old;
+        return old;
       },
       async unswap() {
-        if (state !== 'swapped') throw new RollbackError(`database ${engine.name}: unswap without swap`);
         await engine.sql(`CREATE DATABASE ${ident(tmp)}`);
         await engine.exchange(live, old, tmp);
         await engine.sql(`DROP DATABASE IF EXISTS ${ident(old)}`);
-        state = 'unswapped';
-        staged.keptAs = undefined;
       },
-      async discard() {
-        if (state !== 'swapped') await dropTmp();
-        state = 'discarded';
+      async discard(swapped) {
+        if (!swapped) await dropTmp();
       },
-    };
-    return staged;
+    });
   }
 
   /** Previous copies kept by earlier swaps (`<db>_rollback_<job>`), for prune. */

@@ -20,6 +20,7 @@ import { ExternalToolError, RollbackError, redact } from '../../core/errors.js';
 import { run } from '../process.js';
 import { startPiped } from '../piped.js';
 import {
+  guardedRestore,
   derivedName,
   describeUrl,
   parseDbUrl,
@@ -215,37 +216,29 @@ export class PostgresEngine implements Engine {
       throw error;
     }
 
-    let state: 'staged' | 'swapped' | 'unswapped' | 'discarded' = 'staged';
     let liveExisted = false;
     const engine = this;
-    const staged: StagedRestore = {
+    return guardedRestore(this.name, {
       async swap() {
-        if (state !== 'staged') throw new RollbackError(`database ${engine.name}: swap called twice`);
         liveExisted = (await engine.sql(m, `SELECT 1 FROM pg_database WHERE datname = ${literal(live)}`)) === '1';
         if (liveExisted) await engine.renamePair(live, old, tmp);
         else await engine.sql(m, `ALTER DATABASE ${ident(tmp)} RENAME TO ${ident(live)}`);
-        state = 'swapped';
-        staged.keptAs = liveExisted ? old : undefined;
+        return liveExisted ? old : undefined;
       },
       async unswap() {
-        if (state !== 'swapped') throw new RollbackError(`database ${engine.name}: unswap without swap`);
         if (liveExisted) await engine.renamePair(live, tmp, old);
         else {
           await engine.blockAndEnd(live);
           await engine.sql(m, `ALTER DATABASE ${ident(live)} RENAME TO ${ident(tmp)}`);
         }
-        state = 'unswapped';
-        staged.keptAs = undefined;
       },
-      async discard() {
+      async discard(swapped) {
         // After a swap the temp name no longer exists (the old copy is kept
         // under its own name until prune); before a swap or after unswap it
         // is the restored copy nobody needs.
-        if (state !== 'swapped') await dropTmp();
-        state = 'discarded';
+        if (!swapped) await dropTmp();
       },
-    };
-    return staged;
+    });
   }
 
   /** Previous copies kept by earlier swaps (`<db>_rollback_<job>`), for prune. */

@@ -26,7 +26,7 @@ import type { DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreStrategy,
 import type { DatabaseEntry } from '../../core/types.js';
 import { CorruptSnapshotError, RollbackError } from '../../core/errors.js';
 import { drained } from '../piped.js';
-import { describeUrl, parseDbUrl, validateKeys, type EngineContext, type ParsedUrl } from './common.js';
+import { describeUrl, guardedRestore, parseDbUrl, validateKeys, type EngineContext, type ParsedUrl } from './common.js';
 import { ReplyError, RespClient, type Reply } from './resp.js';
 
 const MAGIC = Buffer.from('GITROLLBACK-REDIS 1\n');
@@ -208,7 +208,6 @@ export class RedisEngine implements Engine {
     }
     client.close();
 
-    let state: 'staged' | 'swapped' | 'unswapped' | 'discarded' = 'staged';
     const swapdb = async () => {
       const c = await this.client();
       try {
@@ -217,26 +216,21 @@ export class RedisEngine implements Engine {
         c.close();
       }
     };
-    const engine = this;
-    return {
+    return guardedRestore(this.name, {
       async swap() {
-        if (state !== 'staged') throw new RollbackError(`database ${engine.name}: swap called twice`);
         await swapdb();
-        state = 'swapped';
+        return undefined;
       },
       async unswap() {
-        if (state !== 'swapped') throw new RollbackError(`database ${engine.name}: unswap without swap`);
         await swapdb();
-        state = 'unswapped';
       },
       async discard() {
         // The scratch db holds the staged copy (before swap / after unswap)
         // or the previous live keyspace (after swap): either way it must be
         // empty for the next restore, and the backup point has the old state.
         await flushScratch();
-        state = 'discarded';
       },
-    };
+    });
   }
 }
 

@@ -15,7 +15,7 @@ import type { DumpOutcome, Engine, EngineProbe, DatabaseConfig, RestoreStrategy,
 import type { DatabaseEntry } from '../../core/types.js';
 import { NotFoundError, RollbackError } from '../../core/errors.js';
 import { run } from '../process.js';
-import { materialize, privateTempDir, safeJobId, validateKeys, versionOf, type EngineContext } from './common.js';
+import { guardedRestore, materialize, privateTempDir, safeJobId, validateKeys, versionOf, type EngineContext } from './common.js';
 
 const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 /** sqlite3 waits this long for a writer's lock instead of failing at once. */
@@ -108,7 +108,6 @@ export class SqliteEngine implements Engine {
     for (const suffix of ['-wal', '-shm', '-journal']) await rm(staged + suffix, { force: true });
 
     const live = this.path;
-    let state: 'staged' | 'swapped' | 'unswapped' | 'discarded' = 'staged';
     let liveExisted = false;
     const exists = (p: string) => stat(p).then(() => true, () => false);
     const moveSidecars = async (from: string, to: string) => {
@@ -118,9 +117,8 @@ export class SqliteEngine implements Engine {
     };
 
     const engine = this;
-    return {
+    return guardedRestore(this.name, {
       async swap() {
-        if (state !== 'staged') throw new RollbackError(`database ${engine.name}: swap called twice`);
         liveExisted = await exists(live);
         if (liveExisted) {
           // Fold the WAL into the live file so the kept copy is whole; a
@@ -134,10 +132,9 @@ export class SqliteEngine implements Engine {
           await moveSidecars(live, old);
         }
         await rename(staged, live);
-        state = 'swapped';
+        return undefined;
       },
       async unswap() {
-        if (state !== 'swapped') throw new RollbackError(`database ${engine.name}: unswap without swap`);
         for (const suffix of ['-wal', '-shm', '-journal']) await rm(live + suffix, { force: true });
         if (liveExisted) {
           await rename(old, live);
@@ -145,13 +142,11 @@ export class SqliteEngine implements Engine {
         } else {
           await rm(live, { force: true });
         }
-        state = 'unswapped';
       },
       async discard() {
         await rm(staged, { force: true });
         for (const suffix of ['', '-wal', '-shm', '-journal']) await rm(old + suffix, { force: true });
-        state = 'discarded';
       },
-    };
+    });
   }
 }
