@@ -11,18 +11,27 @@
 # user. Everything but the export lines goes to stderr.
 #
 # Environment: ROLLBACK_TEST_SERVERS_DIR (state dir, default
-# /tmp/git-rollback-test-servers), ROLLBACK_TEST_PG_PORT (55432),
-# ROLLBACK_TEST_MYSQL_PORT (53306), ROLLBACK_TEST_REDIS_PORT (56379).
+# /tmp/git-rollback-test-servers), ROLLBACK_TEST_PG_PORT,
+# ROLLBACK_TEST_MYSQL_PORT, ROLLBACK_TEST_REDIS_PORT (default: a free port
+# each, chosen by the kernel, so two runs on one host never collide).
 set -euo pipefail
 
 STATE="${ROLLBACK_TEST_SERVERS_DIR:-/tmp/git-rollback-test-servers}"
-PG_PORT="${ROLLBACK_TEST_PG_PORT:-55432}"
-MY_PORT="${ROLLBACK_TEST_MYSQL_PORT:-53306}"
-REDIS_PORT="${ROLLBACK_TEST_REDIS_PORT:-56379}"
 ADMIN=rollback_admin
 
 log() { printf 'test-servers: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# A port nobody listens on now: the kernel picks it (bind to port 0). A server
+# started moments later could in theory lose it to another program; the
+# start-up checks below would then fail loudly, never silently share a port.
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+PG_PORT="${ROLLBACK_TEST_PG_PORT:-$(free_port)}"
+MY_PORT="${ROLLBACK_TEST_MYSQL_PORT:-$(free_port)}"
+REDIS_PORT="${ROLLBACK_TEST_REDIS_PORT:-$(free_port)}"
 
 # Runs a command as a system user when we are root, as ourselves otherwise.
 as_user() {
