@@ -45,6 +45,12 @@ export interface DatabaseEntry {
   ms: number;
   /** Engine-specific facts worth showing (database name, tables, keys…), never secrets. */
   details?: Record<string, unknown>;
+  /**
+   * The database did not exist when the point was made (a SQLite file not
+   * created yet, a database on a fresh machine): no dump, size 0, no chunks.
+   * Restoring it makes the database absent again (its live copy is parked).
+   */
+  absent?: boolean;
 }
 
 export interface CaptureEntry {
