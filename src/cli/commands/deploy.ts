@@ -68,10 +68,21 @@ export const deployCommand: CommandModule<object, Args> = {
       }
       info(`${color.red('Deploy failed', process.stderr)}: ${failure}. Rolling back to ${made.point.tag}…`);
       const selection = parseSelection(undefined, undefined, ctx.config.databases.map((d) => d.name));
-      const prepared = await prepareRollback(ctx, { action: 'rollback', target: made.point, mode: 'exact', selection, removeExtra: ctx.config.restore.removeExtra, reason: `deploy failed: ${failure}`, only: [], skip: [] });
+      const prepared = await prepareRollback(ctx, {
+        action: 'rollback',
+        target: made.point,
+        mode: 'exact',
+        selection,
+        removeExtra: true,
+        dropOld: ctx.config.restore.dropOld,
+        reason: `deploy failed: ${failure}`,
+        only: [],
+        skip: [],
+        deploy: { point: made.point.tag, failure },
+      });
       const outcome = await executeRollback(ctx, prepared, await stepReporter(!!args.json));
-      await ctx.log.append({ ...base, outcome: 'reverted', ms: Date.now() - started, error: failure, rollback: outcome.plan.backupTag });
-      throw new RolledBackError(`deploy failed (${failure}) and was rolled back to ${made.point.tag} in ${formatMs(outcome.ms)}`, `the failed state is kept as ${outcome.plan.backupTag}; inspect it with git rollback show ${outcome.plan.backupTag}`);
+      await ctx.log.append({ ...base, outcome: 'reverted', ms: Date.now() - started, error: failure, rollback: outcome.backup });
+      throw new RolledBackError(`deploy failed (${failure}) and was rolled back to ${made.point.tag} in ${formatMs(outcome.ms)}`, `the failed state is kept as ${outcome.backup}; inspect it with git rollback show ${outcome.backup}`);
     });
   },
 };
