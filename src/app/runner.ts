@@ -189,7 +189,7 @@ export class Runner {
       for (const def of this.steps) {
         const step = this.entry(def.id);
         if (step.state === 'done') continue;
-        if (this.interrupted) return await this.fail(this.abort.signal.reason as Error);
+        if (this.interrupted && !this.isCommitted) return await this.fail(this.abort.signal.reason as Error);
         this.faults.maybeCrash(def.id, 'before');
         step.state = 'running';
         delete step.error;
@@ -214,6 +214,8 @@ export class Runner {
         await this.save();
         this.reporter.done(def.title, step.ms);
       }
+      // Interrupted during the last step: it finished, and is put back with the rest.
+      if (this.interrupted && !this.isCommitted) return await this.fail(this.abort.signal.reason as Error);
     } finally {
       this.listen(false);
     }
