@@ -10,7 +10,7 @@
 // same steps from the journal alone, in another process.
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { exists, sha256File } from '../adapters/files.js';
 import { checkHealth } from '../adapters/health.js';
 import { JOURNAL_SCHEMA, JournalFile, type Journal, type JournalRequest, type JournalStep } from '../adapters/journal.js';
@@ -576,6 +576,8 @@ function runHook(jc: JobContext, command: string, extra: Record<string, string> 
       cwd: jc.ctx.repo.root,
       reject: false,
       all: true,
+      // A hook is an atomic step: a Ctrl-C on the terminal must not kill it half-way.
+      detached: true,
       env: { ROLLBACK_ACTION: r.action, ROLLBACK_TARGET: r.target, ROLLBACK_COMMIT: r.targetCommit, ROLLBACK_BACKUP: r.backupTag, ...extra },
     });
     if (res.exitCode !== 0) throw new RollbackError(`hook \`${command}\` exited ${res.exitCode ?? 'on a signal'}: ${String(res.all ?? '').trim().split('\n').slice(-3).join(' | ')}`);
@@ -691,7 +693,8 @@ function buildSteps(jc: JobContext): StepDef[] {
           }
           s.memo.adopted = false;
         }
-        const input = entry.absent ? Readable.from([]) : (await store()).read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256);
+        const stored = entry.absent ? Readable.from([]) : (await store()).read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256);
+        const input = process.env.ROLLBACK_TEST_PAUSE ? pausedAfterFirstChunk(stored, () => s.pause('mid')) : stored;
         await e.stage(input, rj).catch((err: unknown) => {
           throw aboutDatabase(err, name);
         });
@@ -952,6 +955,21 @@ function buildSteps(jc: JobContext): StepDef[] {
     if (!d) throw new RollbackError(`internal: no step ${j.id}`);
     return { ...d, id: j.id, kind: j.kind, title: j.title };
   });
+}
+
+/** Test-only: a stream that holds back after its first chunk until `pause` resolves (ROLLBACK_TEST_PAUSE=<step>:mid). */
+function pausedAfterFirstChunk(input: Readable, pause: () => Promise<void>): Readable {
+  let first = true;
+  const held = new Transform({
+    transform(chunk, _enc, done) {
+      if (!first) return done(null, chunk);
+      first = false;
+      this.push(chunk);
+      pause().then(() => done(), done);
+    },
+  });
+  input.on('error', (e) => held.destroy(e));
+  return input.pipe(held);
 }
 
 /** Branches a code step may move, per mode: recorded before it runs, put back by its revert. */

@@ -29,6 +29,8 @@ export interface StepScope {
   signal: AbortSignal;
   warn(text: string): void;
   journal: Journal;
+  /** Test-only pause point inside a step (ROLLBACK_TEST_PAUSE=<step>:<when>); resolves at once otherwise. */
+  pause(when: string): Promise<void>;
 }
 
 export interface StepDef {
@@ -82,19 +84,36 @@ export class StuckFailure extends Error {
   }
 }
 
-/** Test-only fault injection: ROLLBACK_TEST_CRASH=<step>:<before|after|revert-before|revert-after>, ROLLBACK_TEST_FAIL=<step>. */
+/**
+ * Test-only fault injection (never set outside tests; docs/commands.md):
+ * - ROLLBACK_TEST_CRASH=<step>:<before|running|after|revert-before|revert-after>: SIGKILL itself there.
+ * - ROLLBACK_TEST_FAIL=<step>: the step throws after running.
+ * - ROLLBACK_TEST_PAUSE=<step>:<when>[,…] with ROLLBACK_TEST_PAUSE_FILE: write that file, then wait
+ *   (until a signal arrives) there — `when` as above, or `mid` inside a database load.
+ */
 function faults(env: NodeJS.ProcessEnv) {
-  const crash = env.ROLLBACK_TEST_CRASH ?? '';
+  const split = (spec: string) => {
+    const at = spec.lastIndexOf(':');
+    return at > 0 ? { step: spec.slice(0, at), when: spec.slice(at + 1) } : { step: '', when: '' };
+  };
+  const crash = split(env.ROLLBACK_TEST_CRASH ?? '');
   const fail = env.ROLLBACK_TEST_FAIL ?? '';
-  const at = crash.lastIndexOf(':');
-  const crashStep = at > 0 ? crash.slice(0, at) : '';
-  const crashWhen = at > 0 ? crash.slice(at + 1) : '';
+  const pauses = (env.ROLLBACK_TEST_PAUSE ?? '').split(',').filter(Boolean).map(split);
+  const pauseFile = env.ROLLBACK_TEST_PAUSE_FILE;
   return {
     maybeCrash(step: string, when: string) {
-      if (crashStep === step && crashWhen === when) process.kill(process.pid, 'SIGKILL');
+      if (crash.step === step && crash.when === when) process.kill(process.pid, 'SIGKILL');
     },
     maybeFail(step: string) {
       if (fail === step) throw new RollbackError(`injected failure at step ${step} (ROLLBACK_TEST_FAIL)`);
+    },
+    /** Resolves once a signal arrives (or at once when no pause is set here). */
+    async maybePause(step: string, when: string, signalled: () => Promise<void>) {
+      if (!pauseFile || !pauses.some((p) => p.step === step && p.when === when)) return;
+      const { appendFileSync } = await import('node:fs');
+      const waiting = signalled();
+      appendFileSync(pauseFile, `${step}:${when}\n`);
+      await waiting;
     },
   };
 }
@@ -106,9 +125,13 @@ export class Runner {
   private signals = 0;
   private signalName: string | null = null;
   private readonly faults = faults(process.env);
+  private waiters: Array<() => void> = [];
+  /** Resolves at the next signal (test pauses wait on it). */
+  private nextSignal = () => new Promise<void>((resolve) => this.waiters.push(resolve));
   private readonly onSignal = (name: NodeJS.Signals) => {
     this.signals++;
     this.signalName ??= name;
+    for (const w of this.waiters.splice(0)) w();
     if (this.signals === 1) {
       this.reporter.warn(`${name}: finishing the current step, then putting everything back (press Ctrl-C again to stop after the next step and keep the journal)`);
       this.abort.abort(new CancelledError(`interrupted by ${name}`));
@@ -136,6 +159,7 @@ export class Runner {
 
   private scope(step: JournalStep): StepScope {
     return {
+      pause: (when) => this.faults.maybePause(step.id, when, this.nextSignal),
       memo: step.memo,
       save: () => this.save(),
       track: async (objects) => {
@@ -195,6 +219,7 @@ export class Runner {
         delete step.error;
         await this.save();
         this.faults.maybeCrash(def.id, 'running');
+        await this.faults.maybePause(def.id, 'running', this.nextSignal);
         const t = Date.now();
         this.reporter.step(def.title);
         try {
@@ -275,6 +300,7 @@ export class Runner {
         this.faults.maybeCrash(def.id, 'revert-before');
         step.state = 'reverting';
         await this.save();
+        await this.faults.maybePause(def.id, 'revert-running', this.nextSignal);
         const t = Date.now();
         if (def.revert) this.reporter.reverting(def.title);
         try {

@@ -8,7 +8,7 @@ import { parseDuration } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
 import { decidePrune } from '../../core/retention.js';
 import { POINT_KINDS, type PointKind } from '../../core/types.js';
-import { confirmOrRefuse, open, reasonOption, withLock, type GlobalArgs } from '../common.js';
+import { confirmOrRefuse, open, reasonOption, withLock, type GlobalArgs, lockWait, waitOption } from '../common.js';
 import { color, localTime, print, printJSON, table, warn } from '../output.js';
 
 interface Args extends GlobalArgs {
@@ -19,6 +19,7 @@ interface Args extends GlobalArgs {
   dryRun?: boolean;
   yes?: boolean;
   reason?: string;
+  wait?: string;
 }
 
 export const pruneCommand: CommandModule<object, Args> = {
@@ -33,6 +34,7 @@ export const pruneCommand: CommandModule<object, Args> = {
       .option('dry-run', { alias: 'n', type: 'boolean', describe: 'Show what would be removed' })
       .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation' })
       .option('reason', reasonOption)
+      .option('wait', waitOption)
       .option('json', { type: 'boolean', describe: 'Print the decisions as JSON' })
       .example('$0 prune --dry-run', 'what the configured retention would remove')
       .example('$0 prune --keep-last 10 --kind backup --yes', 'keep 10 backups, no prompt'),
@@ -40,7 +42,7 @@ export const pruneCommand: CommandModule<object, Args> = {
     const ctx = await open(args);
     if (args.keepWithin !== undefined && parseDuration(args.keepWithin) === null) throw new UsageError(`--keep-within ${args.keepWithin}: expected a duration like 7d or 12h`);
     if (args.keepLast !== undefined && (!Number.isInteger(args.keepLast) || args.keepLast < 0)) throw new UsageError(`--keep-last ${args.keepLast}: expected a whole number >= 0`);
-    await withLock(ctx, 'git rollback prune', 15_000, async () => {
+    await withLock(ctx, 'git rollback prune', lockWait(args, 15_000), async () => {
       // A job in the journal may still need its copies and its backup.
       await refuseIfInterrupted(ctx);
       const points = await ctx.store.list();
