@@ -1,0 +1,300 @@
+// The PostgreSQL engine against a real server, method by method, as the
+// journaled runner calls it: dump into a GitDumpStore, checkRestore, stage,
+// swap, unswap, discardStaged, dumpParked, adoptParked, dropParked,
+// leftovers, with a fake RestoreJob whose memo is kept between calls (and in
+// a file when another process runs a step and is killed part-way).
+// Chinook carries rows and tables; test/fixtures/postgres-attributes.sql
+// carries the database-level state (settings, ACL, ICU, owner…).
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import type { Engine, RestoreJob } from '../../src/core/engine.js';
+import type { DatabaseEntry } from '../../src/core/types.js';
+import { GitDumpStore } from '../../src/adapters/dump-store.js';
+import { createEngine } from '../../src/adapters/engines/index.js';
+import { PostgresEngine } from '../../src/adapters/engines/postgres.js';
+import { chinookSql, pgState, psql, repoRoot, serverUrl, tempDir, tempRepo, uniqueName, withDatabase } from '../helpers/servers.js';
+
+const ctx = { cwd: process.cwd(), env: process.env };
+const admin = serverUrl('PG');
+const password = decodeURIComponent(admin.password);
+
+/** A destination for dumps expected to fail: consumed, so its error is observed. */
+function sink(): PassThrough {
+  const pass = new PassThrough();
+  pass.on('error', () => {});
+  pass.resume();
+  return pass;
+}
+
+type TestJob = RestoreJob & { warnings: string[]; abort(): void };
+
+/** The runner's RestoreJob, without a journal: memo lives in this object (or in `memoFile`, as the journal would keep it). */
+function fakeJob(jobId: string, entry: DatabaseEntry, memoFile?: string): TestJob {
+  const controller = new AbortController();
+  const warnings: string[] = [];
+  const memo: Record<string, unknown> = memoFile ? (JSON.parse(readFileSync(memoFile, 'utf8')) as Record<string, unknown>) : {};
+  return {
+    jobId,
+    entry,
+    memo,
+    async save() {
+      if (memoFile) writeFileSync(memoFile, JSON.stringify(memo));
+    },
+    signal: controller.signal,
+    warn: (text: string) => warnings.push(text),
+    warnings,
+    abort: () => controller.abort(),
+  };
+}
+
+async function dumpInto(engine: Engine, store: GitDumpStore, dump?: (out: PassThrough) => ReturnType<Engine['dump']>): Promise<DatabaseEntry> {
+  const pass = new PassThrough();
+  const started = Date.now();
+  const [outcome, stored] = await Promise.all([dump ? dump(pass) : engine.dump(pass), store.write(pass)]);
+  return {
+    name: engine.name, engine: engine.engine, format: outcome.format, path: `db/${engine.name}`, size: stored.size, sha256: stored.sha256,
+    chunks: stored.chunks, tool: outcome.tool, serverVersion: outcome.serverVersion, ms: Date.now() - started,
+    ...(outcome.details ? { details: outcome.details } : {}), ...(outcome.absent ? { absent: true } : {}),
+  };
+}
+
+/** checkRestore + stage, as the runner's verify phase and stage step do. */
+async function stageFrom(engine: Engine, store: GitDumpStore, job: RestoreJob) {
+  const entry = job.entry;
+  if (!entry.absent) await store.verify(entry.chunks!, entry.sha256);
+  const check = await engine.checkRestore(entry, job.jobId);
+  await engine.stage(entry.absent ? Readable.from([]) : store.read(entry.chunks!, entry.sha256), job);
+  return check;
+}
+
+/** A copy of the entry whose first chunk is replaced by another blob of the same size: only the checksum can tell. */
+function corrupted(store: GitDumpStore, entry: DatabaseEntry): DatabaseEntry {
+  const first = entry.chunks![0]!;
+  const junk = Buffer.alloc(first.size, 0x5a);
+  const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: store.cwd, input: junk, encoding: 'utf8' }).trim();
+  return { ...entry, chunks: [{ blob, size: first.size }, ...entry.chunks!.slice(1)] };
+}
+
+async function assertRejectsWithout(promise: Promise<unknown>, secret: string, pattern: RegExp) {
+  await assert.rejects(promise, (error: Error & { hint?: string; stderr?: string }) => {
+    const text = `${error.message} ${error.hint ?? ''} ${error.stderr ?? ''}`;
+    assert.doesNotMatch(text, new RegExp(secret));
+    assert.match(text, pattern);
+    return true;
+  });
+}
+
+function databasesLike(prefix: string): string[] {
+  return psql('postgres', `SELECT datname FROM pg_database WHERE datname LIKE '${prefix}%' ORDER BY 1`).split('\n').filter(Boolean);
+}
+
+const cleanups: Array<() => void> = [];
+after(() => {
+  for (const clean of cleanups.reverse()) {
+    try {
+      clean();
+    } catch {
+      // best effort
+    }
+  }
+});
+
+/** pgState of a parked (closed) copy: opened just for the reading. */
+function closedState(database: string): Record<string, string> {
+  psql('postgres', `ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
+  try {
+    return pgState(database);
+  } finally {
+    psql('postgres', `ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`);
+  }
+}
+
+function dropAllLike(prefix: string) {
+  for (const d of databasesLike(prefix)) psql('postgres', `ALTER DATABASE "${d}" IS_TEMPLATE false; DROP DATABASE "${d}" WITH (FORCE)`);
+}
+
+/** A fresh database with Chinook and a few more object kinds in it. */
+function chinookDb(prefix: string): string {
+  const name = uniqueName(prefix);
+  psql('postgres', `CREATE DATABASE ${name}`);
+  cleanups.push(() => dropAllLike(name));
+  psql(name, chinookSql('Chinook_PostgreSql.sql'));
+  return name;
+}
+
+describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
+  it('restores Chinook over a changed database and unswaps, each step twice; parked copy dumped, listed, dropped', async () => {
+    const name = chinookDb('rbt_pg');
+    psql(name, `
+      CREATE EXTENSION IF NOT EXISTS citext;
+      CREATE SEQUENCE ticket_seq; SELECT setval('ticket_seq', 42);
+      CREATE VIEW album_count AS SELECT artist_id, count(*) AS n FROM album GROUP BY artist_id;
+      CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.name := trim(NEW.name); RETURN NEW; END $$;
+      CREATE TRIGGER artist_touch BEFORE INSERT ON artist FOR EACH ROW EXECUTE FUNCTION touch();
+      INSERT INTO artist (artist_id, name) VALUES (9001, ' 周杰倫 Ünïcødé ');`);
+    const original = pgState(name);
+    assert.match(original['table artist']!, /^276 /);
+
+    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
+    assert.equal(engine.parks, true);
+    assert.doesNotMatch(engine.describe(), new RegExp(password));
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    assert.equal(entry.format, 'pg_dump-plain');
+    assert.match(entry.tool, /^pg_dump \d+/);
+    assert.equal((entry.details?.attributes as { owner: string }).owner, 'rollback_admin');
+
+    psql(name, `ALTER TABLE album ADD COLUMN note text; DELETE FROM invoice_line WHERE invoice_line_id % 3 = 0;
+      SELECT nextval('ticket_seq'); DROP VIEW album_count; CREATE TABLE extra (x int);`);
+    const changed = pgState(name);
+    assert.notDeepEqual(changed, original);
+    const liveOid = psql('postgres', `SELECT oid FROM pg_database WHERE datname = '${name}'`);
+    const before = await engine.fingerprint();
+    assert.match(before!, new RegExp(`^oid ${liveOid} `));
+
+    const jobId = '20261122_223451';
+    const objects = engine.tempObjects(jobId);
+    assert.deepEqual(objects.map((o) => [o.role, o.name]), [['staged', `${name}_rb_tmp_${jobId}`], ['parked', `${name}_rollback_${jobId}`]]);
+    const job = fakeJob(jobId, entry);
+    const check = await stageFrom(engine, store, job);
+    assert.match(check.tool, /^psql \d+/);
+    assert.ok(check.notes.some((n) => /carries owner rollback_admin, encoding UTF8/.test(n)), check.notes.join('\n'));
+    assert.deepEqual(pgState(name), changed, 'stage must not touch the live database');
+    // stage again (a retried step): the earlier staged copy is replaced.
+    await engine.stage(store.read(entry.chunks!, entry.sha256), job);
+    assert.deepEqual(databasesLike(name), [name, `${name}_rb_tmp_${jobId}`]);
+
+    await engine.swap(job);
+    await engine.swap(job); // already swapped: nothing to do
+    assert.deepEqual(pgState(name), original);
+    assert.equal(psql('postgres', `SELECT datallowconn FROM pg_database WHERE datname = '${name}_rollback_${jobId}'`), 'f', 'the parked copy is closed');
+    assert.deepEqual(closedState(`${name}_rollback_${jobId}`), changed);
+    assert.notEqual(await engine.fingerprint(), before);
+
+    await engine.unswap(job);
+    await engine.unswap(job); // not swapped any more: nothing to do
+    assert.deepEqual(pgState(name), changed);
+    assert.equal(await engine.fingerprint(), before, 'the same database, in the same state, is live again');
+    await engine.discardStaged(job);
+    await engine.discardStaged(job);
+    assert.deepEqual(databasesLike(name), [name], 'after unswap + discard only the live database is left');
+    assert.deepEqual(await engine.leftovers(), []);
+
+    // A swap that stays: the parked copy is dumped (the backup's dump), listed, dropped.
+    const job2 = fakeJob('job2', entry);
+    await stageFrom(engine, store, job2);
+    await engine.swap(job2);
+    await engine.discardStaged(job2); // after a swap: nothing to discard, the live copy stays
+    assert.deepEqual(pgState(name), original);
+    const backup = await dumpInto(engine, store, (out) => engine.dumpParked!(job2, out));
+    assert.equal(backup.format, 'pg_dump-plain');
+    assert.equal((backup.details?.parked as { oid: string }).oid, liveOid);
+    assert.equal(psql('postgres', `SELECT datallowconn FROM pg_database WHERE datname = '${name}_rollback_job2'`), 'f', 'closed again after its dump');
+    const left = await engine.leftovers();
+    assert.deepEqual(left.map((o) => [o.role, o.name, o.jobId, o.kind]), [['parked', `${name}_rollback_job2`, 'job2', 'database']]);
+    await engine.dropParked('job2');
+    await engine.dropParked('job2');
+    assert.deepEqual(await engine.leftovers(), []);
+
+    // The backup's dump restores the changed state (an undo from the dump).
+    const job3 = fakeJob('job3', backup);
+    await stageFrom(engine, store, job3);
+    await engine.swap(job3);
+    assert.deepEqual(pgState(name), changed);
+    await engine.dropParked('job3');
+
+    // Corrupt chunk: refused, live untouched, no temp database left.
+    const bad = corrupted(store, entry);
+    await assert.rejects(engine.stage(store.read(bad.chunks!, bad.sha256), fakeJob('bad1', bad)), /checksum|does not match/);
+    assert.deepEqual(pgState(name), changed);
+    assert.deepEqual(databasesLike(name), [name]);
+    // And a swap of a job whose stage failed refuses, changing nothing.
+    await assert.rejects(engine.swap(fakeJob('bad1', bad)), /nothing fully staged.*nothing was changed/);
+  });
+
+  it('refuses a wrong password without printing it, and says when the server is down', async () => {
+    const wrong = new URL(admin.href);
+    wrong.password = 'Sup3rSecretWrong';
+    const engine = createEngine({ name: 'main', engine: 'postgres', url: wrong.href }, ctx);
+    await assertRejectsWithout(engine.dump(sink()), 'Sup3rSecretWrong', /password authentication failed/);
+    const down = new URL(admin.href);
+    down.port = '1';
+    const downEngine = createEngine({ name: 'main', engine: 'postgres', url: down.href }, ctx);
+    await assertRejectsWithout(downEngine.check('dump'), password, /Connection refused|could not connect|connection to server/);
+  });
+
+  it('still restores a tar dump (the format stored before plain), Chinook with sequences, views and non-ASCII', async () => {
+    const name = chinookDb('rbt_pgtar');
+    psql(name, `
+      CREATE SEQUENCE ticket_seq; SELECT setval('ticket_seq', 7);
+      CREATE VIEW album_count AS SELECT artist_id, count(*) AS n FROM album GROUP BY artist_id;
+      INSERT INTO artist (artist_id, name) VALUES (9002, 'Ünïcødé 周杰倫');`);
+    const original = pgState(name);
+    const engine = new PostgresEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx, 'tar');
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    assert.equal(entry.format, 'pg_dump-tar');
+    // Restored by the engine as it is now (which dumps plain).
+    const current = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
+    assert.match((await current.checkRestore(entry, 'tarjob')).tool, /^pg_restore \d+/);
+    psql(name, `DELETE FROM invoice_line; DROP VIEW album_count; SELECT setval('ticket_seq', 99);`);
+    assert.notDeepEqual(pgState(name), original);
+    const job = fakeJob('tarjob', entry);
+    await stageFrom(current, store, job);
+    await current.swap(job);
+    assert.deepEqual(pgState(name), original);
+  });
+
+  it('plain dumps: a missing owner role fails clearly with nothing live touched; noOwner dumps without owners', async () => {
+    const name = uniqueName('rbt_pgown');
+    const role = `${name}_owner`;
+    psql('postgres', `CREATE DATABASE ${name}; CREATE ROLE ${role} NOLOGIN;`);
+    cleanups.push(() => {
+      dropAllLike(name);
+      psql('postgres', `DROP ROLE IF EXISTS ${role}`);
+    });
+    psql(name, `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'ü' || g FROM generate_series(1, 100) g; ALTER TABLE t OWNER TO ${role};`);
+    const url = withDatabase(admin, name);
+    const withOwners = createEngine({ name: 'main', engine: 'postgres', url }, ctx);
+    const noOwner = createEngine({ name: 'main', engine: 'postgres', url, noOwner: true }, ctx);
+    const store = new GitDumpStore(tempRepo());
+    const owned = await dumpInto(withOwners, store);
+    const unowned = await dumpInto(noOwner, store);
+
+    // The role goes away (another server, or dropped since).
+    psql(name, `ALTER TABLE t OWNER TO CURRENT_USER; DELETE FROM t WHERE id > 50;`);
+    psql('postgres', `DROP ROLE ${role}`);
+    const live = pgState(name);
+    await assert.rejects(stageFrom(withOwners, store, fakeJob('own1', owned)), (error: Error & { hint?: string; stderr?: string }) => {
+      assert.match(`${error.message} ${error.stderr ?? ''}`, new RegExp(`role "${role}" does not exist`));
+      assert.match(error.hint ?? '', /nothing live was touched.*noOwner/);
+      return true;
+    });
+    // noOwner set later cannot strip owners out of a dump that has them: the hint says so.
+    await assert.rejects(stageFrom(noOwner, store, fakeJob('own2', owned)), (error: Error & { hint?: string }) => /made before noOwner was set/.test(error.hint ?? ''));
+    assert.deepEqual(pgState(name), live);
+    assert.deepEqual(databasesLike(name), [name]);
+
+    // A dump made with noOwner restores; the tables belong to the restoring user.
+    const job = fakeJob('own3', unowned);
+    await stageFrom(noOwner, store, job);
+    await noOwner.swap(job);
+    assert.equal(psql(name, 'SELECT count(*) FROM t'), '100');
+    assert.equal(psql(name, "SELECT tableowner = current_user FROM pg_tables WHERE tablename = 't'"), 't');
+  });
+
+  it('refuses a plain dump from a newer PostgreSQL major than the server', async () => {
+    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, 'postgres') }, ctx);
+    const entry = {
+      name: 'main', engine: 'postgres', format: 'pg_dump-plain', path: 'db/main.sql', size: 1, sha256: '0'.repeat(64), tool: 'pg_dump 1.0', serverVersion: '999.1', ms: 1,
+    } satisfies DatabaseEntry;
+    await assert.rejects(engine.checkRestore(entry, 'v1'), /comes from PostgreSQL 999\.1.*older major version cannot load it/);
+    await assert.rejects(engine.checkRestore({ ...entry, serverVersion: '9.6', tool: 'pg_dump 999.0' }, 'v1'), /made by pg_dump 999\.0, but psql \d+.* cannot read newer dumps/);
+    // An older server's dump is fine.
+    await engine.checkRestore({ ...entry, serverVersion: '9.6' }, 'v1');
+  });
+});
