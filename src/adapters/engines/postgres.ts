@@ -1066,7 +1066,8 @@ export async function digestDump(input: Readable): Promise<string> {
   let raw = false;
   const line = (l: Buffer) => {
     if (inCopy) {
-      if (l.length >= 2 && l[0] === BACKSLASH && l[1] === 0x2e && (l.length === 2 || (l.length === 3 && l[2] === 13))) inCopy = false;
+      // The end-of-data line `\.` (with its newline, maybe \r\n).
+      if (l[0] === BACKSLASH && l[1] === 0x2e && /^\\\.\r?\n?$/.test(l.toString('latin1'))) inCopy = false;
       hash.update(l);
       return;
     }
