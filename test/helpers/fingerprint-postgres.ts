@@ -33,7 +33,7 @@ export function pgDatabaseAttributes(database: string): Record<string, string> {
   return {
     owner: q(`SELECT pg_get_userbyid(datdba) FROM pg_database WHERE oid = ${d}`),
     encoding: q(`SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE oid = ${d}`),
-    locale: q(`SELECT ${provider} || ' ' || coalesce(${locale}, '') || ' ' || datcollate || ' ' || datctype FROM pg_database WHERE oid = ${d}`),
+    locale: q(`SELECT ${provider}::text || ' ' || coalesce(${locale}, '') || ' ' || datcollate || ' ' || datctype FROM pg_database WHERE oid = ${d}`),
     tablespace: q(`SELECT spcname FROM pg_tablespace WHERE oid = (SELECT dattablespace FROM pg_database WHERE oid = ${d})`),
     acl: q(`SELECT coalesce(datacl::text, 'default') FROM pg_database WHERE oid = ${d}`),
     connectionLimit: q(`SELECT datconnlimit FROM pg_database WHERE oid = ${d}`),

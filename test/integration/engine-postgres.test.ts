@@ -16,6 +16,7 @@ import type { DatabaseEntry } from '../../src/core/types.js';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
 import { PostgresEngine } from '../../src/adapters/engines/postgres.js';
+import { pgDatabaseAttributes, pgFingerprint } from '../helpers/fingerprint-postgres.js';
 import { chinookSql, pgState, psql, repoRoot, serverUrl, tempDir, tempRepo, uniqueName, withDatabase } from '../helpers/servers.js';
 
 const ctx = { cwd: process.cwd(), env: process.env };
@@ -595,5 +596,150 @@ describe('postgres engine: absent databases, long names, digest', () => {
     psql(name, `ALTER DATABASE ${name} RESET app.x; UPDATE t SET v = 'x' WHERE id = 1`);
     const d = await dumpInto(engine, store);
     assert.notEqual(await digestOf(d), await digestOf(a));
+  });
+});
+
+describe('postgres engine: database-level state (issue 8)', () => {
+  /** The fixture database: ICU, settings, role settings, ACL, connection limit, comment, owner. */
+  function attributesDb(): { name: string; owner: string; reader: string } {
+    const name = uniqueName('rbt_pgattr');
+    const owner = `${name}_own`;
+    const reader = `${name}_rd`;
+    psql('postgres', `CREATE ROLE ${owner} NOLOGIN; CREATE ROLE ${reader} NOLOGIN;`);
+    psql('postgres', `CREATE DATABASE ${name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'und' LOCALE 'C.UTF-8'`);
+    cleanups.push(() => {
+      dropAllLike(name);
+      for (const r of [owner, reader]) psql('postgres', `DROP ROLE IF EXISTS ${r}`);
+    });
+    const fixture = readFileSync(join(repoRoot, 'test/fixtures/postgres-attributes.sql'), 'utf8');
+    psql(name, fixture.replaceAll('__DB__', name).replaceAll('__OWNER__', owner).replaceAll('__READER__', reader));
+    return { name, owner, reader };
+  }
+
+  /** What the application sees: rows the RLS policy lets the reader read (via the database setting), and ICU order. */
+  const visibleRows = (db: string, reader: string) => psql(db, `SET ROLE ${reader}; SELECT count(*) FROM tenant_rows;`);
+  const order = (db: string) => psql(db, `SELECT string_agg(w, ',' ORDER BY w) FROM words`);
+
+  it('carries settings, role settings, ACL, connection limit, ICU locale, owner and comment through stage+swap, unswap, dumpParked and fast undo', async () => {
+    const { name, owner, reader } = attributesDb();
+    assert.equal(visibleRows(name, reader), '1000');
+    assert.equal(order(name), 'a,ä,B,z');
+    const pointState = pgFingerprint(name);
+    assert.match(pointState['database settings']!, /^\*: app\.tenant=acme \| search_path="\$user", public, "we ird" \| app\.motto=it's a C:\\path$/m);
+    assert.match(pointState['database acl']!, new RegExp(`^\\{${owner}=CTc/${owner},${reader}=C\\*c/${owner}\\}$`));
+
+    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    const attributes = entry.details!.attributes as Record<string, unknown>;
+    assert.equal(attributes.owner, owner);
+    assert.equal(attributes.localeProvider, 'icu');
+    assert.equal(attributes.locale, 'und');
+    assert.equal(attributes.connectionLimit, 50);
+    assert.deepEqual(attributes.settings, ['app.tenant', 'search_path', 'app.motto']);
+    assert.doesNotMatch(JSON.stringify(entry.details), /acme|motto=|C:|we ird|second line/, 'setting values and the comment stay inside the dump');
+
+    // Now: another database under the same name, made the way the issue saw
+    // it come back (libc, no settings, CONNECT for everyone, owner changed).
+    psql('postgres', `ALTER DATABASE ${name} RENAME TO ${name}_gone`);
+    cleanups.push(() => dropAllLike(`${name}_gone`));
+    psql('postgres', `CREATE DATABASE ${name} TEMPLATE template0 LOCALE 'C.UTF-8'`);
+    psql(name, `CREATE TABLE words (w text); INSERT INTO words VALUES ('z'), ('B'), ('ä'), ('a'), ('new');
+      CREATE TABLE tenant_rows (id int PRIMARY KEY, tenant text NOT NULL, v text);`);
+    psql('postgres', `ALTER DATABASE ${name} SET app.tenant = 'other'; COMMENT ON DATABASE ${name} IS 'now';`);
+    assert.equal(order(name), 'B,a,new,z,ä');
+    const nowState = pgFingerprint(name);
+    for (const key of ['owner', 'locale', 'acl', 'connectionLimit', 'comment', 'settings']) {
+      assert.notEqual(nowState[`database ${key}`], pointState[`database ${key}`], key);
+    }
+
+    const jobId = 'attr_to';
+    const job = fakeJob(jobId, entry);
+    const check = await stageFrom(engine, store, job);
+    const carried = check.notes.find((n) => n.startsWith('carries '));
+    assert.ok(carried, check.notes.join('\n'));
+    for (const part of [`owner ${owner}`, 'icu locale und', 'connection limit 50', `privileges (${owner}: CREATE/TEMPORARY/CONNECT; ${reader}: CREATE with grant option/CONNECT; PUBLIC none)`,
+      'settings app.tenant, search_path, app.motto', `role settings ${reader}: work_mem, app.tenant`, 'comment']) {
+      assert.ok(carried.includes(part), `${part} in: ${carried}`);
+    }
+    await engine.swap(job);
+    assert.deepEqual(pgFingerprint(name), pointState, 'after stage + swap: the database as it was at the point');
+    assert.equal(visibleRows(name, reader), '1000', 'the RLS policy reads the database setting again');
+    assert.equal(order(name), 'a,ä,B,z');
+
+    await engine.unswap(job);
+    assert.deepEqual(pgFingerprint(name), nowState, 'after unswap: the database as it was before');
+    await engine.swap(job);
+    assert.deepEqual(pgFingerprint(name), pointState);
+
+    // The automatic backup's dump, from the parked copy: it records the
+    // state the database had when it was live (connections on).
+    const backup = await dumpInto(engine, store, (out) => engine.dumpParked!(job, out));
+    assert.equal((backup.details!.attributes as { localeProvider: string }).localeProvider, 'libc');
+    const parked = backup.details!.parked as { job: string; oid: string };
+    assert.equal(parked.job, jobId);
+
+    // Fast undo: the parked copy becomes the undo job's staged copy by a rename.
+    const undo = fakeJob('attr_undo', backup);
+    assert.equal(await engine.adoptParked!(jobId, undo), true);
+    assert.equal(await engine.adoptParked!(jobId, undo), true, 'twice: already adopted');
+    await engine.swap(undo);
+    assert.deepEqual(pgFingerprint(name), nowState, 'after fast undo: the database as it was before the rollback');
+    assert.equal(oidOf(name), parked.oid, 'the very same database, not a copy');
+    // A revert of the undo: the adopted copy goes back to being job attr_to's parked copy.
+    await engine.unswap(undo);
+    await engine.discardStaged(undo);
+    assert.deepEqual(pgFingerprint(name), pointState);
+    assert.equal(oidOf(`${name}_rollback_${jobId}`), parked.oid);
+    assert.equal(allowConn(`${name}_rollback_${jobId}`), 'f');
+
+    // Undo from the stored dump (what happens once the parked copy is pruned): the same state.
+    const slow = fakeJob('attr_undo2', backup);
+    await stageFrom(engine, store, slow);
+    await engine.swap(slow);
+    assert.deepEqual(pgFingerprint(name), nowState, 'after undo from the dump: the database as it was before the rollback');
+    await engine.unswap(slow);
+    await engine.discardStaged(slow);
+
+    // Written to since its dump: the parked copy is not adopted, nothing changes.
+    psql('postgres', `ALTER DATABASE ${name}_rollback_${jobId} ALLOW_CONNECTIONS true`);
+    psql(`${name}_rollback_${jobId}`, `INSERT INTO words VALUES ('sneaky')`);
+    psql('postgres', `ALTER DATABASE ${name}_rollback_${jobId} ALLOW_CONNECTIONS false`);
+    const recorded = (backup.details!.parked as { writes: string }).writes;
+    await until('stats of the write', () => psql('postgres', `SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datid = ${parked.oid}`) !== recorded);
+    const refused = fakeJob('attr_undo3', backup);
+    assert.equal(await engine.adoptParked!(jobId, refused), false);
+    assert.equal(oidOf(`${name}_rollback_${jobId}`), parked.oid);
+    assert.deepEqual(databasesLike(name).filter((d) => !d.endsWith('_gone')), [name, `${name}_rollback_${jobId}`]);
+    await engine.dropParked(jobId);
+  });
+
+  it('refuses before any change what cannot be carried: a missing tablespace, a missing role; a non-superuser owner gets a clear reason for settings it may not set', async () => {
+    const { name, owner } = attributesDb();
+    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    const before = pgFingerprint(name);
+    const attributes = entry.details!.attributes as Record<string, unknown>;
+    const withTablespace = { ...entry, details: { ...entry.details, attributes: { ...attributes, tablespace: 'rbt_no_such_space' } } };
+    await assert.rejects(engine.checkRestore(withTablespace, 'refuse1'), /tablespace rbt_no_such_space of .* does not exist on this server/);
+    const withRole = { ...entry, details: { ...entry.details, attributes: { ...attributes, owner: 'rbt_no_such_role' } } };
+    await assert.rejects(engine.checkRestore(withRole, 'refuse1'), (e: Error & { hint?: string }) => {
+      assert.match(e.message, /role\(s\) rbt_no_such_role .* do not exist on this server/);
+      assert.match(e.hint ?? '', /CREATE ROLE|noOwner/);
+      return true;
+    });
+    // A non-superuser owner may not set another role's settings in the database.
+    const pw = `pw_${uniqueName('x')}`;
+    psql('postgres', `ALTER ROLE ${owner} LOGIN CREATEDB PASSWORD '${pw}'`);
+    const asOwner = createEngine({ name: 'main', engine: 'postgres', url: roleUrl(owner, pw, name) }, ctx);
+    await assert.rejects(asOwner.checkRestore(entry, 'refuse2'), (e: Error & { hint?: string }) => {
+      assert.match(e.message, /may not set every database-level setting/);
+      assert.doesNotMatch(e.message, /acme|8MB/);
+      return true;
+    });
+    assert.deepEqual(pgFingerprint(name), before, 'nothing changed');
+    assert.deepEqual(databasesLike(name), [name]);
+    assert.equal(pgDatabaseAttributes(name).allowConnections, 't');
   });
 });

@@ -986,7 +986,7 @@ function describeAttributes(
   if (s.tablespace && s.tablespace !== 'pg_default') parts.push(`tablespace ${String(s.tablespace)}`);
   if (s.connectionLimit !== -1 && s.connectionLimit !== undefined) parts.push(`connection limit ${String(s.connectionLimit)}`);
   if (s.acl) {
-    const grants = s.acl.filter((g) => !g.grantee || existing.has(g.grantee)).map((g) => `${g.grantee || 'PUBLIC'}: ${g.privileges.join('/')}`);
+    const grants = s.acl.filter((g) => !g.grantee || existing.has(g.grantee)).map((g) => `${g.grantee || 'PUBLIC'}: ${g.privileges.map((p) => (g.grantable.includes(p) ? `${p} with grant option` : p)).join('/')}`);
     const publicGrant = s.acl.some((g) => g.grantee === '');
     parts.push(`privileges (${grants.join('; ') || 'none'}${publicGrant ? '' : '; PUBLIC none'})`);
     const byOthers = s.acl.filter((g) => g.grantor !== s.owner).map((g) => g.grantor);
