@@ -1,4 +1,4 @@
-// Every engine against a real server with the Chinook sample database:
+// Every engine against a real server (PostgreSQL: engine-postgres.test.ts) with the Chinook sample database:
 // load → dump into a GitDumpStore → change data and schema → stage + swap
 // from the stored dump → state equals the original → unswap → state equals
 // the changed one. Plus the failure paths users hit: server down, wrong
@@ -14,10 +14,9 @@ import type { DatabaseConfig, Engine } from '../../src/core/engine.js';
 import type { DatabaseEntry } from '../../src/core/types.js';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
-import { PostgresEngine } from '../../src/adapters/engines/postgres.js';
 import { RespClient } from '../../src/adapters/engines/resp.js';
 import {
-  chinookSql, mysql, mysqlState, pgState, psql, serverUrl, sqlite, sqliteState, tempDir, tempRepo, uniqueName, withDatabase,
+  chinookSql, mysql, mysqlState, serverUrl, sqlite, sqliteState, tempDir, tempRepo, uniqueName, withDatabase,
 } from '../helpers/servers.js';
 
 const ctx = { cwd: process.cwd(), env: process.env };
@@ -109,156 +108,6 @@ describe('sqlite engine', () => {
   it('names a missing file', async () => {
     const engine = createEngine({ name: 'local', engine: 'sqlite', path: 'nope.db' }, { cwd: tempDir('sqlite'), env: process.env });
     await assert.rejects(engine.dump(sink()), /nope\.db does not exist/);
-  });
-});
-
-describe('postgres engine', () => {
-  const admin = serverUrl('PG');
-  const password = decodeURIComponent(admin.password);
-
-  it('dumps Chinook, restores it over a changed database, and unswaps', async () => {
-    const name = uniqueName('rbt_pg');
-    psql('postgres', `CREATE DATABASE ${name}`);
-    cleanups.push(() => psql('postgres', `SELECT datname FROM pg_database WHERE datname LIKE '${name}%'`).split('\n').filter(Boolean).forEach((d) => psql('postgres', `DROP DATABASE "${d}" WITH (FORCE)`)));
-    psql(name, chinookSql('Chinook_PostgreSql.sql'));
-    psql(name, `
-      CREATE EXTENSION IF NOT EXISTS citext;
-      CREATE SEQUENCE ticket_seq; SELECT setval('ticket_seq', 42);
-      CREATE VIEW album_count AS SELECT artist_id, count(*) AS n FROM album GROUP BY artist_id;
-      CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.name := trim(NEW.name); RETURN NEW; END $$;
-      CREATE TRIGGER artist_touch BEFORE INSERT ON artist FOR EACH ROW EXECUTE FUNCTION touch();
-      INSERT INTO artist (artist_id, name) VALUES (9001, ' 周杰倫 Ünïcødé ');`);
-    const original = pgState(name);
-    assert.match(original['table artist']!, /^276 /);
-
-    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
-    assert.doesNotMatch(engine.describe(), new RegExp(password));
-    const store = new GitDumpStore(tempRepo());
-    const entry = await dumpInto(engine, store);
-    assert.equal(entry.format, 'pg_dump-plain');
-    assert.match(entry.tool, /^pg_dump \d+/);
-    assert.match((await engine.check('restore', entry)).tool, /^psql \d+/);
-
-    psql(name, `ALTER TABLE album ADD COLUMN note text; DELETE FROM invoice_line WHERE invoice_line_id % 3 = 0;
-      SELECT nextval('ticket_seq'); DROP VIEW album_count; CREATE TABLE extra (x int);`);
-    const changed = pgState(name);
-    assert.notDeepEqual(changed, original);
-
-    const jobId = '20261122-223451';
-    const staged = await restore(engine, store, entry, jobId);
-    assert.deepEqual(pgState(name), changed, 'stage must not touch the live database');
-    await staged.swap();
-    assert.equal(staged.keptAs, `${name}_rollback_20261122_223451`);
-    assert.deepEqual(pgState(name), original);
-    assert.deepEqual(pgState(staged.keptAs), changed);
-    await staged.unswap();
-    assert.deepEqual(pgState(name), changed);
-    await staged.discard();
-    const left = psql('postgres', `SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE '${name}%'`);
-    assert.equal(left, name, 'after unswap + discard only the live database is left');
-
-    // A swap that stays: the old copy is kept, the temp name is gone.
-    const staged2 = await restore(engine, store, entry, 'job2');
-    await staged2.swap();
-    await staged2.discard();
-    assert.deepEqual(pgState(name), original);
-    assert.equal(staged2.keptAs, `${name}_rollback_job2`);
-    const pg = engine as Engine & { listKept(): Promise<string[]>; dropKept(n: string): Promise<void> };
-    assert.deepEqual(await pg.listKept(), [`${name}_rollback_job2`]);
-    await assert.rejects(pg.dropKept(name), /not a kept copy/);
-    await pg.dropKept(`${name}_rollback_job2`);
-    assert.deepEqual(await pg.listKept(), []);
-
-    // Corrupt chunk: refused, live untouched, no temp database left.
-    const bad = corrupted(store, entry);
-    await assert.rejects(engine.stage(store.read(bad.chunks!, bad.sha256), { jobId: 'bad1', entry: bad }), /checksum|does not match/);
-    assert.deepEqual(pgState(name), original);
-    assert.equal(psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '%_rb_tmp_%'`), '0');
-  });
-
-  it('refuses a wrong password without printing it, and says when the server is down', async () => {
-    const wrong = new URL(admin.href);
-    wrong.password = 'Sup3rSecretWrong';
-    const engine = createEngine({ name: 'main', engine: 'postgres', url: wrong.href }, ctx);
-    await assertRejectsWithout(engine.dump(sink()), 'Sup3rSecretWrong', /password authentication failed/);
-    const down = new URL(admin.href);
-    down.port = '1';
-    const downEngine = createEngine({ name: 'main', engine: 'postgres', url: down.href }, ctx);
-    await assertRejectsWithout(downEngine.check('dump'), password, /Connection refused|could not connect|connection to server/);
-  });
-
-  it('still restores a tar dump (the format stored before plain), Chinook with sequences, views, triggers and non-ASCII', async () => {
-    const name = uniqueName('rbt_pgtar');
-    psql('postgres', `CREATE DATABASE ${name}`);
-    cleanups.push(() => psql('postgres', `SELECT datname FROM pg_database WHERE datname LIKE '${name}%'`).split('\n').filter(Boolean).forEach((d) => psql('postgres', `DROP DATABASE "${d}" WITH (FORCE)`)));
-    psql(name, chinookSql('Chinook_PostgreSql.sql'));
-    psql(name, `
-      CREATE SEQUENCE ticket_seq; SELECT setval('ticket_seq', 7);
-      CREATE VIEW album_count AS SELECT artist_id, count(*) AS n FROM album GROUP BY artist_id;
-      INSERT INTO artist (artist_id, name) VALUES (9002, 'Ünïcødé 周杰倫');`);
-    const original = pgState(name);
-    const engine = new PostgresEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx, 'tar');
-    const store = new GitDumpStore(tempRepo());
-    const entry = await dumpInto(engine, store);
-    assert.equal(entry.format, 'pg_dump-tar');
-    // Restored by the engine as it is now (which dumps plain).
-    const current = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
-    assert.match((await current.check('restore', entry)).tool, /^pg_restore \d+/);
-    psql(name, `DELETE FROM invoice_line; DROP VIEW album_count; SELECT setval('ticket_seq', 99);`);
-    assert.notDeepEqual(pgState(name), original);
-    const staged = await restore(current, store, entry, 'tarjob');
-    await staged.swap();
-    await staged.discard();
-    assert.deepEqual(pgState(name), original);
-  });
-
-  it('plain dumps: a missing owner role fails clearly with nothing live touched; noOwner dumps without owners', async () => {
-    const name = uniqueName('rbt_pgown');
-    const role = `${name}_owner`;
-    psql('postgres', `CREATE DATABASE ${name}; CREATE ROLE ${role} NOLOGIN;`);
-    cleanups.push(() => {
-      psql('postgres', `SELECT datname FROM pg_database WHERE datname LIKE '${name}%'`).split('\n').filter(Boolean).forEach((d) => psql('postgres', `DROP DATABASE "${d}" WITH (FORCE)`));
-      psql('postgres', `DROP ROLE IF EXISTS ${role}`);
-    });
-    psql(name, `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'ü' || g FROM generate_series(1, 100) g; ALTER TABLE t OWNER TO ${role};`);
-    const url = withDatabase(admin, name);
-    const withOwners = createEngine({ name: 'main', engine: 'postgres', url }, ctx);
-    const noOwner = createEngine({ name: 'main', engine: 'postgres', url, noOwner: true }, ctx);
-    const store = new GitDumpStore(tempRepo());
-    const owned = await dumpInto(withOwners, store);
-    const unowned = await dumpInto(noOwner, store);
-
-    // The role goes away (another server, or dropped since).
-    psql(name, `ALTER TABLE t OWNER TO CURRENT_USER; DELETE FROM t WHERE id > 50;`);
-    psql('postgres', `DROP ROLE ${role}`);
-    const live = pgState(name);
-    await assert.rejects(restore(withOwners, store, owned, 'own1'), (error: Error & { hint?: string; stderr?: string }) => {
-      assert.match(`${error.message} ${error.stderr ?? ''}`, new RegExp(`role "${role}" does not exist`));
-      assert.match(error.hint ?? '', /nothing live was touched.*noOwner/);
-      return true;
-    });
-    // noOwner set later cannot strip owners out of a dump that has them: the hint says so.
-    await assert.rejects(restore(noOwner, store, owned, 'own2'), (error: Error & { hint?: string }) => /made before noOwner was set/.test(error.hint ?? ''));
-    assert.deepEqual(pgState(name), live);
-    assert.equal(psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${name}_rb_tmp_%'`), '0');
-
-    // A dump made with noOwner restores; the tables belong to the restoring user.
-    const staged = await restore(noOwner, store, unowned, 'own3');
-    await staged.swap();
-    await staged.discard();
-    assert.equal(psql(name, 'SELECT count(*) FROM t'), '100');
-    assert.equal(psql(name, "SELECT tableowner = current_user FROM pg_tables WHERE tablename = 't'"), 't');
-  });
-
-  it('refuses a plain dump from a newer PostgreSQL major than the server', async () => {
-    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, 'postgres') }, ctx);
-    const entry = {
-      name: 'main', engine: 'postgres', format: 'pg_dump-plain', path: 'db/main.sql', size: 1, sha256: '0'.repeat(64), tool: 'pg_dump 1.0', serverVersion: '999.1', ms: 1,
-    } satisfies DatabaseEntry;
-    await assert.rejects(engine.check('restore', entry), /comes from PostgreSQL 999\.1.*older major version cannot load it/);
-    await assert.rejects(engine.check('restore', { ...entry, serverVersion: '9.6', tool: 'pg_dump 999.0' }), /made by pg_dump 999\.0, but psql \d+.* cannot read newer dumps/);
-    // An older server's dump is fine.
-    await engine.check('restore', { ...entry, serverVersion: '9.6' });
   });
 });
 
