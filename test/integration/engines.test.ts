@@ -17,7 +17,7 @@ import { createEngine } from '../../src/adapters/engines/index.js';
 import { PostgresEngine } from '../../src/adapters/engines/postgres.js';
 import { RespClient } from '../../src/adapters/engines/resp.js';
 import {
-  chinookSql, mysql, mysqlState, pgState, psql, serverUrl, sqlite, sqliteState, tempDir, tempRepo, uniqueName, withDatabase,
+  chinookSql, pgState, psql, serverUrl, sqlite, sqliteState, tempDir, tempRepo, uniqueName, withDatabase,
 } from '../helpers/servers.js';
 
 const ctx = { cwd: process.cwd(), env: process.env };
@@ -259,67 +259,6 @@ describe('postgres engine', () => {
     await assert.rejects(engine.check('restore', { ...entry, serverVersion: '9.6', tool: 'pg_dump 999.0' }), /made by pg_dump 999\.0, but psql \d+.* cannot read newer dumps/);
     // An older server's dump is fine.
     await engine.check('restore', { ...entry, serverVersion: '9.6' });
-  });
-});
-
-describe('mysql engine', () => {
-  const admin = serverUrl('MYSQL');
-  const password = decodeURIComponent(admin.password);
-
-  it('dumps Chinook, swaps every table in one RENAME, recreates views and triggers, and unswaps', async () => {
-    const name = uniqueName('rbt_my');
-    mysql(null, `CREATE DATABASE ${name} CHARACTER SET utf8mb4`);
-    cleanups.push(() => mysql(null, `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '${name}%'`).split('\n').filter(Boolean).forEach((d) => mysql(null, `DROP DATABASE \`${d}\``)));
-    mysql(name, chinookSql('Chinook_MySql.sql'));
-    mysql(name, `
-      CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, artist INT);
-      CREATE VIEW album_count AS SELECT ArtistId, count(*) AS n FROM Album GROUP BY ArtistId;
-      CREATE TRIGGER artist_audit AFTER INSERT ON Artist FOR EACH ROW INSERT INTO audit (artist) VALUES (NEW.ArtistId);
-      CREATE PROCEDURE artist_total() SELECT count(*) FROM Artist;
-      INSERT INTO Artist (ArtistId, Name) VALUES (9001, '周杰倫 Ünïcødé');`);
-    const original = mysqlState(name);
-    assert.equal(original['table audit']!.split(' ')[0], '1', 'trigger fired');
-
-    const engine = createEngine({ name: 'jobs', engine: 'mysql', url: withDatabase(admin, name) }, ctx);
-    const store = new GitDumpStore(tempRepo());
-    const entry = await dumpInto(engine, store);
-    assert.equal(entry.format, 'mysqldump-sql');
-
-    mysql(name, `ALTER TABLE Album ADD COLUMN Note TEXT; DELETE FROM InvoiceLine WHERE InvoiceLineId % 3 = 0;
-      DROP VIEW album_count; CREATE TABLE extra (x INT); INSERT INTO Artist (ArtistId, Name) VALUES (9002, 'new');`);
-    const changed = mysqlState(name);
-    assert.notDeepEqual(changed, original);
-
-    const staged = await restore(engine, store, entry, '20261122-223451');
-    assert.deepEqual(mysqlState(name), changed, 'stage must not touch the live schema');
-    await staged.swap();
-    assert.equal(staged.keptAs, `${name}_rollback_20261122_223451`);
-    assert.deepEqual(mysqlState(name), original);
-    assert.deepEqual(mysqlState(staged.keptAs), changed);
-    // The recreated trigger works on the live tables.
-    mysql(name, "INSERT INTO Artist (ArtistId, Name) VALUES (9003, 'after swap')");
-    assert.equal(mysql(name, 'SELECT count(*) FROM audit'), '2');
-    mysql(name, 'DELETE FROM Artist WHERE ArtistId = 9003; DELETE FROM audit WHERE artist = 9003');
-    await staged.unswap();
-    assert.deepEqual(mysqlState(name), changed);
-    await staged.discard();
-    const left = mysql(null, `SELECT group_concat(schema_name) FROM information_schema.schemata WHERE schema_name LIKE '${name}%'`);
-    assert.equal(left, name);
-
-    const bad = corrupted(store, entry);
-    await assert.rejects(engine.stage(store.read(bad.chunks!, bad.sha256), { jobId: 'bad1', entry: bad }), /checksum|does not match/);
-    assert.deepEqual(mysqlState(name), changed);
-    assert.equal(mysql(null, `SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE '${name}_rb_tmp%'`), '0');
-  });
-
-  it('refuses a wrong password without printing it, and says when the server is down', async () => {
-    const wrong = new URL(admin.href);
-    wrong.password = 'Sup3rSecretWrong';
-    const engine = createEngine({ name: 'jobs', engine: 'mysql', url: wrong.href }, ctx);
-    await assertRejectsWithout(engine.dump(sink()), 'Sup3rSecretWrong', /Access denied/);
-    const down = new URL(admin.href);
-    down.port = '1';
-    await assertRejectsWithout(createEngine({ name: 'jobs', engine: 'mysql', url: down.href }, ctx).check('dump'), password, /Can't connect|connect/);
   });
 });
 
