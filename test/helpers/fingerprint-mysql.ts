@@ -44,7 +44,9 @@ export async function mysqlFingerprint(schema: string, options: { dump?: boolean
     if (!exists) return fp;
     // Aria: SHOW CREATE TABLE (so every dump) spells out the default PAGE_CHECKSUM=1, and a
     // table made from a dump lists it among its options; same table, same behaviour.
-    fp.tables = await q(`SELECT TABLE_NAME, TABLE_TYPE, ENGINE, ROW_FORMAT, AUTO_INCREMENT, TABLE_COLLATION,
+    // A sequence's collation is whatever the schema's default was when it was made (it has no
+    // text column); CREATE SEQUENCE in a dump does not carry it: not compared.
+    fp.tables = await q(`SELECT TABLE_NAME, TABLE_TYPE, ENGINE, ROW_FORMAT, AUTO_INCREMENT, IF(TABLE_TYPE = 'SEQUENCE', '-', TABLE_COLLATION),
       IF(ENGINE = 'Aria', TRIM(REPLACE(CREATE_OPTIONS, 'page_checksum=1', '')), CREATE_OPTIONS), TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1`);
     fp.columns = await q(`SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT, IS_NULLABLE, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, COLUMN_KEY, EXTRA, COLUMN_COMMENT, IS_GENERATED, GENERATION_EXPRESSION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY 1, 3`);
     fp.constraints = await q(`SELECT CONSTRAINT_NAME, TABLE_NAME, UNIQUE_CONSTRAINT_NAME, UPDATE_RULE, DELETE_RULE, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? ORDER BY 1, 2`);

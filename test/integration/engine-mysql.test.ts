@@ -236,3 +236,99 @@ describe('mysql engine: Chinook, corrupt dumps, errors', () => {
     });
   });
 });
+
+/** Dumps the parked copy of `j` into the store, as the runner stores the backup's dump. */
+async function dumpParkedInto(engine: Engine, store: GitDumpStore, j: RestoreJob): Promise<DatabaseEntry> {
+  const pass = new PassThrough();
+  const [outcome, stored] = await Promise.all([engine.dumpParked!(j, pass), store.write(pass)]);
+  return {
+    name: engine.name, engine: engine.engine, format: outcome.format, path: `db/${engine.name}.sql`, size: stored.size,
+    sha256: stored.sha256, chunks: stored.chunks, tool: outcome.tool, serverVersion: outcome.serverVersion, ms: 1, details: outcome.details,
+  };
+}
+
+async function digestOf(engine: Engine, input: Readable): Promise<string> {
+  return engine.digest!(input);
+}
+
+describe('mysql engine: the parked copy', () => {
+  it('dumps the parked copy as a dump of the previous live schema would be; fast undo adopts it; its dump restores it too', async () => {
+    const name = freshSchema('rbt_myp');
+    mysql(name, rentalSql(name));
+    const engine = engineFor(name);
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    const original = await mysqlFingerprint(name);
+    mysql(name, CHANGES);
+    const changed = await mysqlFingerprint(name);
+    const live = await dumpInto(engine, store);
+
+    const a = job('20261123_000001', entry);
+    await engine.stage(read(store, entry), a);
+    await engine.swap(a);
+    const backup = await dumpParkedInto(engine, store, a);
+    const parked = `${name}_rollback_20261123_000001`;
+    assert.deepEqual((backup.details?.parked as { schema: string }).schema, parked);
+    if (process.env.DEBUG_DUMPS) {
+      const text = async (e: DatabaseEntry) => { const parts: Buffer[] = []; for await (const p of read(store, e)) parts.push(p as Buffer); return Buffer.concat(parts).toString('utf8'); };
+      writeFileSync('/tmp/parked.sql', await text(backup));
+      writeFileSync('/tmp/live.sql', await text(live));
+    }
+    assert.equal(await digestOf(engine, read(store, backup)), await digestOf(engine, read(store, live)), 'the parked dump equals a dump of the same data live');
+    assert.notEqual(backup.sha256, live.sha256, 'raw bytes differ (comments name the parked schema): the digest is what compares');
+
+    // Fast undo: the parked copy becomes the staged copy of the undo job by renames.
+    const u = job('20261123_000002', backup);
+    assert.equal(await engine.adoptParked!('20261123_000001', u), true);
+    assert.deepEqual(schemasLike(name), [name, `${name}_rb_tmp_20261123_000002`], 'the parked schema was moved, not copied');
+    await engine.swap(u);
+    assertSameState(await mysqlFingerprint(name), changed, 'after fast undo');
+    assert.deepEqual(schemasLike(name), [name, `${name}_rollback_20261123_000002`]);
+
+    // The stored backup dump restores the same state the slow way.
+    const r = job('20261123_000003', backup);
+    await engine.stage(read(store, backup), r);
+    await engine.swap(r);
+    assertSameState(await mysqlFingerprint(name), changed, 'after a restore of the parked dump');
+    // …and the point again, from the undo job's parked copy (the point's data), adopted.
+    const again = await dumpParkedInto(engine, store, r);
+    const r2 = job('20261123_000004', again);
+    assert.equal(await engine.adoptParked!('20261123_000003', r2), true);
+    await engine.swap(r2);
+    assertSameState(await mysqlFingerprint(name), changed, 'r2 adopted the copy parked by r: the changed state again');
+    assert.equal(await engine.adoptParked!('20261123_000001', job('x', backup)), false, 'a parked copy that is gone is not adopted');
+    void original;
+  });
+
+  it('does not adopt a parked copy that changed after its dump, and changes nothing then', async () => {
+    const mutations: Array<[string, string]> = [
+      ['a row changed behind a dropped guard', 'DROP TRIGGER `_rb_guard_0_d`; DELETE FROM a WHERE id = 1; CREATE TRIGGER `_rb_guard_0_d` BEFORE DELETE ON a FOR EACH ROW SIGNAL SQLSTATE \'45000\' SET MESSAGE_TEXT = \'git-rollback: this parked copy is read-only (drop it with git rollback prune)\''],
+      ['history deleted (no trigger fires)', 'DELETE HISTORY FROM h'],
+      ['a sequence advanced', 'SELECT NEXTVAL(s)'],
+      ['an Aria table truncated', 'TRUNCATE TABLE ar'],
+      ['an InnoDB table rebuilt', 'ALTER TABLE a FORCE'],
+      ['AUTO_INCREMENT moved', 'ALTER TABLE a AUTO_INCREMENT = 100'],
+      ['a routine replaced', 'CREATE OR REPLACE PROCEDURE p() SELECT 2'],
+    ];
+    for (const [what, sql] of mutations) {
+      const name = freshSchema('rbt_mym');
+      mysql(name, `CREATE TABLE a (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10)); INSERT INTO a (v) VALUES ('x'), ('y');
+        CREATE TABLE h (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING; INSERT INTO h VALUES (1, 1); UPDATE h SET v = 2;
+        CREATE SEQUENCE s; CREATE TABLE ar (id INT PRIMARY KEY) ENGINE=Aria; INSERT INTO ar VALUES (1);
+        CREATE PROCEDURE p() SELECT 1;`);
+      const engine = engineFor(name);
+      const store = new GitDumpStore(tempRepo());
+      const entry = await dumpInto(engine, store);
+      mysql(name, "INSERT INTO a (v) VALUES ('z')");
+      const a = job('m1', entry);
+      await engine.stage(read(store, entry), a);
+      await engine.swap(a);
+      const backup = await dumpParkedInto(engine, store, a);
+      mysql(`${name}_rollback_m1`, sql);
+      const u = job('m2', backup);
+      assert.equal(await engine.adoptParked!('m1', u), false, what);
+      assert.deepEqual(schemasLike(name), [name, `${name}_rollback_m1`], `${what}: nothing moved`);
+      assert.match(u.warnings.join('\n'), /not provably unchanged/);
+    }
+  });
+});

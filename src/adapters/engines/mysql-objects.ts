@@ -381,6 +381,14 @@ export class DumpStatementFilter extends Transform {
   private statementBytes = 0;
   /** Inside a line that passes through unchanged. */
   private passLine = false;
+  /**
+   * The `/*!50003 SET …*\/ ;` and `DELIMITER ;;` lines mariadb-dump writes
+   * before a trigger, held until the statement after them is known: a trigger
+   * left out takes its wrapper with it.
+   */
+  private pending: Buffer[] = [];
+  /** After a trigger left out: its closing `DELIMITER ;` and restoring SET lines go too. */
+  private skipClosing = false;
 
   constructor(
     private readonly edit: {
@@ -394,6 +402,12 @@ export class DumpStatementFilter extends Transform {
        * sequence ("Table 'seq' was not locked with LOCK TABLES").
        */
       dropLocks?: boolean;
+      /**
+       * mariadb-dump wraps an object made under another schema collation in
+       * `ALTER DATABASE \`<db>\` … COLLATE …` lines that NAME the dumped schema:
+       * loaded as they are, they would alter that schema (the live one).
+       */
+      renameSchema?: { from: string; to: string };
     },
   ) {
     super();
@@ -413,16 +427,22 @@ export class DumpStatementFilter extends Transform {
       this.consume(this.carry, true);
       if (this.statement !== null) this.finish(this.statement);
       this.statement = null;
+      this.flushPending();
       done();
     } catch (error) {
       done(error as Error);
     }
   }
 
+  private flushPending(): void {
+    for (const line of this.pending) this.push(line);
+    this.pending = [];
+  }
+
   /**
-   * Lines that cannot start a statement pass through as they come (a data
-   * line of megabytes is never gathered); a line that may is held until its
-   * head is known, and a statement until its end.
+   * Lines that cannot matter pass through as they come (a data line of
+   * megabytes is never gathered); a line that may is held until its head is
+   * known, and a statement until its end.
    */
   private consume(buffer: Buffer, end: boolean): void {
     let at = 0;
@@ -446,12 +466,13 @@ export class DumpStatementFilter extends Transform {
         continue;
       }
       const nl = buffer.indexOf(10, at);
+      const complete = nl >= 0 || end;
+      const lineEnd = nl < 0 ? buffer.length : nl + 1;
       if (this.statement !== null) {
-        if (nl < 0 && !end) {
+        if (!complete) {
           hold(at);
           break;
         }
-        const lineEnd = nl < 0 ? buffer.length : nl + 1;
         if (passFrom < at) this.push(buffer.subarray(passFrom, at));
         const line = Buffer.from(buffer.subarray(at, lineEnd));
         this.statement.push(line);
@@ -464,57 +485,95 @@ export class DumpStatementFilter extends Transform {
         at = passFrom = lineEnd;
         continue;
       }
-      if (this.edit.dropLocks && (buffer[at] === 0x4c /* L */ || buffer[at] === 0x55) /* U */) {
-        if (nl < 0 && !end && buffer.length - at < 4096) {
-          hold(at);
-          break;
-        }
-        const lineEnd = nl < 0 ? buffer.length : nl + 1;
-        const line = buffer.subarray(at, Math.min(lineEnd, at + 4096)).toString('utf8');
-        if (/^(LOCK TABLES `(?:[^`]|``)+` WRITE;|UNLOCK TABLES;)\r?\n?$/.test(line)) {
-          if (passFrom < at) this.push(buffer.subarray(passFrom, at));
-          at = passFrom = lineEnd;
-          continue;
-        }
+      const first = buffer[at];
+      const maybe =
+        first === 0x2f /* / */ || first === 0x44 /* D */ ||
+        (this.edit.dropLocks === true && (first === 0x4c /* L */ || first === 0x55) /* U */) ||
+        (this.edit.renameSchema !== undefined && first === 0x41); /* A */
+      if (!maybe) {
+        if (passFrom < at) this.push(buffer.subarray(passFrom, at));
+        passFrom = at;
+        this.flushPending();
+        this.skipClosing = false;
         this.passLine = true;
         continue;
       }
-      if (buffer[at] !== 0x2f /* / */) {
-        this.passLine = true;
-        continue;
-      }
-      const lineEnd = nl < 0 ? buffer.length : nl + 1;
-      const known = nl >= 0 || end || buffer.length - at >= 4096;
-      if (!known) {
+      if (!complete && buffer.length - at < 4096) {
         hold(at);
         break;
       }
-      if (!this.startsStatement(buffer.subarray(at, Math.min(lineEnd, at + 4096)))) {
+      const head = buffer.subarray(at, Math.min(lineEnd, at + 4096)).toString('utf8');
+      const kind = this.classify(head);
+      if (kind === 'other') {
+        if (passFrom < at) this.push(buffer.subarray(passFrom, at));
+        passFrom = at;
+        this.flushPending();
+        this.skipClosing = false;
         this.passLine = true;
         continue;
       }
-      if (nl < 0 && !end) {
+      if (!complete) {
         hold(at);
         break;
       }
       if (passFrom < at) this.push(buffer.subarray(passFrom, at));
       const line = Buffer.from(buffer.subarray(at, lineEnd));
-      if (endsStatement(line)) this.finish([line]);
-      else {
-        this.statement = [line];
-        this.statementBytes = line.length;
-      }
       at = passFrom = lineEnd;
+      switch (kind) {
+        case 'lock':
+          break;
+        case 'alter': {
+          this.flushPending();
+          const m = /^ALTER DATABASE `((?:[^`]|``)+)`( (?:CHARACTER SET \w+ )?COLLATE \w+ ;;?\r?\n?)$/.exec(line.toString('utf8'))!;
+          const named = m[1]!.replace(/``/g, '`');
+          const { from, to } = this.edit.renameSchema!;
+          if (named !== from) throw new RollbackError(`the dump alters schema ${named}, not the one it was taken from (${from}): refusing to load it`);
+          this.push(Buffer.from(`ALTER DATABASE ${ident(to)}${m[2]}`, 'utf8'));
+          break;
+        }
+        case 'wrapper':
+          if (/= @saved_/.test(head)) {
+            // Restores the session after a statement: part of what came before.
+            if (this.skipClosing) break;
+            this.flushPending();
+            this.push(line);
+            break;
+          }
+          this.skipClosing = false;
+          this.pending.push(line);
+          break;
+        case 'open':
+          this.skipClosing = false;
+          this.pending.push(line);
+          break;
+        case 'close':
+          if (this.skipClosing) break;
+          this.flushPending();
+          this.push(line);
+          break;
+        case 'trigger':
+        case 'event':
+          this.skipClosing = false;
+          if (endsStatement(line)) this.finish([line]);
+          else {
+            this.statement = [line];
+            this.statementBytes = line.length;
+          }
+          break;
+      }
     }
     if (passFrom < buffer.length && at >= buffer.length) this.push(buffer.subarray(passFrom));
   }
 
-  private startsStatement(head: Buffer): boolean {
-    const text = head.toString('utf8');
-    if (text.startsWith('/*!50003 CREATE*/') && this.edit.trigger) {
-      return /^\/\*!50003 CREATE\*\/ (\/\*!50017 DEFINER=.*?\*\/ )?\/\*!50003 TRIGGER\b/.test(text);
-    }
-    return text.startsWith('/*!50106 CREATE*/') && this.edit.event !== undefined;
+  private classify(head: string): 'trigger' | 'event' | 'lock' | 'alter' | 'wrapper' | 'open' | 'close' | 'other' {
+    if (this.edit.trigger && head.startsWith('/*!50003 CREATE*/') && /^\/\*!50003 CREATE\*\/ (\/\*!50017 DEFINER=.*?\*\/ )?\/\*!50003 TRIGGER\b/.test(head)) return 'trigger';
+    if (this.edit.event && head.startsWith('/*!50106 CREATE*/')) return 'event';
+    if (this.edit.dropLocks && /^(LOCK TABLES `(?:[^`]|``)+` WRITE;|UNLOCK TABLES;)\r?\n?$/.test(head)) return 'lock';
+    if (this.edit.renameSchema && /^ALTER DATABASE `(?:[^`]|``)+` (?:CHARACTER SET \w+ )?COLLATE \w+ ;;?\r?\n?$/.test(head)) return 'alter';
+    if (this.edit.trigger && /^\/\*!50003 SET [^\n]*\*\/ ;\r?\n?$/.test(head)) return 'wrapper';
+    if (this.edit.trigger && /^DELIMITER ;;\r?\n?$/.test(head)) return 'open';
+    if (this.edit.trigger && /^DELIMITER ;\r?\n?$/.test(head)) return 'close';
+    return 'other';
   }
 
   /** Writes the statement, edited; its own bytes when the edit changes nothing. */
@@ -522,8 +581,15 @@ export class DumpStatementFilter extends Transform {
     const raw = Buffer.concat(parts);
     const text = raw.toString('utf8');
     const result = text.startsWith('/*!50003') ? this.edit.trigger!(text) : this.edit.event!(text);
+    if (result === null) {
+      // Left out, with the wrapper that set up its session.
+      this.pending = [];
+      this.skipClosing = true;
+      return;
+    }
+    this.flushPending();
     if (result === text) this.push(raw);
-    else if (result) this.push(Buffer.from(result, 'utf8'));
+    else this.push(Buffer.from(result, 'utf8'));
   }
 }
 

@@ -556,6 +556,7 @@ export class MysqlEngine implements Engine {
         return withEventStatus(statement, 'DISABLE');
       },
       dropLocks: true,
+      renameSchema: { from: dumpedFrom, to: staged },
     });
     try {
       const { client } = await this.tools();
@@ -1015,6 +1016,7 @@ export class MysqlEngine implements Engine {
       // Our guards are not part of the data; qualifiers name the live schema again, as a dump of it would.
       trigger: (statement) => (GUARD.test(triggerHeader(statement).name) ? null : retargetTriggerText(statement, parked, this.live)),
       event: (statement) => withEventStatus(statement, events[dumpStatementName(statement)] ?? eventStatus(statement)),
+      renameSchema: { from: parked, to: this.live },
     });
     const { args, details, warnings } = this.historyPlan(tools, facts, parked);
     const proc = startPiped(tools.dump, args, { env: this.env, stdin: 'ignore', label: tools.dump });
