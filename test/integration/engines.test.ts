@@ -1,4 +1,5 @@
-// Every engine against a real server with the Chinook sample database:
+// PostgreSQL and MySQL against a real server with the Chinook sample database
+// (SQLite, Redis and command engines: engine-sqlite/redis/command.test.ts):
 // load → dump into a GitDumpStore → change data and schema → stage + swap
 // from the stored dump → state equals the original → unswap → state equals
 // the changed one. Plus the failure paths users hit: server down, wrong
@@ -15,9 +16,8 @@ import type { DatabaseEntry } from '../../src/core/types.js';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
 import { PostgresEngine } from '../../src/adapters/engines/postgres.js';
-import { RespClient } from '../../src/adapters/engines/resp.js';
 import {
-  chinookSql, mysql, mysqlState, pgState, psql, serverUrl, sqlite, sqliteState, tempDir, tempRepo, uniqueName, withDatabase,
+  chinookSql, mysql, mysqlState, pgState, psql, serverUrl, tempRepo, uniqueName, withDatabase,
 } from '../helpers/servers.js';
 
 const ctx = { cwd: process.cwd(), env: process.env };
@@ -72,44 +72,6 @@ after(() => {
       // best effort
     }
   }
-});
-
-describe('sqlite engine', () => {
-  it('snapshots while writing, restores atomically, unswaps', async () => {
-    const dir = tempDir('sqlite');
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const db = join(dir, 'app.db');
-    sqlite(db, `PRAGMA journal_mode=WAL;\n${chinookSql('Chinook_Sqlite.sql')}`);
-    const original = sqliteState(db);
-    const engine = createEngine({ name: 'local', engine: 'sqlite', path: 'app.db' }, { cwd: dir, env: process.env });
-    const store = new GitDumpStore(tempRepo());
-    const entry = await dumpInto(engine, store);
-    assert.equal(entry.format, 'sqlite-file');
-    assert.match(entry.tool, /^sqlite3 3\./);
-
-    sqlite(db, 'ALTER TABLE Album ADD COLUMN Note TEXT; DELETE FROM InvoiceLine WHERE InvoiceLineId % 3 = 0; CREATE TABLE Extra (x);');
-    const changed = sqliteState(db);
-    assert.notDeepEqual(changed, original);
-
-    const staged = await restore(engine, store, entry, '20261122-223451');
-    assert.deepEqual(sqliteState(db), changed, 'stage must not touch the live file');
-    await staged.swap();
-    assert.deepEqual(sqliteState(db), original);
-    await staged.unswap();
-    assert.deepEqual(sqliteState(db), changed);
-    await staged.discard();
-
-    // Corrupt dump: refused, live untouched.
-    const bad = corrupted(store, entry);
-    await assert.rejects(restore(engine, store, bad, 'bad1'), /checksum|does not match/);
-    await assert.rejects(engine.stage(store.read(bad.chunks!, bad.sha256), { jobId: 'bad2', entry: bad }), /checksum|does not match/);
-    assert.deepEqual(sqliteState(db), changed);
-  });
-
-  it('names a missing file', async () => {
-    const engine = createEngine({ name: 'local', engine: 'sqlite', path: 'nope.db' }, { cwd: tempDir('sqlite'), env: process.env });
-    await assert.rejects(engine.dump(sink()), /nope\.db does not exist/);
-  });
 });
 
 describe('postgres engine', () => {
@@ -320,119 +282,6 @@ describe('mysql engine', () => {
     const down = new URL(admin.href);
     down.port = '1';
     await assertRejectsWithout(createEngine({ name: 'jobs', engine: 'mysql', url: down.href }, ctx).check('dump'), password, /Can't connect|connect/);
-  });
-});
-
-describe('redis engine', () => {
-  const admin = serverUrl('REDIS');
-  const password = decodeURIComponent(admin.password);
-  const dbUrl = (db: number) => withDatabase(admin, String(db));
-
-  async function redis(db: number, ...commands: Array<Array<string | number | Buffer>>) {
-    const client = await RespClient.open(admin.hostname, Number(admin.port), 'test');
-    try {
-      await client.call('AUTH', password);
-      await client.call('SELECT', db);
-      const replies = [];
-      for (const c of commands) replies.push(await client.call(...c));
-      return replies;
-    } finally {
-      client.close();
-    }
-  }
-
-  async function state(db: number): Promise<Record<string, string>> {
-    const [keys] = (await redis(db, ['KEYS', '*'])) as [Buffer[]];
-    const out: Record<string, string> = {};
-    for (const key of keys) {
-      const [payload, ttl, type] = (await redis(db, ['DUMP', key], ['PTTL', key], ['TYPE', key])) as [Buffer, number, Buffer | string];
-      // A set's DUMP bytes follow its hash table's order, which a RESTORE may
-      // rebuild differently (Redis < 7.2): compare its members instead.
-      let value = payload.toString('hex');
-      if (String(type) === 'set') {
-        const [members] = (await redis(db, ['SMEMBERS', key])) as [Buffer[]];
-        value = `set:${members.map((m) => m.toString('hex')).sort().join(',')}`;
-      }
-      out[key.toString('hex')] = `${value} ${ttl > 0 ? 'ttl' : 'none'}`;
-    }
-    return out;
-  }
-
-  it('snapshots every key with its TTL and restores exactly (SWAPDB), then unswaps', async () => {
-    const db = 3;
-    const scratch = 9;
-    await redis(db, ['FLUSHDB']);
-    await redis(scratch, ['FLUSHDB']);
-    // Chinook artists as hashes, plus every type, a binary key and TTLs.
-    const sql = chinookSql('Chinook_Sqlite.sql');
-    const block = sql.slice(sql.indexOf('INSERT INTO [Artist]'), sql.indexOf(';', sql.indexOf('INSERT INTO [Artist]')));
-    const artists = [...block.matchAll(/\((\d+), N?'((?:[^']|'')*)'\)/g)].map((m) => m[2]!);
-    assert.ok(artists.length > 200);
-    const commands: Array<Array<string | number | Buffer>> = artists.map((artist, i) => ['HSET', `artist:${i}`, 'name', artist]);
-    commands.push(['SET', 'greeting', '你好 Ünïcødé'], ['SET', 'session', 'x', 'PX', 600000], ['RPUSH', 'queue', 'a', 'b', 'c'],
-      ['SADD', 'tags', 'rock', 'jazz'], ['ZADD', 'top', 1, 'x', 2, 'y'], ['SET', Buffer.from([0, 255, 10, 13]), Buffer.from([1, 2, 3, 0])]);
-    await redis(db, ...commands);
-    const original = await state(db);
-
-    const engine = createEngine({ name: 'cache', engine: 'redis', url: dbUrl(db), scratchDb: scratch }, ctx);
-    assert.doesNotMatch(engine.describe(), new RegExp(password));
-    const store = new GitDumpStore(tempRepo());
-    const entry = await dumpInto(engine, store);
-    assert.equal(entry.format, 'redis-dump-v1');
-
-    await redis(db, ['DEL', 'greeting', 'artist:1'], ['SET', 'new-key', 'made since'], ['RPUSH', 'queue', 'd']);
-    const changed = await state(db);
-    assert.notDeepEqual(changed, original);
-
-    const staged = await restore(engine, store, entry, 'job1');
-    assert.deepEqual(await state(db), changed);
-    await staged.swap();
-    assert.deepEqual(await state(db), original);
-    await staged.unswap();
-    assert.deepEqual(await state(db), changed);
-    await staged.discard();
-    assert.deepEqual(await state(scratch), {});
-
-    const bad = corrupted(store, entry);
-    await assert.rejects(engine.stage(store.read(bad.chunks!, bad.sha256), { jobId: 'bad', entry: bad }), /checksum|does not match|malformed/);
-    assert.deepEqual(await state(db), changed);
-    assert.deepEqual(await state(scratch), {}, 'a refused stage leaves the scratch db empty');
-  });
-
-  it('refuses a wrong password without printing it, and says when the server is down', async () => {
-    const wrong = new URL(dbUrl(3));
-    wrong.password = 'Sup3rSecretWrong';
-    await assertRejectsWithout(createEngine({ name: 'cache', engine: 'redis', url: wrong.href }, ctx).dump(sink()), 'Sup3rSecretWrong', /WRONGPASS|invalid|password/i);
-    const down = new URL(dbUrl(3));
-    down.port = '1';
-    await assertRejectsWithout(createEngine({ name: 'cache', engine: 'redis', url: down.href }, ctx).check('dump'), password, /cannot connect.*ECONNREFUSED/);
-  });
-});
-
-describe('command engine', () => {
-  it('stores stdout and restores it on stdin', async () => {
-    const dir = tempDir('cmd');
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    sqlite(join(dir, 'src.db'), chinookSql('Chinook_Sqlite.sql'));
-    const config: DatabaseConfig = { name: 'search', engine: 'command', dump: 'sqlite3 src.db .dump', restore: 'rm -f dst.db && sqlite3 dst.db', check: 'test -f src.db' };
-    const engine = createEngine(config, { cwd: dir, env: process.env });
-    await engine.check('dump');
-    const store = new GitDumpStore(tempRepo());
-    const entry = await dumpInto(engine, store);
-    const staged = await restore(engine, store, entry, 'job1');
-    await staged.swap();
-    await staged.discard();
-    assert.deepEqual(sqliteState(join(dir, 'dst.db')), sqliteState(join(dir, 'src.db')));
-    await assert.rejects(staged.unswap(), /cannot put the previous data back/);
-  });
-
-  it('fails a dump that exits non-zero or writes nothing, with its stderr', async () => {
-    const dir = tempDir('cmd');
-    const store = new GitDumpStore(tempRepo());
-    const failing = createEngine({ name: 'x', engine: 'command', dump: 'echo partial; echo "boom: disk on fire" >&2; exit 3', restore: 'cat' }, { cwd: dir, env: process.env });
-    await assert.rejects(dumpInto(failing, store), /exit 3.*boom: disk on fire/);
-    const silent = createEngine({ name: 'x', engine: 'command', dump: 'echo "nothing to say" >&2', restore: 'cat' }, { cwd: dir, env: process.env });
-    await assert.rejects(dumpInto(silent, store), /wrote nothing: nothing to say/);
   });
 });
 
