@@ -12,6 +12,7 @@ import type { Engine } from '../../src/core/engine.js';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
 import { MARKER } from '../../src/adapters/engines/redis.js';
+import { RespClient } from '../../src/adapters/engines/resp.js';
 import { chinookSql, serverUrl, tempRepo, withDatabase } from '../helpers/servers.js';
 import { corrupted, dumpInto, dumpParkedInto, readEntry, sink, stageFrom, testJob } from '../helpers/kv-job.js';
 import { redisCall, redisState, redisTarget } from '../helpers/kv-state.js';
@@ -233,6 +234,89 @@ describe('redis engine', () => {
     assert.deepEqual(plain, Buffer.from('hello'));
     assert.ok((ttl as number) > 590000 && (ttl as number) <= 600000);
     await engine.dropParked('v1');
+  });
+
+  it('dumps a point-in-time replication snapshot while clients write, skipping the other databases', async () => {
+    await flush(DB, SCRATCH, 12);
+    await load(12, Date.now() + 3_600_000); // another db with every type: the reader must step over it
+    const counters = Array.from({ length: 200 }, (_, i) => `counter:${i}`);
+    await redisCall(target, DB, ...counters.map((c) => ['SET', c, 0]), ...Array.from({ length: 5000 }, (_, i) => ['SET', `filler:${i}`, 'x'.repeat(50)]));
+    // A writer that always moves every counter together, in one transaction;
+    // read one by one, counters would come from different moments.
+    let writing = true;
+    const writer = await RespClient.open(target.host, target.port, 'writer');
+    await writer.call('AUTH', target.password);
+    await writer.call('SELECT', DB);
+    const writes = (async () => {
+      let n = 0;
+      while (writing) {
+        await Promise.all(writer.batch([['MULTI'], ...counters.map((c) => ['INCR', c]), ['EXEC']]));
+        n++;
+      }
+      writer.close();
+      return n;
+    })();
+    const engine = engineFor(DB, SCRATCH);
+    const store = new GitDumpStore(tempRepo());
+    await sleep(50);
+    const entry = await dumpInto(engine, store);
+    writing = false;
+    assert.ok((await writes) > 0);
+    assert.equal(entry.details?.snapshot, 'rdb');
+    assert.equal(entry.details?.keys, 5200);
+    assert.equal(entry.warnings, undefined);
+    const job = testJob('pit', entry);
+    await stageFrom(engine, store, job);
+    await engine.swap(job);
+    const values = (await redisCall(target, DB, ['MGET', ...counters]))[0] as Buffer[];
+    assert.equal(new Set(values.map(String)).size, 1, `one moment: every counter as one transaction left them (${[...new Set(values.map(String))].join(', ')})`);
+    assert.deepEqual(await redisCall(target, DB, ['DBSIZE']), [5200]);
+    await engine.dropParked('pit');
+    await flush(12);
+  });
+
+  it('falls back to reading keys one by one, and says so, when the server refuses SYNC or the config asks', async () => {
+    await flush(DB, SCRATCH);
+    await redisCall(target, DB, ['SET', 'k', 'v'], ['ACL', 'SETUSER', 'rb_nosync', 'reset', 'on', '>nosync-pw', '~*', '&*', '+@all', '-sync', '-psync']);
+    try {
+      const url = new URL(withDatabase(admin, String(DB)));
+      url.username = 'rb_nosync';
+      url.password = 'nosync-pw';
+      const store = new GitDumpStore(tempRepo());
+      const refused = await dumpInto(createEngine({ name: 'cache', engine: 'redis', url: url.href, scratchDb: SCRATCH }, ctx), store);
+      assert.equal(refused.details?.snapshot, 'scan');
+      assert.match(refused.warnings?.[0] ?? '', /no point-in-time snapshot \(SYNC refused: NOPERM.*keys were read one by one/);
+      const configured = await dumpInto(createEngine({ name: 'cache', engine: 'redis', url: withDatabase(admin, String(DB)), scratchDb: SCRATCH, snapshot: 'scan' }, ctx), store);
+      assert.match(configured.warnings?.[0] ?? '', /databases\.cache\.snapshot is "scan"/);
+      assert.equal(configured.sha256, refused.sha256, 'both read the same single key');
+      assert.ok((await engineFor(DB, SCRATCH).checkRestore(configured, 'j')).notes.some((n) => /read key by key/.test(n)));
+      assert.throws(() => createEngine({ name: 'cache', engine: 'redis', url: withDatabase(admin, '1'), snapshot: 'fork' }, ctx), /databases\.cache\.snapshot: expected "sync"/);
+    } finally {
+      await redisCall(target, DB, ['ACL', 'DELUSER', 'rb_nosync']);
+    }
+  });
+
+  it('digest: equal for the same data however Redis encodes it, absolute expiries included; different after a change', async () => {
+    await flush(DB, SCRATCH);
+    await load(DB, Date.now() + 3_600_000);
+    const engine = engineFor(DB, SCRATCH);
+    const store = new GitDumpStore(tempRepo());
+    const point = await dumpInto(engine, store);
+    const digest = (e: typeof point) => engine.digest!(readEntry(store, e));
+    // Restored: sets and hashes rebuilt in new hash tables, TTLs counted down since.
+    const job = testJob('dg', point);
+    await stageFrom(engine, store, job);
+    await engine.swap(job);
+    await engine.dropParked('dg');
+    await sleep(20);
+    const fresh = await dumpInto(engine, store);
+    const scanned = await dumpInto(createEngine({ name: 'cache', engine: 'redis', url: withDatabase(admin, String(DB)), scratchDb: SCRATCH, snapshot: 'scan' }, ctx), store);
+    assert.equal(await digest(fresh), await digest(point));
+    assert.equal(await digest(scanned), await digest(point));
+    await redisCall(target, DB, ['PEXPIRE', 'session', 900000]);
+    assert.notEqual(await digest(await dumpInto(engine, store)), await digest(point), 'an expiry that moved is a change');
+    await redisCall(target, DB, ['SADD', 'bigset', 'one-more']);
+    assert.notEqual(await digest(await dumpInto(engine, store)), await digest(point));
   });
 
   it('refuses a wrong password without printing it, and says when the server is down', async () => {

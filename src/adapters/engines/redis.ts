@@ -21,15 +21,18 @@ import type {
   DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreCheck, RestoreJob, RestoreStrategy, TempObject,
 } from '../../core/engine.js';
 import type { DatabaseEntry } from '../../core/types.js';
-import { CancelledError, ConflictError, CorruptSnapshotError, RollbackError } from '../../core/errors.js';
+import { CancelledError, ConfigError, ConflictError, CorruptSnapshotError, RollbackError } from '../../core/errors.js';
 import { drained } from '../piped.js';
 import { describeUrl, parseDbUrl, safeJobId, validateKeys, type EngineContext, type ParsedUrl } from './common.js';
 import { FORMAT_V1, FORMAT_V2, payloadRdbVersion, readRecords, RecordWriter } from './redis-dump.js';
+import { canonicalValue, isUnsupported, rdbEntries } from './redis-rdb.js';
 import { ReplyError, RespClient, type Reply } from './resp.js';
 
 const SCAN_COUNT = 1000;
-/** Commands in flight while restoring: enough to hide round trips, bounded memory. */
-const IN_FLIGHT = 256;
+/** RESTOREs sent per write, and writes awaiting replies: round trips hidden, memory bounded. */
+const BATCH_KEYS = 256;
+const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCHES_IN_FLIGHT = 4;
 /** The scratch db's owner key. The NUL bytes keep it out of any application's key space. */
 export const MARKER = Buffer.from('\u0000git-rollback\u0000scratch-owner');
 
@@ -70,11 +73,16 @@ export class RedisEngine implements Engine {
   private readonly url: ParsedUrl;
   private readonly db: number;
   private readonly scratchConfig: number | undefined;
+  private readonly snapshotMode: 'sync' | 'scan';
   /** The scratch db number once asked from the server (a fact of the server, not of a job). */
   private scratchKnown?: number;
 
   constructor(config: DatabaseConfig, _ctx: EngineContext) {
-    validateKeys(config, { url: 'string' }, { scratchDb: 'integer' });
+    validateKeys(config, { url: 'string' }, { scratchDb: 'integer', snapshot: 'string' });
+    if (config.snapshot !== undefined && config.snapshot !== 'sync' && config.snapshot !== 'scan') {
+      throw new ConfigError(`databases.${config.name}.snapshot: expected "sync" (a point-in-time replication snapshot, the default) or "scan" (keys read one by one)`);
+    }
+    this.snapshotMode = (config.snapshot as 'sync' | 'scan' | undefined) ?? 'sync';
     this.name = config.name;
     this.url = parseDbUrl(config, ['redis']);
     const db = this.url.database === '' ? 0 : Number(this.url.database);
@@ -230,25 +238,85 @@ export class RedisEngine implements Engine {
   }
 
   async dump(out: Writable, _options?: { allowAbsent?: boolean }): Promise<DumpOutcome> {
-    let client: RespClient;
     let probe: EngineProbe & { serverVersion: string };
     try {
-      client = await this.client();
-      probe = await this.probe(client);
+      probe = await this.check('dump') as EngineProbe & { serverVersion: string };
     } catch (error) {
       out.destroy(error as Error);
       throw error;
     }
+    const outcome = (details: Record<string, unknown>, warnings?: string[]): DumpOutcome => ({
+      format: FORMAT_V2, ext: 'redis', tool: probe.tool, serverVersion: probe.serverVersion, details: { db: this.db, ...details },
+      ...(warnings ? { warnings } : {}),
+    });
+    let refused = `databases.${this.name}.snapshot is "scan"`;
+    if (this.snapshotMode === 'sync') {
+      try {
+        const written = await this.dumpBySync(out);
+        return outcome({ keys: written.keys, snapshot: 'rdb', rdbVersion: written.rdbVersion });
+      } catch (error) {
+        if (!(error instanceof SnapshotRefused)) {
+          out.destroy(error as Error);
+          throw error;
+        }
+        refused = error.message;
+      }
+    }
+    // No replication snapshot for us (ACL without SYNC, managed Redis, a
+    // replica cut off from its master…): read the keys one by one, and say so.
+    const client = await this.client().catch((error: unknown) => {
+      out.destroy(error as Error);
+      throw error;
+    });
     try {
       const written = await this.dumpByScan(client, this.db, out, probe.serverVersion);
-      return {
-        format: FORMAT_V2, ext: 'redis', tool: probe.tool, serverVersion: probe.serverVersion,
-        details: { db: this.db, keys: written.keys, snapshot: 'scan', ...(written.rdbVersion ? { rdbVersion: written.rdbVersion } : {}) },
-        warnings: ['keys were read one by one (SCAN), not as one snapshot: keys written meanwhile may be from slightly different moments'],
-      };
+      return outcome(
+        { keys: written.keys, snapshot: 'scan', ...(written.rdbVersion ? { rdbVersion: written.rdbVersion } : {}) },
+        [`database ${this.name}: no point-in-time snapshot (${refused}); keys were read one by one, so keys written meanwhile may be from slightly different moments`],
+      );
     } finally {
       client.close();
     }
+  }
+
+  /**
+   * A point-in-time dump: the server forks and saves a replication snapshot
+   * (as for a new replica, what `redis-cli --rdb` reads), which is cut here
+   * into per-key payloads of the configured db. Throws SnapshotRefused,
+   * having written nothing to `out`, when the server will not give one.
+   */
+  private async dumpBySync(out: Writable): Promise<{ keys: number; rdbVersion: number }> {
+    const client = await this.client();
+    let data: AsyncIterable<Buffer>;
+    try {
+      // 7.0+: the server needs to send only the snapshot, not the replication stream after it.
+      await client.call('REPLCONF', 'rdb-only', '1').catch(() => undefined);
+      data = (await client.sync()).data;
+    } catch (error) {
+      client.close();
+      if (error instanceof ReplyError) throw new SnapshotRefused(`SYNC refused: ${error.message}`);
+      throw error;
+    }
+    let flushed = false;
+    const writer = new RecordWriter(async (bytes) => {
+      flushed = true;
+      if (!out.write(bytes)) await drained(out);
+    });
+    const summary = { rdbVersion: 0, keys: 0, totalKeys: 0 };
+    try {
+      await writer.header();
+      for await (const entry of rdbEntries(data, this.db, undefined, summary)) {
+        await writer.record(entry.key, entry.expireAt, entry.payload);
+      }
+      await writer.end();
+    } catch (error) {
+      // Closes the connection (the generator's finally) before anything else.
+      await (data as AsyncGenerator<Buffer>).return?.(undefined);
+      if (isUnsupported(error) && !flushed) throw new SnapshotRefused((error as Error).message);
+      throw error;
+    }
+    out.end();
+    return { keys: writer.count, rdbVersion: summary.rdbVersion };
   }
 
   /**
@@ -256,36 +324,43 @@ export class RedisEngine implements Engine {
    * into `out` (which it ends, or destroys on failure). Consistent only when
    * nothing writes to `db` meanwhile: the parked copy, or a quiet database.
    */
-  private async dumpByScan(client: RespClient, db: number, out: Writable, serverVersion: string): Promise<{ keys: number; rdbVersion: number; digest: string }> {
+  private async dumpByScan(client: RespClient, db: number, out: Writable, serverVersion: string, withDigest = false): Promise<{ keys: number; rdbVersion: number; digest: string }> {
     const writer = new RecordWriter(async (data) => {
       if (!out.write(data)) await drained(out);
     });
-    const digest = new KeyDigest();
+    const digest = withDigest ? new KeyDigest() : undefined;
     let rdbVersion = 0;
     try {
       await client.call('SELECT', db);
       const absolute = Number.parseInt(serverVersion, 10) >= 7; // PEXPIRETIME is 7.0+
       const now = absolute ? 0 : await serverTimeMs(client);
       await writer.header();
-      let cursor = '0';
-      do {
-        const [next, batch] = (await client.call('SCAN', cursor, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
-        cursor = next.toString();
-        const replies = await Promise.all(batch.map((key) => Promise.all([client.call('DUMP', key), client.call(absolute ? 'PEXPIRETIME' : 'PTTL', key)])));
-        for (let i = 0; i < batch.length; i++) {
-          const key = batch[i]!;
+      // Each round trip carries DUMP + expiry of one SCAN batch and the next SCAN.
+      let scan = client.call('SCAN', '0', 'COUNT', SCAN_COUNT);
+      for (;;) {
+        const [next, keys] = (await scan) as [Buffer, Buffer[]];
+        const cursor = next.toString();
+        const commands: Array<Array<string | number | Buffer>> = keys.flatMap((key) => [['DUMP', key], [absolute ? 'PEXPIRETIME' : 'PTTL', key]]);
+        if (cursor !== '0') commands.push(['SCAN', cursor, 'COUNT', SCAN_COUNT]);
+        const replies = client.batch(commands);
+        if (cursor !== '0') scan = replies.pop()!;
+        const values = await Promise.all(replies);
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i]!;
           if (key.equals(MARKER)) continue;
-          const [payload, ttl] = replies[i] as [Buffer | null, number];
+          const payload = values[2 * i] as Buffer | null;
+          const ttl = values[2 * i + 1] as number;
           if (payload === null || ttl === -2) continue; // deleted since SCAN saw it
           const expireAt = ttl < 0 ? -1 : absolute ? ttl : now + ttl;
           rdbVersion = Math.max(rdbVersion, payloadRdbVersion(payload));
-          digest.add(key, payload, expireAt);
+          digest?.add(key, expireAt, payload);
           await writer.record(key, expireAt, payload);
         }
-      } while (cursor !== '0');
+        if (cursor === '0') break;
+      }
       await writer.end();
       out.end();
-      return { keys: writer.count, rdbVersion, digest: digest.hex() };
+      return { keys: writer.count, rdbVersion, digest: digest?.hex() ?? '' };
     } catch (error) {
       out.destroy(error as Error);
       throw error;
@@ -322,31 +397,40 @@ export class RedisEngine implements Engine {
     }
     try {
       const now = await serverTimeMs(client);
-      const inFlight = new Set<Promise<unknown>>();
       let failure: unknown;
+      const fail = (error: unknown) => {
+        failure ??= error instanceof ReplyError ? new CorruptSnapshotError(`database ${this.name}: redis refused a stored key: ${error.message}`) : error;
+      };
+      // Batches of RESTOREs, a few in flight: round trips hidden, memory bounded.
+      const inFlight: Array<Promise<unknown>> = [];
+      let batch: Array<Array<string | number | Buffer>> = [];
+      let batchBytes = 0;
+      const send = async () => {
+        if (batch.length === 0) return;
+        inFlight.push(Promise.all(client.batch(batch).map((p) => p.catch(fail))));
+        batch = [];
+        batchBytes = 0;
+        if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
+        if (failure) throw failure;
+      };
       let relative = false;
       const records = readRecords(input, (format) => {
         relative = format === FORMAT_V1;
       });
       for await (const record of records) {
         if (job.signal.aborted) throw new CancelledError(`database ${this.name}: restore cancelled; nothing live was touched`);
-        let args: Array<string | number | Buffer>;
         if (relative) {
-          args = ['RESTORE', record.key, record.expire < 0 ? 0 : record.expire, record.payload];
+          batch.push(['RESTORE', record.key, record.expire < 0 ? 0 : record.expire, record.payload]);
         } else if (record.expire >= 0) {
           if (record.expire <= now) continue; // expired since the point: not brought back
-          args = ['RESTORE', record.key, record.expire, record.payload, 'ABSTTL'];
+          batch.push(['RESTORE', record.key, record.expire, record.payload, 'ABSTTL']);
         } else {
-          args = ['RESTORE', record.key, 0, record.payload];
+          batch.push(['RESTORE', record.key, 0, record.payload]);
         }
-        const p: Promise<unknown> = client.call(...args).catch((error: unknown) => {
-          failure ??= error instanceof ReplyError ? new CorruptSnapshotError(`database ${this.name}: redis refused a stored key: ${error.message}`) : error;
-        });
-        inFlight.add(p);
-        void p.finally(() => inFlight.delete(p));
-        if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-        if (failure) throw failure;
+        batchBytes += record.key.length + record.payload.length;
+        if (batch.length >= BATCH_KEYS || batchBytes >= BATCH_BYTES) await send();
       }
+      await send();
       await Promise.all(inFlight);
       if (failure) throw failure;
       await this.setMarker(client, { job: jobId, db: this.db, state: 'staged' });
@@ -429,7 +513,7 @@ export class RedisEngine implements Engine {
     }
     try {
       // Nothing writes to the scratch db, so reading it key by key is a consistent snapshot.
-      const written = await this.dumpByScan(client, scratch, out, probe.serverVersion);
+      const written = await this.dumpByScan(client, scratch, out, probe.serverVersion, true);
       const parked: ParkedFacts = { job: jobId, db: this.db, scratch, keys: written.keys, digest: written.digest };
       return {
         format: FORMAT_V2, ext: 'redis', tool: probe.tool, serverVersion: probe.serverVersion,
@@ -468,7 +552,7 @@ export class RedisEngine implements Engine {
     const sink = new PassThrough();
     sink.resume();
     const probe = await this.probe(client);
-    return (await this.dumpByScan(client, db, sink, probe.serverVersion)).digest;
+    return (await this.dumpByScan(client, db, sink, probe.serverVersion, true)).digest;
   }
 
   async leftovers(): Promise<TempObject[]> {
@@ -479,6 +563,26 @@ export class RedisEngine implements Engine {
     });
   }
 
+  /**
+   * What the keys hold, not how Redis encoded them: each value decoded to a
+   * canonical form (set members and hash fields sorted), with its absolute
+   * expiry; keys whose expiry has passed are left out (a restore now would
+   * not bring them back). Order-independent. v1 dumps only know whether a
+   * key had a TTL, so they compare by that.
+   */
+  async digest(input: Readable): Promise<string> {
+    const digest = new KeyDigest();
+    const now = Date.now();
+    let relative = false;
+    for await (const record of readRecords(input, (format) => (relative = format === FORMAT_V1))) {
+      if (!relative && record.expire >= 0 && record.expire <= now) continue;
+      const value = canonicalValue(record.payload);
+      const expire = relative ? (record.expire >= 0 ? 'ttl' : 'none') : record.expire;
+      digest.add(record.key, expire, Buffer.from(value.type), ...value.parts);
+    }
+    return digest.hex();
+  }
+
   async fingerprint(): Promise<string | null> {
     // Redis has no identity for a keyspace that survives SWAPDB, and no cheap
     // change counter per database: a revert is checked by the marker instead.
@@ -486,22 +590,29 @@ export class RedisEngine implements Engine {
   }
 }
 
+/** The server gives no snapshot we can read: fall back to reading keys one by one. */
+class SnapshotRefused extends Error {}
+
 /** Redis's own clock (expiries are judged by it, not by ours), in ms. */
 async function serverTimeMs(client: RespClient): Promise<number> {
   const [seconds, micros] = (await client.call('TIME')) as [Buffer, Buffer];
   return Number(seconds.toString()) * 1000 + Math.floor(Number(micros.toString()) / 1000);
 }
 
-/** An order-independent digest of (key, payload, expiry) triples: SCAN order is not stable. */
+/** An order-independent digest of (key, expiry, value parts) entries: SCAN order is not stable. */
 export class KeyDigest {
   private readonly acc = Buffer.alloc(32);
   private count = 0;
-  add(key: Buffer, payload: Buffer, expireAt: number): void {
+  add(key: Buffer, expire: number | string, ...parts: Buffer[]): void {
     const h = createHash('sha256');
-    const len = Buffer.alloc(12);
-    len.writeUInt32BE(key.length, 0);
-    len.writeBigInt64BE(BigInt(expireAt), 4);
-    h.update(len).update(key).update(payload);
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32BE(key.length, 0);
+    h.update(head).update(key).update(`\0${expire}\0`);
+    for (const part of parts) {
+      const len = Buffer.allocUnsafe(4);
+      len.writeUInt32BE(part.length, 0);
+      h.update(len).update(part);
+    }
     const d = h.digest();
     for (let i = 0; i < 32; i++) this.acc[i]! ^= d[i]!;
     this.count++;
