@@ -101,9 +101,9 @@ export class CommandEngine implements Engine {
     return { tool: (await findShell()).tool };
   }
 
-  /** `.git/rollback/tmp` of this repository (the per-worktree git dir), where staged dumps wait. */
+  /** `.git/rollback/tmp` in the common git dir (beside the journal, shared by linked worktrees), where staged dumps wait. */
   private async tmpDir(): Promise<string> {
-    this.gitDir ??= (await run('git', ['rev-parse', '--absolute-git-dir'], { cwd: this.ctx.cwd })).stdout.trim();
+    this.gitDir ??= resolve(this.ctx.cwd, (await run('git', ['rev-parse', '--git-common-dir'], { cwd: this.ctx.cwd })).stdout.trim());
     return join(this.gitDir, 'rollback', 'tmp');
   }
 
