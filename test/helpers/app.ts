@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { cli, makeRepo, type CliResult, type Repo } from './repo.js';
-import { mysql, mysqlState, pgState, psql, serverUrl, sqlite, sqliteState, uniqueName, withDatabase } from './servers.js';
+import { mysql, psql, serverUrl, sqlite, sqliteState, uniqueName, withDatabase } from './servers.js';
 
 export interface App {
   repo: Repo;
@@ -66,19 +66,52 @@ export function filesState(root: string, logical: readonly string[] = [], dir = 
 export function gitState(r: Repo): Record<string, string> {
   return {
     head: r.git('rev-parse', 'HEAD'),
-    branch: r.git('symbolic-ref', '-q', '--short', 'HEAD').trim() || '(detached)',
+    branch: r.git('rev-parse', '--abbrev-ref', 'HEAD'),
     main: r.git('rev-parse', 'refs/heads/main'),
     index: r.git('ls-files', '-s'),
     status: r.git('status', '--porcelain=v1', '--untracked-files=all'),
   };
 }
 
+/**
+ * PostgreSQL in two client calls: each table's rows (count and md5 of all
+ * rows) and columns, views, sequences and triggers. pgState() asks table by
+ * table; the matrix takes hundreds of fingerprints.
+ */
+export function pgQuick(db: string): Record<string, string> {
+  const tables = psql(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1").split('\n').filter(Boolean);
+  const parts = tables.map((t) => `SELECT 'table ${t}', count(*) || ' ' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM "${t}" x`);
+  parts.push(
+    "SELECT 'columns', string_agg(table_name || '.' || column_name || ':' || data_type, ',' ORDER BY table_name, ordinal_position) FROM information_schema.columns WHERE table_schema = 'public'",
+    "SELECT 'views', string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.views WHERE table_schema = 'public'",
+    "SELECT 'sequences', string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY sequencename) FROM pg_sequences WHERE schemaname = 'public'",
+    "SELECT 'triggers', string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal",
+  );
+  return Object.fromEntries(psql(db, parts.join(' UNION ALL ')).split('\n').map((l) => l.split('|') as [string, string]));
+}
+
+/** MySQL/MariaDB in two client calls: table checksums and counts, columns, views, triggers, routines. */
+export function mysqlQuick(db: string): Record<string, string> {
+  const tables = mysql(null, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${db}' AND table_type = 'BASE TABLE' ORDER BY 1`).split('\n').filter(Boolean);
+  const out: Record<string, string> = {};
+  if (tables.length) {
+    for (const line of mysql(db, `CHECKSUM TABLE ${tables.map((t) => `\`${t}\``).join(', ')} EXTENDED`).split('\n')) {
+      const [name = '', sum = ''] = line.split('\t');
+      out[`table ${name.slice(name.indexOf('.') + 1)}`] = sum;
+    }
+  }
+  out.columns = mysql(null, `SELECT group_concat(table_name, '.', column_name ORDER BY table_name, ordinal_position) FROM information_schema.columns WHERE table_schema = '${db}'`);
+  out.views = mysql(null, `SELECT group_concat(table_name ORDER BY table_name) FROM information_schema.views WHERE table_schema = '${db}'`);
+  out.triggers = mysql(null, `SELECT group_concat(trigger_name ORDER BY trigger_name) FROM information_schema.triggers WHERE trigger_schema = '${db}'`);
+  return out;
+}
+
 const stateOf = (r: Repo, pg: string, my: string, redisDb: number) => ({
   git: gitState(r),
   files: filesState(r.dir, ['data/app.db']),
   sqlite: sqliteState(join(r.dir, 'data/app.db')),
-  pg: pgState(pg),
-  my: mysqlState(my),
+  pg: pgQuick(pg),
+  my: mysqlQuick(my),
   redis: redisState(redisDb),
 });
 

@@ -1,7 +1,9 @@
 // git rollback point [description]: makes a point of the current state.
 import type { CommandModule } from 'yargs';
 import { makePoint } from '../../app/points.js';
+import type { Context } from '../../app/context.js';
 import { formatMs } from '../../core/duration.js';
+import { ConflictError } from '../../core/errors.js';
 import { formatBytes } from '../../core/text.js';
 import type { PointNote } from '../../core/types.js';
 import { open, reasonOption, withLock, type GlobalArgs, lockWait, waitOption } from '../common.js';
@@ -35,14 +37,14 @@ export const pointCommand: CommandModule<object, Args> = {
     const made = await withLock(ctx, 'git rollback point', lockWait(args, 15_000), async () => {
       spin.start('making point');
       try {
-        return await makePoint(ctx, {
+        return await madeOrNothing(ctx, args.name, () => makePoint(ctx, {
           kind: 'point',
           description: args.description ?? '',
           ...(args.name !== undefined ? { name: args.name } : {}),
           includeUntracked: !!args.includeUntracked,
           reason: args.reason ?? null,
           onProgress: (t) => spin.start(`snapshot: ${t}`),
-        });
+        }));
       } finally {
         spin.stop();
       }
@@ -54,6 +56,21 @@ export const pointCommand: CommandModule<object, Args> = {
     print(`  ${color.dim(`took ${formatMs(made.ms)}`)}`);
   },
 };
+
+/**
+ * A point is made by one ref transaction at its very end: when anything
+ * fails, no point exists — say so, truthfully (checked: the tag is not there).
+ */
+async function madeOrNothing<T>(ctx: Context, name: string | undefined, make: () => Promise<T>): Promise<T> {
+  try {
+    return await make();
+  } catch (error) {
+    const tag = name !== undefined ? `${ctx.config.tags.point}${name}` : null;
+    const exists = tag ? await ctx.git.revParse(`refs/tags/${tag}`) : null;
+    if (!exists && error instanceof Error && !(error instanceof ConflictError)) error.message += ' — no point was made';
+    throw error;
+  }
+}
 
 /** Lines describing what a point holds, shared by point, release and show. */
 export function describeNote(note: PointNote): string[] {
