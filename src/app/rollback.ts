@@ -439,21 +439,26 @@ async function afterRevert(jc: JobContext, cause: Error, interrupted: boolean): 
   await sweep(jc);
   await jc.file.remove();
   const bad = checks.filter((c) => !c.ok);
-  await jc.ctx.log
-    .append({
-      type: r.action,
-      target: r.target,
-      reason: r.reason,
-      outcome: interrupted ? 'cancelled' : 'reverted',
-      ms: Date.now() - jc.started,
-      backup: null,
-      mode: r.mode,
-      steps: stepSummary(jc.journal),
-      error: cause.message,
-      checks,
-      ...(r.deploy ? { deploy: r.deploy } : {}),
-    })
-    .catch(() => undefined);
+  // A refusal before anything live moved (a damaged point found while
+  // staging) leaves no trace, like any refusal in the verify phase.
+  const refused = cause instanceof CorruptSnapshotError && bad.length === 0 && !jc.journal.steps.some((s) => liveStep(s.id) && s.state !== 'pending');
+  if (!refused) {
+    await jc.ctx.log
+      .append({
+        type: r.action,
+        target: r.target,
+        reason: r.reason,
+        outcome: interrupted ? 'cancelled' : 'reverted',
+        ms: Date.now() - jc.started,
+        backup: null,
+        mode: r.mode,
+        steps: stepSummary(jc.journal),
+        error: cause.message,
+        checks,
+        ...(r.deploy ? { deploy: r.deploy } : {}),
+      })
+      .catch(() => undefined);
+  }
   await runOnFailure(jc, interrupted ? 'interrupted' : 'reverted', cause.message);
   const warnings = hookWarnings(jc);
   if (bad.length > 0) {
@@ -464,7 +469,14 @@ async function afterRevert(jc: JobContext, cause: Error, interrupted: boolean): 
   }
   const checked = `nothing changed — checked: ${checks.map((c) => `${c.what} (${c.detail})`).join(', ')}${warnings.length ? `; but ${warnings.join('; ')}` : ''}`;
   if (interrupted) throw new CancelledError(`${r.action} to ${r.target} was interrupted and everything was put back`, checked);
-  throw new RolledBackError(`${r.action} to ${r.target} failed and was put back: ${cause.message}`, checked);
+  // A damaged point found while staging, before anything live moved, is what it is: exit 6.
+  if (cause instanceof CorruptSnapshotError) throw new CorruptSnapshotError(`${r.action} to ${r.target} refused: ${cause.message}`, checked);
+  throw new RolledBackError(`${r.action} to ${r.target} failed and was reverted: ${cause.message}`, checked);
+}
+
+/** Steps that change something users see (as opposed to capturing and staging beside it). */
+function liveStep(id: string): boolean {
+  return !(id === 'capture' || id === 'stage-files' || id.startsWith('stage:') || id.startsWith('backup:'));
 }
 
 /** Putting things back failed, or a second signal stopped it: say where each resource is, and the one command that finishes. */
@@ -1004,8 +1016,11 @@ async function putBack(jc: JobContext, paths: readonly string[], absentBefore: R
   const entries: FileEntry[] = [];
   for (const p of paths) {
     const e = byPath.get(p);
+    const st = await lstat(join(ctx.repo.root, p)).catch(() => null);
     if (e) entries.push(e);
-    else if (absentBefore.has(p) || !(await exists(join(ctx.repo.root, p)))) await removePath(ctx.repo.root, p);
+    // A directory was in the file's place before, and restores never write over one: it is as it was.
+    else if (st?.isDirectory()) continue;
+    else if (absentBefore.has(p) || !st) await removePath(ctx.repo.root, p);
     else throw new RollbackError(`cannot put ${p} back: the backup does not hold it`);
   }
   const job = `${journal.job}_revert`;

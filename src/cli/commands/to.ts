@@ -150,8 +150,10 @@ async function resume(ctx: Context, args: Args): Promise<void> {
   const how = args.abort ? 'abort' : 'continue';
   const journal = await new JournalFile(ctx.stateDir).read();
   if (journal && !args.json) {
-    info(`${how === 'abort' ? 'Putting back' : 'Finishing'} the ${journal.request.action} to ${color.bold(journal.request.target)} started ${journal.startedAt}:`);
-    journal.steps.forEach((s, i) => info(`${String(i + 1).padStart(2)}. [${s.state}] ${s.title}`));
+    const out = args.dryRun ? print : info;
+    out(`${how === 'abort' ? 'Putting back' : 'Finishing'} the ${journal.request.action} to ${color.bold(journal.request.target)} started ${journal.startedAt}:`);
+    journal.steps.forEach((s, i) => out(`${String(i + 1).padStart(2)}. [${s.state}] ${s.title}`));
+    if (args.dryRun) print(color.dim('Dry run: nothing was changed.'));
   }
   if (args.dryRun) return;
   await withLock(ctx, `git rollback to --${how}`, lockWait(args), async () => {
