@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BIN, cli, fsck, makeRepo, type Repo } from '../helpers/repo.js';
+import { BIN, cli, fsck, makeRepo, waitForFile, type Repo } from '../helpers/repo.js';
 
 const repos: Repo[] = [];
 function repo(options?: Parameters<typeof makeRepo>[0]): Repo {
@@ -418,12 +418,15 @@ describe('to and undo', () => {
 describe('one at a time, and interrupted runs', () => {
   it('a second rollback while one runs refuses (exit 5); a stale lock is taken over', async () => {
     const r = appRepo();
-    r.write('.rollbackrc.yaml', 'config: [".env"]\nhooks: { beforeRollback: "sleep 3" }\n');
+    // The hook holds the first rollback (and its lock) until the test says go: no sleeps.
+    const gate = join(r.home, 'gate');
+    r.write('.rollbackrc.yaml', `config: [".env"]\nhooks: { beforeRollback: "touch '${gate}.held'; while [ ! -e '${gate}.go' ]; do sleep 0.05; done" }\n`);
     r.commit('slow hook');
     await cli(r, ['point', '--name', 'p']);
     const first = cli(r, ['to', 'p', '--yes']);
-    await new Promise((res) => setTimeout(res, 1200));
+    await waitForFile(`${gate}.held`, first);
     const second = await cli(r, ['to', 'p', '--yes']);
+    writeFileSync(`${gate}.go`, '');
     assert.equal(second.code, 5, second.stderr);
     assert.match(second.stderr, /another git-rollback is running: git rollback to rollback\/p \(pid \d+/);
     assert.equal((await first).code, 0);
