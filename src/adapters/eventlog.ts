@@ -5,7 +5,7 @@ import { EMPTY_TREE, type Git } from './git.js';
 
 export const LOG_REF = 'refs/rollback/log';
 
-export type EventType = 'point' | 'release' | 'rollback' | 'undo' | 'delete' | 'prune' | 'deploy' | 'verify' | 'protect' | 'unprotect';
+export type EventType = 'point' | 'release' | 'rollback' | 'undo' | 'delete' | 'prune' | 'deploy' | 'verify' | 'protect' | 'unprotect' | 'adopt';
 
 export interface RollbackEvent {
   schema: 1;

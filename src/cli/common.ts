@@ -2,16 +2,29 @@
 // confirmation rule for destructive actions (TTY prompt, or --yes).
 import { openContext, type Context, type OpenOptions } from '../app/context.js';
 import { CancelledError, ConflictError } from '../core/errors.js';
+import { msg, parseLang, setLang, t, type Msg } from '../core/i18n.js';
 import { canPrompt, confirm } from './output.js';
 
 export interface GlobalArgs {
   config?: string;
   verbose?: boolean;
   json?: boolean;
+  quiet?: boolean;
+  lang?: string;
+}
+
+let langFromFlag = false;
+
+/** main.ts says whether --lang was given: it wins over the config's `lang`. */
+export function setLangFromFlag(given: boolean): void {
+  langFromFlag = given;
 }
 
 export async function open(args: GlobalArgs, options: OpenOptions = {}): Promise<Context> {
-  return openContext({ ...options, ...(args.config ? { configFile: args.config } : {}) });
+  const ctx = await openContext({ ...options, ...(args.config ? { configFile: args.config } : {}) });
+  const configured = parseLang(ctx.config.lang);
+  if (!langFromFlag && configured) setLang(configured);
+  return ctx;
 }
 
 /** Runs `fn` holding the repository lock. */
@@ -24,16 +37,14 @@ export async function withLock<T>(ctx: Context, command: string, waitMs: number,
   }
 }
 
-/** Asks on a terminal; without one, refuses unless --yes was given. */
-export async function confirmOrRefuse(question: string, yes: boolean | undefined, what: string): Promise<void> {
+/** Asks on a terminal; without one, refuses unless --yes was given. `what` names the action ("roll back"). */
+export async function confirmOrRefuse(question: string | Msg, yes: boolean | undefined, what: Msg): Promise<void> {
   if (yes) return;
-  if (!canPrompt()) {
-    throw new ConflictError(`refusing to ${what} without confirmation: no terminal to ask`, 'check the plan with --dry-run, then run again with --yes');
-  }
-  if (!(await confirm(question))) throw new CancelledError('cancelled; nothing was changed');
+  if (!canPrompt()) throw new ConflictError(msg('common.noTerminal', { what }), msg('common.noTerminalHint'));
+  if (!(await confirm(typeof question === 'string' ? question : t(question.key, question.params)))) throw new CancelledError(msg('common.cancelled'));
 }
 
-export const reasonOption = {
+export const reasonOption = () => ({
   type: 'string' as const,
-  describe: 'Why (kept in the event log and the incident report)',
-};
+  describe: t('opt.reason'),
+});

@@ -2,6 +2,7 @@
 // anything is touched. buildPlan() is pure; --dry-run prints renderPlan() of
 // the very plan the real run executes.
 import { UsageError } from './errors.js';
+import { en, localize, msg, type Msg } from './i18n.js';
 import { formatBytes } from './text.js';
 import type { DatabaseEntry, FileEntry, Point } from './types.js';
 
@@ -25,8 +26,8 @@ export function parseSelection(only: string[] | undefined, skip: string[] | unde
     if ((PARTS as readonly string[]).includes(item)) return;
     const m = /^db:(.+)$/.exec(item);
     if (m && databaseNames.includes(m[1] as string)) return;
-    if (m) throw new UsageError(`${flag} ${item}: no database named "${m[1]}"`, databaseNames.length ? `configured databases: ${databaseNames.join(', ')}` : 'no databases are configured');
-    throw new UsageError(`${flag} ${item}: unknown part`, 'use code, config, paths, db or db:<name>');
+    if (m) throw new UsageError(msg('plan.select.noDb', { flag, item, name: m[1] }), databaseNames.length ? msg('plan.select.dbs', { names: databaseNames.join(', ') }) : msg('plan.select.noDbs'));
+    throw new UsageError(msg('plan.select.unknown', { flag, item }), msg('plan.select.parts'));
   };
   const o = split(only);
   const s = split(skip);
@@ -52,8 +53,17 @@ export type StepKind = 'check' | 'backup' | 'hook' | 'code' | 'worktree' | 'file
 
 export interface Step {
   kind: StepKind;
+  /** English, for JSON, the journal and the event log. */
   title: string;
   details: string[];
+  /** The same title and details as catalog messages, for renderPlan() in the user's language. */
+  local?: { title: Msg; details: (Msg | string)[] };
+}
+
+/** A step whose text comes from the catalog: English in title/details, the messages in `local`. */
+function step(kind: StepKind, title: Msg, details: (Msg | string)[] = []): Step {
+  const english = (d: Msg | string) => (typeof d === 'string' ? d : en(d.key, d.params));
+  return { kind, title: english(title), details: details.map(english), local: { title, details } };
 }
 
 export interface FileChange {
@@ -106,72 +116,67 @@ export function buildPlan(input: PlanInput): Plan {
   const steps: Step[] = [];
   const dbNames = input.databases.map((d) => d.entry.name);
 
-  steps.push({
-    kind: 'check',
-    title: 'verify the snapshot',
-    details: [
-      `every stored object exists and matches its sha256${input.databases.length ? '; database servers answer and client tools fit the dumps' : ''}`,
-    ],
-  });
-  steps.push({
-    kind: 'backup',
-    title: `back up the current state as ${input.backupTag}`,
-    details: [
-      `HEAD ${short(input.current.commit)}${input.current.branch ? ` on ${input.current.branch}` : ' (detached)'}` +
-        (input.current.dirtyFiles ? `, ${input.current.dirtyFiles} uncommitted file${input.current.dirtyFiles === 1 ? '' : 's'}` : ''),
-      'config files, data paths' + (dbNames.length ? `, databases ${dbNames.join(', ')}` : ''),
-      'undo with: git rollback undo',
-    ],
-  });
-  if (input.hooks.beforeRollback) steps.push({ kind: 'hook', title: 'run hook beforeRollback', details: [input.hooks.beforeRollback] });
+  steps.push(step('check', msg('plan.verify'), [msg(input.databases.length ? 'plan.verify.detailDb' : 'plan.verify.detail')]));
+  const head = input.current.branch
+    ? msg('plan.backup.head', { commit: short(input.current.commit), branch: input.current.branch })
+    : msg('plan.backup.headDetached', { commit: short(input.current.commit) });
+  steps.push(
+    step('backup', msg('plan.backup', { tag: input.backupTag }), [
+      input.current.dirtyFiles ? msg('plan.backup.headDirty', { head, n: input.current.dirtyFiles }) : head,
+      dbNames.length ? msg('plan.backup.partsDb', { names: dbNames.join(', ') }) : msg('plan.backup.parts'),
+      msg('plan.backup.undo'),
+    ]),
+  );
+  if (input.hooks.beforeRollback) steps.push(step('hook', msg('plan.hook', { name: 'beforeRollback' }), [input.hooks.beforeRollback]));
 
   if (sel.code) {
     const t = short(input.target.commit);
-    const undone = input.commitsUndone ? ` (${input.commitsUndone} commit${input.commitsUndone === 1 ? '' : 's'} undone)` : '';
+    const undone = input.commitsUndone ? msg('plan.code.undone', { n: input.commitsUndone }) : '';
+    const branch = input.current.branch ?? 'HEAD';
     const title = {
-      checkout: `check out ${t} (detached HEAD)${undone}`,
-      reset: `reset ${input.current.branch ?? 'HEAD'} to ${t} (as git reset --hard)${undone}`,
-      branch: `create branch ${input.branchName ?? '?'} at ${t} and switch to it`,
-      revert: `commit on ${input.current.branch ?? 'HEAD'} a revert whose tree equals ${t} (history kept)`,
-      exact: `${target.note?.branch ? `put branch ${target.note.branch} back at ${t} and check it out` : `check out ${t} (detached HEAD)`}`,
+      checkout: msg('plan.code.checkout', { commit: t, undone }),
+      reset: msg('plan.code.reset', { branch, commit: t, undone }),
+      branch: msg('plan.code.branch', { branch: input.branchName ?? '?', commit: t }),
+      revert: msg('plan.code.revert', { branch, commit: t }),
+      exact: target.note?.branch ? msg('plan.code.exactBranch', { branch: target.note.branch, commit: t }) : msg('plan.code.checkout', { commit: t, undone: '' }),
     }[input.mode];
-    steps.push({ kind: 'code', title, details: input.current.dirtyFiles ? ['uncommitted changes are replaced (they are in the backup)'] : [] });
-    if (snap?.worktree) {
-      steps.push({ kind: 'worktree', title: `restore the point's uncommitted work (${snap.worktree.files} file${snap.worktree.files === 1 ? '' : 's'})`, details: [] });
-    }
+    steps.push(step('code', title, input.current.dirtyFiles ? [msg('plan.code.dirty')] : []));
+    if (snap?.worktree) steps.push(step('worktree', msg('plan.worktree', { n: snap.worktree.files })));
   }
-  const fileStep = (label: string, changes: FileChange[], entries: FileEntry[]) => {
+  const fileStep = (label: 'config' | 'paths', changes: FileChange[], entries: FileEntry[]) => {
     if (entries.length === 0) return;
     const changed = changes.filter((c) => c.state !== 'same');
     const size = entries.reduce((n, e) => n + e.size, 0);
-    steps.push({
-      kind: 'files',
-      title: `restore ${entries.length} ${label} file${entries.length === 1 ? '' : 's'} (${formatBytes(size)}; ${changed.length} differ from now)`,
-      details: changes.map((c) => `${c.state === 'same' ? '=' : c.state === 'added' ? '+' : '~'} ${c.path}`),
-    });
+    steps.push(
+      step(
+        'files',
+        msg(label === 'config' ? 'plan.files.config' : 'plan.files.paths', { n: entries.length, size: formatBytes(size), changed: changed.length }),
+        changes.map((c) => `${c.state === 'same' ? '=' : c.state === 'added' ? '+' : '~'} ${c.path}`),
+      ),
+    );
   };
   if (sel.config && snap) fileStep('config', input.config, snap.config);
-  if (sel.paths && snap) fileStep('data path', input.paths, snap.paths);
+  if (sel.paths && snap) fileStep('paths', input.paths, snap.paths);
   const extra = [...(sel.config ? input.extra.config : []), ...(sel.paths ? input.extra.paths : [])];
   if (extra.length > 0) {
     steps.push(
       input.removeExtra
-        ? { kind: 'remove', title: `remove ${extra.length} file${extra.length === 1 ? '' : 's'} that did not exist at the point`, details: extra.map((p) => `- ${p}`) }
-        : { kind: 'remove', title: `keep ${extra.length} file${extra.length === 1 ? '' : 's'} that did not exist at the point (restore.removeExtra is off)`, details: extra.map((p) => `  ${p}`) },
+        ? step('remove', msg('plan.extra.remove', { n: extra.length }), extra.map((p) => `- ${p}`))
+        : step('remove', msg('plan.extra.keep', { n: extra.length }), extra.map((p) => `  ${p}`)),
     );
   }
   for (const d of input.databases) {
-    steps.push({
-      kind: 'database',
-      title: `restore database ${d.entry.name} (${d.entry.engine}, ${formatBytes(d.entry.size)}) into ${d.where}`,
-      details: [`strategy: ${d.strategy}`, `downtime: ${d.downtime}`, `dump: ${d.entry.format} by ${d.entry.tool}, sha256 ${d.entry.sha256.slice(0, 12)}`],
-    });
+    steps.push(
+      step('database', msg('plan.database', { name: d.entry.name, engine: d.entry.engine, size: formatBytes(d.entry.size), where: d.where }), [
+        msg('plan.database.strategy', { text: d.strategy }),
+        msg('plan.database.downtime', { text: d.downtime }),
+        msg('plan.database.dump', { format: d.entry.format, tool: d.entry.tool, sha: d.entry.sha256.slice(0, 12) }),
+      ]),
+    );
   }
-  for (const name of input.databasesNotInPoint ?? []) {
-    steps.push({ kind: 'database', title: `leave database ${name} as it is: the point has no dump of it`, details: [] });
-  }
-  if (input.hooks.afterRollback) steps.push({ kind: 'hook', title: 'run hook afterRollback', details: [input.hooks.afterRollback] });
-  if (input.health) steps.push({ kind: 'health', title: 'check health', details: [input.health] });
+  for (const name of input.databasesNotInPoint ?? []) steps.push(step('database', msg('plan.database.notInPoint', { name })));
+  if (input.hooks.afterRollback) steps.push(step('hook', msg('plan.hook', { name: 'afterRollback' }), [input.hooks.afterRollback]));
+  if (input.health) steps.push(step('health', msg('plan.health'), [input.health]));
 
   return { target: target.tag, targetCommit: target.commit, backupTag: input.backupTag, mode: input.mode, steps, input };
 }
@@ -180,10 +185,15 @@ export function buildPlan(input: PlanInput): Plan {
 export function renderPlan(plan: Plan): string[] {
   const lines: string[] = [];
   plan.steps.forEach((s, i) => {
-    lines.push(`${String(i + 1).padStart(2)}. ${s.title}`);
-    for (const d of s.details) lines.push(`      ${d}`);
+    lines.push(`${String(i + 1).padStart(2)}. ${s.local ? localize(s.local.title) : s.title}`);
+    for (const d of s.local ? s.local.details.map(localize) : s.details) lines.push(`      ${d}`);
   });
   return lines;
+}
+
+/** Each step's English title → its catalog message, so progress lines can be shown in the user's language. */
+export function localTitles(plan: Plan): Map<string, Msg> {
+  return new Map(plan.steps.filter((s) => s.local).map((s) => [s.title, s.local!.title]));
 }
 
 export function planToJSON(plan: Plan): unknown {

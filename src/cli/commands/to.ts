@@ -5,14 +5,17 @@ import { executeRollback, prepareRollback, type Prepared, type RollbackOutcome }
 import { JournalFile } from '../../adapters/journal.js';
 import { formatMs } from '../../core/duration.js';
 import { ConflictError, NotFoundError, UsageError } from '../../core/errors.js';
-import { MODES, parseSelection, planToJSON, renderPlan, type Mode } from '../../core/plan.js';
+import { MODES, localTitles, parseSelection, planToJSON, renderPlan, type Mode } from '../../core/plan.js';
+import { msg, t } from '../../core/i18n.js';
 import { resolvePoint } from '../../core/points.js';
 import type { Point } from '../../core/types.js';
 import { confirmOrRefuse, open, reasonOption, withLock, type GlobalArgs } from '../common.js';
 import { color, info, print, printJSON, stepReporter } from '../output.js';
+import { pickPoint } from '../picker.js';
 
 interface Args extends GlobalArgs {
   point?: string;
+  '--'?: string[];
   dryRun?: boolean;
   yes?: boolean;
   mode?: string;
@@ -27,33 +30,41 @@ interface Args extends GlobalArgs {
 
 export const toCommand: CommandModule<object, Args> = {
   command: 'to [point]',
-  describe: 'Roll code, config files, data paths and databases back to a point, after an automatic backup',
+  get describe() {
+    return t('cmd.to');
+  },
   builder: (y) =>
     y
-      .positional('point', { type: 'string', describe: 'Tag, id, version (v0.8.1), latest, previous-release, or a commit a point tags' })
-      .option('dry-run', { alias: 'n', type: 'boolean', describe: 'Print the plan and change nothing' })
-      .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (needed without a terminal)' })
-      .option('mode', { type: 'string', choices: [...MODES], describe: 'How code moves: checkout (detached, default), reset (move the branch), branch (new branch), revert (new commit)' })
-      .option('only', { type: 'string', array: true, describe: 'Restore only these: code, config, paths, db, db:<name> (comma-separated or repeated)' })
-      .option('skip', { type: 'string', array: true, describe: 'Do not restore these: code, config, paths, db, db:<name>' })
-      .option('remove-extra', { type: 'boolean', describe: 'Remove config/path files that did not exist at the point (default: restore.removeExtra)' })
-      .option('drop-old', { type: 'boolean', describe: 'Drop the previous database copies after success instead of keeping them for prune (default: restore.dropOld)' })
-      .option('reason', reasonOption)
-      .option('continue', { type: 'boolean', describe: 'Finish an interrupted rollback' })
-      .option('abort', { type: 'boolean', describe: 'Revert an interrupted rollback to its backup' })
-      .option('json', { type: 'boolean', describe: 'Print the plan (with --dry-run) or the result as JSON' })
+      .positional('point', { type: 'string', describe: t('to.opt.point') })
+      .option('dry-run', { alias: 'n', type: 'boolean', describe: t('opt.dryRun') })
+      .option('yes', { alias: 'y', type: 'boolean', describe: t('opt.yes') })
+      .option('mode', { type: 'string', choices: [...MODES], describe: t('to.opt.mode') })
+      .option('only', { type: 'string', array: true, describe: t('to.opt.only') })
+      .option('skip', { type: 'string', array: true, describe: t('to.opt.skip') })
+      .option('remove-extra', { type: 'boolean', describe: t('to.opt.removeExtra') })
+      .option('drop-old', { type: 'boolean', describe: t('to.opt.dropOld') })
+      .option('reason', reasonOption())
+      .option('continue', { type: 'boolean', describe: t('to.opt.continue') })
+      .option('abort', { type: 'boolean', describe: t('to.opt.abort') })
+      .option('json', { type: 'boolean', describe: t('to.opt.json') })
+      .parserConfiguration({ 'populate--': true })
       .conflicts('continue', 'abort')
-      .example('$0 to release/v0.8.1 --dry-run', 'see the plan, change nothing')
-      .example('$0 to release/v0.8.1 --reason "支付接口超时"', 'roll back, after confirming')
-      .example('$0 to latest --only config --yes', 'only config files, no prompt')
-      .example('$0 to 20250906-131058 --mode reset', 'move the current branch too'),
+      .example('$0 to release/v0.8.1 --dry-run', t('to.ex.dryRun'))
+      .example('$0 to release/v0.8.1 --reason "支付接口超时"', t('to.ex.reason'))
+      .example('$0 to latest --only config --yes', t('to.ex.only'))
+      .example('$0 to 20250906-131058 --mode reset', t('to.ex.reset'))
+      .example('$0 to', t('to.ex.pick')),
   handler: async (args) => {
     const ctx = await open(args);
     const journal = new JournalFile(ctx.stateDir);
     if (args.continue || args.abort) return resume(ctx, args, journal);
-    if (!args.point) throw new UsageError('name the point to roll back to', 'git rollback list shows them; e.g. git rollback to latest --dry-run');
+    refusePaths(args);
     const points = await ctx.store.list();
-    const target = await resolvePoint(args.point, { points, prefixes: ctx.config.tags, commitOf: (r) => ctx.git.revParse(`${r}^{commit}`) });
+    // ux: no point named: pick one on a terminal (src/cli/picker.ts); without one, the usual error.
+    const target = args.point
+      ? await resolvePoint(args.point, { points, prefixes: ctx.config.tags, commitOf: (r) => ctx.git.revParse(`${r}^{commit}`) })
+      : await pickPoint(points, { title: t('picker.titleTo'), missing: msg('to.needPoint'), missingHint: msg('to.needPointHint') });
+    // ux: end
     const mode = (args.mode as Mode | undefined) ?? (target.kind === 'backup' ? 'exact' : 'checkout');
     await rollback(ctx, args, target, mode, 'rollback', journal);
   },
@@ -76,17 +87,38 @@ export async function rollback(ctx: Context, args: Args, target: Point, mode: Mo
   const run = async () => {
     const pending = await journal.read();
     if (pending && !args.dryRun) {
-      throw new ConflictError(`a ${pending.action} to ${pending.target} was interrupted (started ${pending.startedAt})`, 'finish it with git rollback to --continue, or revert it with git rollback to --abort');
+      throw new ConflictError(msg('to.interrupted', { action: pending.action, target: pending.target, started: pending.startedAt }), msg('to.interruptedHint'));
     }
     const prepared = await prepareRollback(ctx, request, backupId);
     printPlan(prepared, args, action);
     if (args.dryRun) return;
-    await confirmOrRefuse(`${action === 'undo' ? 'Undo' : 'Roll back'} to ${target.tag}?`, args.yes, action === 'undo' ? 'undo' : 'roll back');
-    const outcome = await executeRollback(ctx, prepared, await stepReporter(!!args.json));
+    await confirmOrRefuse(msg(action === 'undo' ? 'to.confirmUndo' : 'to.confirm', { target: target.tag }), args.yes, msg(action === 'undo' ? 'what.undo' : 'what.rollBack'));
+    const outcome = await execute(ctx, prepared, args);
     report(outcome, args, action);
   };
   if (args.dryRun) return run();
   await withLock(ctx, `git rollback ${action === 'undo' ? 'undo' : `to ${target.tag}`}`, 0, run);
+}
+
+/** Runs the prepared rollback with progress on stderr: steps in the user's language, bytes/s and ETA for long restores. */
+async function execute(ctx: Context, prepared: Prepared, args: Args, backup?: Point): Promise<RollbackOutcome> {
+  const reporter = await stepReporter(!!args.json, localTitles(prepared.plan));
+  ctx.onTransfer = (x) => reporter.transfer(x);
+  try {
+    return await executeRollback(ctx, prepared, reporter, backup);
+  } finally {
+    ctx.onTransfer = null;
+    reporter.stop();
+  }
+}
+
+/**
+ * `to v0.8.1 -- src/app.js` is not a per-file restore: refuse it rather than
+ * roll back everything while the user thinks only that file moves.
+ */
+function refusePaths(args: Args): void {
+  const paths = args['--'] ?? [];
+  if (paths.length) throw new UsageError(msg('to.noPaths', { paths: paths.join(' ') }), msg('to.noPathsHint', { point: args.point ?? '<point>', path: paths[0] as string }));
 }
 
 function printPlan(prepared: Prepared, args: Args, action: string): void {
@@ -96,9 +128,9 @@ function printPlan(prepared: Prepared, args: Args, action: string): void {
     return;
   }
   const out = args.dryRun ? print : info;
-  out(`${args.dryRun ? 'Plan' : 'Plan'} for ${action === 'undo' ? 'undo' : 'rollback'} to ${color.bold(plan.target)} (${plan.targetCommit.slice(0, 12)}, mode ${plan.mode}):`);
+  out(t(action === 'undo' ? 'to.planUndo' : 'to.plan', { target: color.bold(plan.target), commit: plan.targetCommit.slice(0, 12), mode: plan.mode }));
   for (const line of renderPlan(plan)) out(line);
-  if (args.dryRun) print(color.dim('Dry run: nothing was changed.'));
+  if (args.dryRun) print(color.dim(t('out.dryRun')));
 }
 
 function report(outcome: RollbackOutcome, args: Args, action: string): void {
@@ -116,29 +148,29 @@ function report(outcome: RollbackOutcome, args: Args, action: string): void {
       keptDatabases: outcome.keptDatabases,
     });
   }
-  print(`${action === 'undo' ? 'Undone: back at' : 'Rolled back to'} ${color.bold(outcome.plan.target)} (${outcome.plan.targetCommit.slice(0, 12)}) in ${formatMs(outcome.ms)}.`);
-  if (outcome.keptDatabases.length) print(`Previous databases kept as: ${outcome.keptDatabases.join(', ')} (remove with git rollback prune).`);
-  print(`The state before is saved as ${outcome.plan.backupTag}; to go back: git rollback undo`);
+  print(t(action === 'undo' ? 'to.undone' : 'to.done', { target: color.bold(outcome.plan.target), commit: outcome.plan.targetCommit.slice(0, 12), time: formatMs(outcome.ms) }));
+  if (outcome.keptDatabases.length) print(t('to.kept', { names: outcome.keptDatabases.join(', ') }));
+  print(t('to.savedAs', { backup: outcome.plan.backupTag }));
 }
 
 async function resume(ctx: Context, args: Args, journal: JournalFile): Promise<void> {
   const j = await journal.read();
-  if (!j) throw new NotFoundError('no interrupted rollback to continue or abort', 'git rollback status shows the current state');
+  if (!j) throw new NotFoundError(msg('to.noJournal'), msg('to.noJournalHint'));
   const points = await ctx.store.list();
   const backup = points.find((p) => p.tag === j.backup);
-  if (!backup) throw new NotFoundError(`the journal's backup ${j.backup} does not exist`, `remove ${journal.path} after checking the repository by hand`);
+  if (!backup) throw new NotFoundError(msg('to.journalBackupGone', { backup: j.backup }), msg('to.journalBackupGoneHint', { path: journal.path }));
   const targetTag = args.abort ? j.backup : j.target;
   const target = points.find((p) => p.tag === targetTag);
-  if (!target) throw new NotFoundError(`the journal's target ${targetTag} does not exist`);
+  if (!target) throw new NotFoundError(msg('to.journalTargetGone', { target: targetTag }));
   await withLock(ctx, `git rollback to --${args.abort ? 'abort' : 'continue'}`, 0, async () => {
     const selection = parseSelection(args.abort ? [] : j.only, args.abort ? [] : j.skip, ctx.config.databases.map((d) => d.name));
     const request = { action: j.action, target, mode: args.abort ? ('exact' as Mode) : j.mode, selection, removeExtra: ctx.config.restore.removeExtra, reason: args.reason ?? null, only: j.only, skip: j.skip };
     const prepared = await prepareRollback(ctx, request, j.backup.slice(ctx.config.tags.backup.length));
     printPlan(prepared, args, j.action);
     if (args.dryRun) return;
-    await confirmOrRefuse(`${args.abort ? 'Revert to' : 'Finish rollback to'} ${target.tag}?`, args.yes, args.abort ? 'abort' : 'continue');
+    await confirmOrRefuse(msg(args.abort ? 'to.confirmAbort' : 'to.confirmContinue', { target: target.tag }), args.yes, msg(args.abort ? 'what.abort' : 'what.continue'));
     await journal.remove();
-    const outcome = await executeRollback(ctx, prepared, await stepReporter(!!args.json), backup);
+    const outcome = await execute(ctx, prepared, args, backup);
     report(outcome, args, args.abort ? 'undo' : j.action);
   });
 }
