@@ -62,6 +62,8 @@ export interface Column {
   flex?: { min: number };
   /** Dropped when the table does not fit even with flex columns at their minimum: lower numbers go first. */
   drop?: number;
+  /** Shorter cells (one per row) used instead of dropping the column when its `drop` turn comes. */
+  compact?: string[];
 }
 
 export interface TableOptions {
@@ -78,8 +80,10 @@ export function table(columns: Column[], rows: string[][], options: TableOptions
   const cells = rows.map((r) => r.map((c, i) => (columns[i]?.max ? truncate(c, columns[i]!.max!) : c)));
   // Each cell is measured once: width() of CJK text is the costly part of a long list.
   const cellWidths = cells.map((r) => r.map(width));
-  const natural = columns.map((c, i) => cellWidths.reduce((m, r) => Math.max(m, r[i] ?? 0), width(c.header)));
+  const measure = (i: number) => cellWidths.reduce((m, r) => Math.max(m, r[i] ?? 0), width(columns[i]?.header ?? ''));
+  const natural = columns.map((_, i) => measure(i));
   let shown = columns.map((_, i) => i);
+  const compacted = new Set<number>();
   const limits = [...natural];
   const max = options.width ?? null;
   if (max !== null) {
@@ -99,18 +103,24 @@ export function table(columns: Column[], rows: string[][], options: TableOptions
       if (excess <= 0) break;
       const next = droppable()[0];
       if (next === undefined) break;
-      shown = shown.filter((i) => i !== next);
+      const compact = columns[next]?.compact;
+      if (compact && !compacted.has(next)) {
+        // Its turn: shorter cells first, dropped only if that is not enough.
+        compacted.add(next);
+        cells.forEach((r, k) => {
+          r[next] = compact[k] ?? '';
+          (cellWidths[k] as number[])[next] = width(r[next] as string);
+        });
+        natural[next] = measure(next);
+      } else shown = shown.filter((i) => i !== next);
     }
   }
-  const line = (r: string[], ws: number[], header: boolean) =>
+  const line = (r: string[], ws: number[]) =>
     shown
       .map((i, k) => {
         let c = r[i] ?? '';
         let w = ws[i] ?? 0;
-        if (!header && w > (limits[i] as number)) {
-          c = truncate(c, limits[i] as number);
-          w = width(c);
-        } else if (header && w > (limits[i] as number)) {
+        if (w > (limits[i] as number)) {
           c = truncate(c, limits[i] as number);
           w = width(c);
         }
@@ -119,7 +129,7 @@ export function table(columns: Column[], rows: string[][], options: TableOptions
       .join('  ')
       .trimEnd();
   const header = columns.map((c) => c.header);
-  return [color.bold(line(header, header.map(width), true)), ...cells.map((r, i) => line(r, cellWidths[i] ?? [], false))];
+  return [color.bold(line(header, header.map(width))), ...cells.map((r, i) => line(r, cellWidths[i] ?? []))];
 }
 
 /** The width tables fit: $COLUMNS, the terminal's width, or no limit; --wide: no limit. */

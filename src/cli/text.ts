@@ -79,7 +79,10 @@ export function wrap(text: string, w: number): string[] {
   const lines: string[] = [];
   for (const paragraph of text.split('\n')) {
     let line = '';
-    for (const p of pieces(paragraph)) {
+    // A word wider than the line may break after a "/" or "," (a list of
+    // choices), nowhere else.
+    const all = pieces(paragraph).flatMap((p) => (width(p.trimEnd()) > w ? p.split(/(?<=[/,])/) : [p]));
+    for (const p of all) {
       if (line && width((line + p).trimEnd()) > w) {
         lines.push(line.trimEnd());
         line = p.trimStart();

@@ -103,3 +103,28 @@ describe('config schema', () => {
     assert.equal(expandVars('${A:-x}-${B}', { B: 'b' }, 'w'), 'x-b');
   });
 });
+
+describe('rollback.schema.json', () => {
+  it('is the JSON Schema of the config schema, up to date (npm run schema)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { configJsonSchema, SCHEMA_FILE } = await import('../../scripts/gen-schema.js');
+    const committed = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as { properties: Record<string, { anyOf: { properties: Record<string, unknown>; additionalProperties: { oneOf: unknown[] } }[] }> };
+    assert.deepEqual(committed as unknown, configJsonSchema() as unknown, 'run: npm run schema');
+    const dbs = committed.properties.databases!.anyOf[0]!.additionalProperties.oneOf as { properties: { engine: { enum: string[] } } }[];
+    assert.deepEqual(dbs.map((d) => d.properties.engine.enum[0]).sort(), Object.keys(ENGINE_KEYS).sort());
+    assert.ok(committed.properties.hooks!.anyOf[0]!.properties.beforePoint, 'hooks.beforePoint');
+  });
+});
+
+describe('.rollbackrc.example', () => {
+  it('is a valid config with every top-level setting', async () => {
+    const { readFileSync } = await import('node:fs');
+    const yaml = await import('js-yaml');
+    const raw = yaml.load(readFileSync(new URL('../../.rollbackrc.example', import.meta.url), 'utf8')) as Record<string, unknown>;
+    const cfg = validateConfig(raw, '.rollbackrc.example');
+    assert.ok(cfg.databases.length >= 5);
+    assert.ok(cfg.hooks.onFailure);
+    const { ConfigSchema } = await import('../../src/core/config.js');
+    assert.deepEqual(Object.keys(raw).sort(), Object.keys(ConfigSchema.entries).filter((k) => k !== '$schema').sort());
+  });
+});
