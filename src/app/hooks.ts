@@ -24,3 +24,47 @@ export async function runHook(ctx: Context, name: HookName, env: Record<string, 
   }
   return true;
 }
+
+/** What onFailure is told about a failed rollback, undo, abort or deploy. */
+export interface Failure {
+  action: 'rollback' | 'undo' | 'abort' | 'continue' | 'deploy';
+  /** Tag of the point rolled back to (the deploy point for a deploy). */
+  target: string | null;
+  /** The automatic backup of the state before, if one was made. */
+  backup: string | null;
+  /** 'reverted': everything was put back (exit 7); 'failed': not all of it (exit 8, journal kept). */
+  outcome: 'reverted' | 'failed';
+  exitCode: number;
+  /** One line, English, secrets removed (as in the event log). */
+  error: string;
+  reason: string | null;
+  /** The event as logged (refs/rollback/log), sent as JSON on stdin. */
+  event?: unknown;
+}
+
+/**
+ * Runs hooks.onFailure once the state after a failure is known. Never throws:
+ * the failure being reported matters more than the hook's own; a failing hook
+ * is returned as a warning for the caller to show.
+ */
+export async function runFailureHook(ctx: Context, f: Failure): Promise<string | null> {
+  try {
+    await runHook(
+      ctx,
+      'onFailure',
+      {
+        ROLLBACK_ACTION: f.action,
+        ROLLBACK_TARGET: f.target ?? '',
+        ROLLBACK_BACKUP: f.backup ?? '',
+        ROLLBACK_OUTCOME: f.outcome,
+        ROLLBACK_EXIT_CODE: String(f.exitCode),
+        ROLLBACK_ERROR: f.error.split('\n')[0] ?? '',
+        ROLLBACK_REASON: f.reason ?? '',
+      },
+      JSON.stringify(f.event ?? { type: f.action, target: f.target, backup: f.backup, outcome: f.outcome, error: f.error, reason: f.reason }) + '\n',
+    );
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}

@@ -62,8 +62,9 @@ export interface Column {
   flex?: { min: number };
   /** Dropped when the table does not fit even with flex columns at their minimum: lower numbers go first. */
   drop?: number;
-  /** Shorter cells (one per row) used instead of dropping the column when its `drop` turn comes. */
+  /** Shorter cells (one per row), used when the `compactAt` turn comes (ranked with `drop`). */
   compact?: string[];
+  compactAt?: number;
 }
 
 export interface TableOptions {
@@ -83,12 +84,18 @@ export function table(columns: Column[], rows: string[][], options: TableOptions
   const measure = (i: number) => cellWidths.reduce((m, r) => Math.max(m, r[i] ?? 0), width(columns[i]?.header ?? ''));
   const natural = columns.map((_, i) => measure(i));
   let shown = columns.map((_, i) => i);
-  const compacted = new Set<number>();
   const limits = [...natural];
   const max = options.width ?? null;
   if (max !== null) {
+    // What may be given up, cheapest first: compact cells (a date becomes an
+    // age) and whole columns, each at its rank.
+    const actions = columns
+      .flatMap((c, i) => [
+        ...(c.compact && c.compactAt !== undefined ? [{ rank: c.compactAt, i, compact: c.compact }] : []),
+        ...(c.drop !== undefined ? [{ rank: c.drop, i, compact: null }] : []),
+      ])
+      .sort((a, b) => a.rank - b.rank);
     const total = () => shown.reduce((n, i) => n + (limits[i] as number), 0) + 2 * (shown.length - 1);
-    const droppable = () => shown.filter((i) => columns[i]?.drop !== undefined).sort((a, b) => (columns[a]!.drop as number) - (columns[b]!.drop as number));
     for (;;) {
       shown.forEach((i) => (limits[i] = natural[i] as number));
       let excess = total() - max;
@@ -101,18 +108,16 @@ export function table(columns: Column[], rows: string[][], options: TableOptions
         excess -= give;
       }
       if (excess <= 0) break;
-      const next = droppable()[0];
-      if (next === undefined) break;
-      const compact = columns[next]?.compact;
-      if (compact && !compacted.has(next)) {
-        // Its turn: shorter cells first, dropped only if that is not enough.
-        compacted.add(next);
+      const next = actions.shift();
+      if (!next) break;
+      if (next.compact) {
+        const compact = next.compact;
         cells.forEach((r, k) => {
-          r[next] = compact[k] ?? '';
-          (cellWidths[k] as number[])[next] = width(r[next] as string);
+          r[next.i] = compact[k] ?? '';
+          (cellWidths[k] as number[])[next.i] = width(r[next.i] as string);
         });
-        natural[next] = measure(next);
-      } else shown = shown.filter((i) => i !== next);
+        natural[next.i] = measure(next.i);
+      } else shown = shown.filter((i) => i !== next.i);
     }
   }
   const line = (r: string[], ws: number[]) =>

@@ -53,13 +53,13 @@ export const logCommand: CommandModule<object, Args> = {
     for (const line of table(
       [
         { header: t('log.col.id'), drop: 3 },
-        { header: t('log.col.time'), drop: 6, compact: events.map((e) => localTime(new Date(e.event.time)).slice(5)) },
+        { header: t('log.col.time'), compactAt: 4, compact: events.map((e) => localTime(new Date(e.event.time)).slice(5)) },
         { header: t('log.col.event') },
         { header: t('log.col.target'), flex: { min: 12 } },
         { header: t('log.col.outcome') },
-        { header: t('log.col.took'), drop: 4 },
+        { header: t('log.col.took'), drop: 5 },
         { header: t('log.col.by'), max: 30, drop: 2 },
-        { header: t('log.col.reason'), max: 30, flex: { min: 8 }, drop: 5 },
+        { header: t('log.col.reason'), max: 30, flex: { min: 8 }, drop: 6 },
         { header: t('log.col.details'), flex: { min: 20 }, drop: 1 },
       ],
       rows,
