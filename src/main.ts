@@ -75,9 +75,11 @@ export async function main(argv: string[]): Promise<number> {
 
   const all = commands();
   const onlyGlobals = argv.every((a) => ['-q', '--quiet', '--verbose'].includes(a) || a.startsWith('--lang') || a === pre.lang);
-  if (pre.help || argv.length === 0 || onlyGlobals) {
+  // `git rollback help [command]` reads as -h.
+  const helpWord = pre.words[0] === 'help';
+  if (pre.help || helpWord || argv.length === 0 || onlyGlobals) {
     const ctx = { version: VERSION, docsDir: docsDir(), width: helpWidth(terminalWidth()), globalOptions: globalOptions() };
-    const name = pre.words[0];
+    const name = pre.words[helpWord ? 1 : 0];
     const chosen = name ? all.find((c) => commandInfo(c).name === name || ([] as string[]).concat(c.aliases ?? []).includes(name)) : undefined;
     process.stdout.write(chosen ? renderCommandHelp(commandInfo(chosen), ctx) : renderOverview(all.filter((c) => c.describe !== false).map(commandInfo), ctx));
     return 0;

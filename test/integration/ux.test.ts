@@ -42,6 +42,8 @@ describe('help', () => {
     assert.doesNotMatch(res.stdout, /docs\/commands\.md/);
     assert.match(res.stdout, /git help rollback \(or man git-rollback\)/);
     assert.equal((await cli(r, ['-h'])).stdout, res.stdout);
+    assert.equal((await cli(r, ['help'])).stdout, res.stdout);
+    assert.match((await cli(r, ['help', 'to'])).stdout, /^git rollback to \[point\]/);
   });
 
   it('wraps at word boundaries to COLUMNS, never inside an example; CJK examples line up', async () => {

@@ -45,6 +45,7 @@ export const releaseCommand: CommandModule<object, Args> = {
     const spin = await stepReporter(!!args.json);
     const made = await withLock(ctx, 'git rollback release', 15_000, async () => {
       spin.step(t('release.making'));
+      ctx.onTransfer = (x) => spin.transfer(x);
       try {
         return await makeRelease(ctx, {
           spec: String(args.newVersion),
@@ -57,6 +58,7 @@ export const releaseCommand: CommandModule<object, Args> = {
           onProgress: (x) => spin.step(t('point.snapshotStep', { what: localSnapshotStep(x) })),
         });
       } finally {
+        ctx.onTransfer = null;
         spin.stop();
       }
     });
