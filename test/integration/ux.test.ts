@@ -88,6 +88,9 @@ describe('help', () => {
     for (const c of ['point', 'release', 'list', 'show', 'status', 'diff', 'to', 'undo', 'deploy', 'delete', 'protect', 'unprotect', 'prune', 'verify', 'log', 'report', 'push', 'fetch', 'adopt', 'init', 'completion']) {
       assert.match(synopsis, new RegExp(`\\\\fB(git rollback )?${c}\\\\fR`), c);
     }
+    // git rollback --help opens it: at 80 columns it fits too.
+    const shown = spawnSync('man', ['-l', join(ROOT, 'man', 'git-rollback.1')], { env: { ...process.env, MANWIDTH: '80', MANPAGER: 'cat', PAGER: 'cat' }, encoding: 'utf8' });
+    if (shown.status === 0) assertFits(shown.stdout, 80, 'man page');
   });
 });
 
