@@ -6,6 +6,7 @@
 //                                     (ROLLBACK_SOURCEMAP=1 keeps them)
 import { build } from 'esbuild';
 import { readFile, rename, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 
 // Built beside dist/ and swapped in, so tests running meanwhile never see half a build.
 const dist = new URL('../dist', import.meta.url).pathname;
@@ -37,6 +38,9 @@ await build({
   },
   // cosmiconfig loads TypeScript only for rollback.config.ts, which we do not support.
   external: ['typescript'],
+  // One js-yaml: cosmiconfig require()s its CommonJS entry, init imports it;
+  // without this the bundle would carry the ESM build as a second copy.
+  alias: { 'js-yaml': fileURLToPath(new URL('../node_modules/js-yaml/index.js', import.meta.url)) },
   logLevel: 'warning',
 });
 

@@ -51,7 +51,8 @@ async function look(root: string): Promise<Found & { warnings: string[] }> {
  * database. A file that does not parse is a warning, not a failure.
  */
 export async function composeServices(path: string, file: string, warnings: string[]): Promise<Found['services']> {
-  const yaml = await import('js-yaml');
+  const mod = (await import('js-yaml')) as typeof import('js-yaml') & { default?: typeof import('js-yaml') };
+  const yaml = mod.default ?? mod;
   let doc: unknown;
   try {
     doc = yaml.load(await readFile(path, 'utf8'));
