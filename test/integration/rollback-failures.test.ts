@@ -36,7 +36,7 @@ describe('a failing rollback', () => {
         'hooks:',
         `  beforeRollback: "echo stop >> ${log}"`,
         `  afterRollback: "echo start >> ${log}"`,
-        `  onFailure: "echo failure $ROLLBACK_STATE: $ROLLBACK_ERROR >> ${log}"`,
+        `  onFailure: "echo failure $ROLLBACK_OUTCOME $ROLLBACK_EXIT_CODE: $ROLLBACK_ERROR >> ${log}"`,
         'health: { command: "exit 3", retries: 1, interval: "10ms" }',
         '',
       ].join('\n'),
@@ -56,7 +56,7 @@ describe('a failing rollback', () => {
       'start',
       'stop',
       'start',
-      'failure reverted: health check failed after 1 attempt: `exit 3` exited 3',
+      'failure reverted 7: health check failed after 1 attempt: `exit 3` exited 3',
     ]);
     const events = JSON.parse((await cli(r, ['log', '--json'])).stdout) as Array<{ type: string; outcome: string; checks: Array<{ what: string; ok: boolean }> }>;
     assert.equal(events[0]?.outcome, 'reverted');
