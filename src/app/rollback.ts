@@ -214,8 +214,10 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
     const check = await engine.checkRestore(entry, job).catch((e: unknown) => {
       throw aboutDatabase(e, entry.name);
     });
-    const parkedFrom = (entry.details?.parked as { jobId?: unknown } | undefined)?.jobId;
-    const adoptFrom = target.kind === 'backup' && typeof parkedFrom === 'string' && engine.adoptParked ? parkedFrom : null;
+    // A backup's dumps were taken from the copies its own job parked (the job
+    // id is the backup's id): a fast undo takes such a copy back when the
+    // engine can show it unchanged since (adoptParked decides; otherwise the dump is loaded).
+    const adoptFrom = target.kind === 'backup' && engine.adoptParked && entry.details?.parked ? safeJobId(target.id) : null;
     if (adoptFrom) adopt[entry.name] = adoptFrom;
     const temps = engine.tempObjects(job);
     const s = engine.strategy(job);

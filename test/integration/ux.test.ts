@@ -156,14 +156,14 @@ describe('zh-CN', () => {
     assert.match(list.stdout, /rollback\/p1 +回滚点 +\S+ \S+ \(刚刚\) +[0-9a-f]{8} +main +上线前 +1 个配置，4 B/);
     assert.equal((await ok(r, ['list', '--json'], zh)).stdout, (await ok(r, ['list', '--json'])).stdout);
     const plan = await ok(r, ['to', 'p1', '--dry-run'], zh);
-    assert.match(plan.stdout, /^回滚到 rollback\/p1（[0-9a-f]{12}，方式 checkout）的计划：\n 1\. 校验快照\n/);
+    assert.match(plan.stdout, /^回滚到 rollback\/p1（[0-9a-f]{12}，方式 checkout）的计划：\n 1\. 校验回滚点和服务器（此时不做任何改动）\n/);
     assert.match(plan.stdout, /演练：没有做任何改动。\n$/);
     const plainIds = (text: string) => text.replace(/backup\/\d{8}-\d{6}/g, 'backup/ID');
     assert.equal(plainIds((await ok(r, ['to', 'p1', '--dry-run', '--json'], zh)).stdout), plainIds((await ok(r, ['to', 'p1', '--dry-run', '--json'])).stdout));
     const done = await ok(r, ['to', 'p1', '--yes'], zh);
     assert.match(done.stdout, /^已回滚到 rollback\/p1（[0-9a-f]{12}），用时 [\d.]+ m?s。\n之前的状态已保存为 backup\/\S+；要回去：git rollback undo\n$/);
-    assert.match(done.stderr, /✓ 校验快照 \(/);
-    assert.match(done.stderr, /✓ 把当前状态备份为 backup\//);
+    assert.match(done.stderr, /✓ 保存当前状态以便撤销（备份 backup\/\S+） \(/);
+    assert.match(done.stderr, /✓ 记录备份 backup\/\S+ 和事件 \(/);
     const unknown = await cli(r, ['show', 'nope'], { env: zh });
     assert.equal(unknown.code, 3);
     assert.match(unknown.stderr, /^git-rollback：unknown point "nope"/, 'core errors from others stay English until the second pass');
@@ -172,7 +172,7 @@ describe('zh-CN', () => {
     assert.match(noTerminal.stderr, /^git-rollback：请指定要回滚到的回滚点\n提示：git rollback list 可以列出它们/);
     const report = await ok(r, ['report'], zh);
     assert.match(report.stdout, /^# 事故报告：回滚到 rollback\/p1\n/);
-    assert.match(report.stdout, /\| 1 \| [\d:]+ \+00:00 \| 校验快照 \|/);
+    assert.match(report.stdout, /\| 1 \| [\d:]+ \+00:00 \| 保存当前状态以便撤销（备份 backup\/\S+） \|/);
     const log = JSON.parse((await ok(r, ['log', '--json'], zh)).stdout);
     assert.equal(log[0].type, 'rollback', 'the event log stays language-neutral');
     fsck(r);

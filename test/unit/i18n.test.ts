@@ -42,7 +42,7 @@ describe('message catalog', () => {
     setLang('en');
     assert.equal(t('delete.confirm', { n: 1 }), 'Delete 1 point?');
     assert.equal(t('delete.confirm', { n: 3 }), 'Delete 3 points?');
-    assert.equal(t('prune.confirmDb', { points: msg('count.points', { n: 2 }), copies: msg('count.copies', { n: 1 }) }), 'Prune 2 points and 1 database copy?');
+    assert.equal(t('prune.confirmDb', { points: msg('count.points', { n: 2 }), copies: msg('count.copies', { n: 1 }) }), 'Prune 2 points and 1 leftover of earlier rollbacks?');
     setLang('zh-CN');
     assert.equal(t('delete.confirm', { n: 3 }), '确定删除 3 个回滚点？');
     assert.equal(en('delete.confirm', { n: 1 }), 'Delete 1 point?', 'en() is English whatever the language');

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { makePoint } from '../../app/points.js';
 import type { Context } from '../../app/context.js';
 import { formatMs } from '../../core/duration.js';
-import { ConflictError, RollbackError } from '../../core/errors.js';
+import { ConflictError, RollbackError, UsageError } from '../../core/errors.js';
 import { msg, t } from '../../core/i18n.js';
 import { formatBytes } from '../../core/text.js';
 import type { PointNote } from '../../core/types.js';
@@ -72,7 +72,7 @@ async function madeOrNothing<T>(ctx: Context, name: string | undefined, make: ()
   } catch (error) {
     const tag = name !== undefined ? `${ctx.config.tags.point}${name}` : null;
     const exists = tag ? await ctx.git.revParse(`refs/tags/${tag}`) : null;
-    if (!exists && error instanceof Error && !(error instanceof ConflictError)) {
+    if (!exists && error instanceof Error && !(error instanceof ConflictError) && !(error instanceof UsageError)) {
       if (error instanceof RollbackError && error.msg) error.msg = msg('point.noneMade', { error: error.msg });
       error.message += ' — no point was made';
     }
