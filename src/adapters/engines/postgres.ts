@@ -104,6 +104,24 @@ interface ServerInfo {
   createdb: boolean;
 }
 
+interface Session {
+  pid: string;
+  db: string;
+  role: string;
+  canEnd: boolean;
+}
+
+interface Counters {
+  writes: string;
+  statsReset: string;
+}
+
+interface Look {
+  rows: Map<string, DbRow>;
+  sessions: Session[];
+  counters: Record<string, Counters>;
+}
+
 /** What a job's memo holds for this engine (see the header comment). */
 interface PgMemo {
   stagedOid?: string | null;
@@ -287,20 +305,33 @@ export class PostgresEngine implements Engine {
   }
 
   /**
-   * Ends the sessions a killed earlier call of this job left (a psql still
-   * loading, renaming or dumping), and waits until they are gone, so what
-   * pg_database says next is final: their transactions committed or rolled back.
+   * One round trip (fast undo is a handful of them): ends the sessions a
+   * killed earlier call of this job left (a psql still loading, renaming or
+   * dumping), and reads the rows, the other sessions and the write counters
+   * of these databases. Repeats until no such session is left, so what
+   * pg_database says is final: their transactions committed or rolled back.
    */
-  private async endStale(id: string): Promise<void> {
+  private async look(id: string, names: string[]): Promise<Look> {
     const apps = (['stage', 'swap', 'dump'] as const).map((w) => literal(this.appName(w, id))).join(', ');
-    const where = `application_name IN (${apps}) AND usename = current_user AND pid <> pg_backend_pid()`;
-    const n = Number(await this.sql(this.maintenanceDb, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE ${where}`));
-    if (!n) return;
-    for (let i = 0; i < 100; i++) {
-      if ((await this.sql(this.maintenanceDb, `SELECT count(*) FROM pg_stat_activity WHERE ${where}`)) === '0') return;
+    const list = names.map(literal).join(', ');
+    const query = `SELECT json_build_object(
+  'stale', (SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name IN (${apps}) AND usename = current_user AND pid <> pg_backend_pid()),
+  'rows', (SELECT json_agg(json_build_object('name', datname, 'oid', oid::text, 'allowConn', datallowconn, 'isTemplate', datistemplate)) FROM pg_database WHERE datname IN (${list})),
+  'sessions', (SELECT json_agg(json_build_object('pid', a.pid::text, 'db', a.datname, 'role', coalesce(a.usename, a.backend_type), 'canEnd', ${PostgresEngine.CAN_END}))
+    FROM pg_stat_activity a WHERE a.datname IN (${list}) AND a.pid <> pg_backend_pid() AND a.backend_type IS DISTINCT FROM 'autovacuum worker'
+    AND a.application_name NOT IN (${apps})),
+  'counters', (SELECT json_object_agg(datname, json_build_object('writes', (tup_inserted + tup_updated + tup_deleted)::text, 'statsReset', coalesce(stats_reset::text, '')))
+    FROM pg_stat_database WHERE datname IN (${list})))`;
+    for (let i = 0; ; i++) {
+      const raw = JSON.parse(await this.sql(this.maintenanceDb, query)) as {
+        stale: number; rows: DbRow[] | null; sessions: Session[] | null; counters: Record<string, Counters> | null;
+      };
+      if (!raw.stale) {
+        return { rows: new Map((raw.rows ?? []).map((r) => [r.name, r])), sessions: raw.sessions ?? [], counters: raw.counters ?? {} };
+      }
+      if (i >= 100) throw new RollbackError(`database ${this.name}: a session of an earlier attempt of job ${id} does not end`, 'look at pg_stat_activity on the server');
       await sleep(100);
     }
-    throw new RollbackError(`database ${this.name}: a session of an earlier attempt of job ${id} does not end`, 'look at pg_stat_activity on the server');
   }
 
   /**
@@ -326,14 +357,13 @@ export class PostgresEngine implements Engine {
     }
   }
 
-  /** Where the job stands: stale sessions ended, leftovers repaired, rows read. */
-  private async standing(job: RestoreJob) {
+  /** Where the job stands: stale sessions ended, leftovers repaired, rows (and sessions, counters) read. */
+  private async standing(job: RestoreJob, ...extra: string[]) {
     const names = this.names(job.jobId);
-    await this.endStale(names.id);
     const memo = job.memo as PgMemo;
-    const rows = await this.rows(names.live, names.tmp, names.old);
-    await this.repair(memo, rows, names);
-    return { names, memo, rows };
+    const look = await this.look(names.id, [names.live, names.tmp, names.old, ...extra]);
+    await this.repair(memo, look.rows, names);
+    return { names, memo, ...look };
   }
 
   private isSwapped(job: RestoreJob, memo: PgMemo, rows: Map<string, DbRow>, names: { live: string; old: string }): boolean {
@@ -678,7 +708,7 @@ export class PostgresEngine implements Engine {
   }
 
   async swap(job: RestoreJob): Promise<void> {
-    const { names, memo, rows } = await this.standing(job);
+    const { names, memo, rows, sessions } = await this.standing(job);
     if (this.isSwapped(job, memo, rows, names)) return;
     const live = rows.get(names.live);
     const staged = rows.get(names.tmp);
@@ -704,11 +734,11 @@ export class PostgresEngine implements Engine {
     if (live) statements.push(`ALTER DATABASE ${ident(names.live)} RENAME TO ${ident(names.old)};`);
     if (!job.entry.absent) statements.push(`ALTER DATABASE ${ident(names.tmp)} RENAME TO ${ident(names.live)};`);
     if (live) statements.push(`ALTER DATABASE ${ident(names.old)} ALLOW_CONNECTIONS false;`);
-    await this.flip(names, [live?.oid, staged?.oid], statements, 'swap');
+    await this.flip(names, [live?.oid, staged?.oid], sessions.filter((s) => s.db === names.live || s.db === names.tmp), statements, 'swap');
   }
 
   async unswap(job: RestoreJob): Promise<void> {
-    const { names, memo, rows } = await this.standing(job);
+    const { names, memo, rows, sessions } = await this.standing(job);
     if (!this.isSwapped(job, memo, rows, names)) return;
     const live = rows.get(names.live);
     const parked = rows.get(names.old);
@@ -725,7 +755,7 @@ export class PostgresEngine implements Engine {
       statements.push(`ALTER DATABASE ${ident(names.live)} ALLOW_CONNECTIONS ${memo.liveAllowConn === false ? 'false' : 'true'};`);
     }
     if (!statements.length) return;
-    await this.flip(names, [job.entry.absent ? undefined : live?.oid], statements, 'unswap');
+    await this.flip(names, [job.entry.absent ? undefined : live?.oid], job.entry.absent ? [] : sessions.filter((s) => s.db === names.live), statements, 'unswap');
   }
 
   /**
@@ -736,10 +766,16 @@ export class PostgresEngine implements Engine {
    * 5 s for ended sessions to exit. Whatever fails, the transaction rolls
    * back: all renames happen or none, and no database is left closed.
    */
-  private async flip(names: { id: string; live: string }, oidsOrNone: Array<string | undefined>, statements: string[], what: 'swap' | 'unswap'): Promise<void> {
+  private async flip(
+    names: { id: string; live: string },
+    oidsOrNone: Array<string | undefined>,
+    sessions: Session[],
+    statements: string[],
+    what: 'swap' | 'unswap',
+  ): Promise<void> {
     const oids = oidsOrNone.filter((o): o is string => !!o);
     // Sessions we may not end would make RENAME wait 5 s and fail: say so now.
-    const stuck = (await this.sessions(oids)).filter((s) => !s.canEnd);
+    const stuck = sessions.filter((s) => !s.canEnd);
     if (stuck.length) {
       throw new ConflictError(
         `database ${this.name}: cannot ${what}: ${stuck.length} session(s) on ${names.live} belong to roles this user may not end (${countBy(stuck.map((s) => s.role))}); nothing was changed, ${names.live} accepts connections as before`,
@@ -796,7 +832,8 @@ COMMIT;`;
     let server: ServerInfo;
     let attributes: DbAttributes | null;
     try {
-      ({ names, memo } = await this.standing(job));
+      let rows: Map<string, DbRow>;
+      ({ names, memo, rows } = await this.standing(job));
       if (memo.liveOid === undefined) throw new RollbackError(`database ${this.name}: job ${names.id} has not swapped; there is no parked copy to dump`);
       tool = await this.tool('pg_dump');
       server = await this.server();
@@ -804,7 +841,7 @@ COMMIT;`;
         out.end();
         return { ...format, tool, serverVersion: server.version, details: { database: names.live }, absent: true };
       }
-      parked = (await this.rows(names.old)).get(names.old);
+      parked = rows.get(names.old);
       if (!parked || parked.oid !== memo.liveOid) {
         throw new RollbackError(`database ${this.name}: the parked copy ${names.old} is gone, so the previous data cannot be dumped from it`, 'if the rollback stands, the previous data is lost only if no other backup holds it: check before pruning anything');
       }
@@ -873,14 +910,18 @@ COMMIT;`;
     const record = job.entry.details?.parked as Partial<ParkedRecord> | undefined;
     const from = this.names(fromJobId);
     if (!record || record.job !== from.id || record.name !== from.old || typeof record.oid !== 'string' || !/^\d+$/.test(record.oid)) return false;
-    const { names, memo, rows } = await this.standing(job);
+    const { names, memo, rows, sessions, counters } = await this.standing(job, from.old);
     // Already adopted by an earlier attempt (and maybe swapped since).
     if (memo.adoptedFrom === from.old && memo.stagedOid === record.oid && (rows.get(names.tmp)?.oid === record.oid || rows.get(names.live)?.oid === record.oid)) return true;
-    const source = (await this.rows(from.old)).get(from.old);
+    // Unchanged since its dump: the same database (oid), closed to
+    // connections (as it has been since the swap, but while it was dumped),
+    // nobody on it, and not one row written since (the server's counters;
+    // every session that wrote flushed them when it ended).
+    const source = rows.get(from.old);
     if (!source || source.oid !== record.oid || source.allowConn) return false;
-    if ((await this.sessions([source.oid])).length) return false;
-    const now = await this.counters(source.oid);
-    if (now.writes !== record.writes || now.statsReset !== record.statsReset) return false;
+    if (sessions.some((s) => s.db === from.old)) return false;
+    const now = counters[from.old];
+    if (!now || now.writes !== record.writes || now.statsReset !== record.statsReset) return false;
     if (this.isSwapped(job, memo, rows, names)) return false;
     await this.discardStagedCopy(job, memo, rows, names);
     memo.stagedOid = source.oid;
