@@ -4,7 +4,7 @@ import { makePoint } from '../../app/points.js';
 import { formatMs } from '../../core/duration.js';
 import { formatBytes } from '../../core/text.js';
 import type { PointNote } from '../../core/types.js';
-import { open, reasonOption, withLock, type GlobalArgs } from '../common.js';
+import { open, reasonOption, withLock, type GlobalArgs, lockWait, waitOption } from '../common.js';
 import { color, print, printJSON, spinner, warn } from '../output.js';
 
 interface Args extends GlobalArgs {
@@ -12,6 +12,7 @@ interface Args extends GlobalArgs {
   name?: string;
   includeUntracked?: boolean;
   reason?: string;
+  wait?: string;
 }
 
 export const pointCommand: CommandModule<object, Args> = {
@@ -23,6 +24,7 @@ export const pointCommand: CommandModule<object, Args> = {
       .option('name', { type: 'string', describe: 'Readable id instead of the UTC timestamp (tag rollback/<name>)' })
       .option('include-untracked', { alias: 'u', type: 'boolean', describe: 'Also capture untracked files (not ignored ones)' })
       .option('reason', reasonOption)
+      .option('wait', waitOption)
       .option('json', { type: 'boolean', describe: 'Print the point as JSON' })
       .example('$0 point "AI服务集成完成"', 'a point with a Chinese description')
       .example('$0 point "before migration 42" --name pre-m42', 'a point with a readable id')
@@ -30,7 +32,7 @@ export const pointCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const ctx = await open(args);
     const spin = await spinner(!args.json);
-    const made = await withLock(ctx, 'git rollback point', 15_000, async () => {
+    const made = await withLock(ctx, 'git rollback point', lockWait(args, 15_000), async () => {
       spin.start('making point');
       try {
         return await makePoint(ctx, {
