@@ -666,8 +666,8 @@ describe('postgres engine: database-level state (issue 8)', () => {
     // state the database had when it was live (connections on).
     const backup = await dumpInto(engine, store, (out) => engine.dumpParked!(job, out));
     assert.equal((backup.details!.attributes as { localeProvider: string }).localeProvider, 'libc');
-    const parked = backup.details!.parked as { job: string; oid: string };
-    assert.equal(parked.job, jobId);
+    const parked = backup.details!.parked as { jobId: string; oid: string };
+    assert.equal(parked.jobId, jobId);
 
     // Fast undo: the parked copy becomes the undo job's staged copy by a rename.
     const undo = fakeJob('attr_undo', backup);

@@ -133,7 +133,8 @@ interface PgMemo {
 
 /** `details.parked` of a backup dump made from a parked copy: what adoptParked() checks. */
 interface ParkedRecord {
-  job: string;
+  /** The job that parked it: the runner reads it to offer a fast undo (adoptParked(jobId, …)). */
+  jobId: string;
   name: string;
   oid: string;
   /** tup_inserted + tup_updated + tup_deleted of the parked copy once its dump ended. */
@@ -866,7 +867,7 @@ COMMIT;`;
     const details: Record<string, unknown> = { ...this.dumpDetails(attributes), database: names.live };
     if (after.writes === before.writes && after.statsReset === before.statsReset) {
       details.parked = {
-        job: names.id, name: names.old, oid: p.oid, writes: after.writes, statsReset: after.statsReset, allowConnections: attributes.allowConnections,
+        jobId: names.id, name: names.old, oid: p.oid, writes: after.writes, statsReset: after.statsReset, allowConnections: attributes.allowConnections,
       } satisfies ParkedRecord;
     } else {
       job.warn(`database ${this.name}: ${names.old} was written to while it was dumped; undo will restore the stored dump rather than swap the parked copy back`);
@@ -909,7 +910,7 @@ COMMIT;`;
   async adoptParked(fromJobId: string, job: RestoreJob): Promise<boolean> {
     const record = job.entry.details?.parked as Partial<ParkedRecord> | undefined;
     const from = this.names(fromJobId);
-    if (!record || record.job !== from.id || record.name !== from.old || typeof record.oid !== 'string' || !/^\d+$/.test(record.oid)) return false;
+    if (!record || record.jobId !== from.id || record.name !== from.old || typeof record.oid !== 'string' || !/^\d+$/.test(record.oid)) return false;
     const { names, memo, rows, sessions, counters } = await this.standing(job, from.old);
     // Already adopted by an earlier attempt (and maybe swapped since).
     if (memo.adoptedFrom === from.old && memo.stagedOid === record.oid && (rows.get(names.tmp)?.oid === record.oid || rows.get(names.live)?.oid === record.oid)) return true;
