@@ -278,8 +278,8 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     assert.equal(psql(name, "SELECT tableowner = current_user FROM pg_tables WHERE tablename = 't'"), 't');
   });
 
-  it('refuses a plain dump from a newer PostgreSQL major than the server', async () => {
-    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, 'postgres') }, ctx);
+  it('refuses a plain dump from a newer PostgreSQL major than the server, and a maintenance database that is the one restored', async () => {
+    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, 'postgres'), maintenanceDb: 'template1' }, ctx);
     const entry = {
       name: 'main', engine: 'postgres', format: 'pg_dump-plain', path: 'db/main.sql', size: 1, sha256: '0'.repeat(64), tool: 'pg_dump 1.0', serverVersion: '999.1', ms: 1,
     } satisfies DatabaseEntry;
@@ -287,6 +287,9 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     await assert.rejects(engine.checkRestore({ ...entry, serverVersion: '9.6', tool: 'pg_dump 999.0' }, 'v1'), /made by pg_dump 999\.0, but psql \d+.* cannot read newer dumps/);
     // An older server's dump is fine.
     await engine.checkRestore({ ...entry, serverVersion: '9.6' }, 'v1');
+    // The database the tool connects to for the rename cannot be the one renamed.
+    const same = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, 'postgres') }, ctx);
+    await assert.rejects(same.checkRestore({ ...entry, serverVersion: '9.6' }, 'v1'), (e: Error & { hint?: string }) => /cannot also be the maintenance database/.test(e.message) && /maintenanceDb/.test(e.hint ?? ''));
   });
 });
 

@@ -102,6 +102,8 @@ interface ServerInfo {
   user: string;
   superuser: boolean;
   createdb: boolean;
+  /** Of the roles asked about, those that exist. */
+  roles: Set<string>;
 }
 
 interface Session {
@@ -243,13 +245,24 @@ export class PostgresEngine implements Engine {
     return r.stdout.trim();
   }
 
-  private async server(): Promise<ServerInfo> {
-    const row = await this.sql(
+  /** Server version and the user's rights; `roles`: which of these roles exist (one round trip). */
+  private async server(roles: string[] = []): Promise<ServerInfo> {
+    const json = await this.sql(
       this.maintenanceDb,
-      `SELECT current_setting('server_version'), current_setting('server_version_num'), current_user, rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user`,
+      `SELECT json_build_object('version', current_setting('server_version'), 'num', current_setting('server_version_num'),
+        'user', current_user, 'superuser', rolsuper, 'createdb', rolcreatedb,
+        'roles', (SELECT coalesce(json_agg(r.rolname), '[]') FROM pg_roles r WHERE r.rolname = ANY (ARRAY[${roles.map(literal).join(', ')}]::text[])))
+      FROM pg_roles WHERE rolname = current_user`,
     );
-    const [version = '', num = '0', user = '', superuser = 'f', createdb = 'f'] = row.split('|');
-    return { version: version.split(' ')[0] ?? version, major: Math.floor(Number(num) / 10000), user, superuser: superuser === 't', createdb: createdb === 't' };
+    const r = JSON.parse(json) as { version: string; num: string; user: string; superuser: boolean; createdb: boolean; roles: string[] };
+    return {
+      version: r.version.split(' ')[0] ?? r.version,
+      major: Math.floor(Number(r.num) / 10000),
+      user: r.user,
+      superuser: r.superuser,
+      createdb: r.createdb,
+      roles: new Set(r.roles),
+    };
   }
 
   /** The rows of pg_database with these names. */
@@ -396,6 +409,12 @@ export class PostgresEngine implements Engine {
     const notes: string[] = [];
     const db = this.url.database;
     if (!entry.absent) checkVersions(this.name, entry, tool, toolName, server.version);
+    if (this.maintenanceDb === db) {
+      throw new ConflictError(
+        `database ${this.name}: the restore renames ${db}, so it cannot also be the maintenance database the tool connects to for the rename`,
+        'set databases.<name>.maintenanceDb to another database, e.g. template1',
+      );
+    }
     if (!server.createdb && !server.superuser) {
       throw new ConflictError(
         `database ${this.name}: ${server.user} cannot create databases, which the restore needs (temp database + rename)`,
@@ -594,12 +613,12 @@ export class PostgresEngine implements Engine {
     const dropTmp = () => this.sql(this.maintenanceDb, `DROP DATABASE IF EXISTS ${ident(names.tmp)} WITH (FORCE)`);
     let created = false;
     try {
-      const server = await this.server();
       const plain = job.entry.format !== TAR_FORMAT;
       const { header, rest } = plain ? await splitHeader(input) : { header: null, rest: input as AsyncIterable<Buffer> };
       // Dumps made before attributes were recorded: the live database's are the best guess.
       const attributes = header ?? (await this.readAttributes(names.live));
-      const roles = attributes ? await this.resolveRoles(attributes, server) : null;
+      const server = await this.server(attributes ? rolesNamed(attributes) : []);
+      const roles = attributes ? this.resolveRoles(attributes, server) : null;
       const owner = roles?.owner ?? server.user;
       await this.sql(
         this.maintenanceDb,
@@ -608,16 +627,13 @@ export class PostgresEngine implements Engine {
       );
       created = true;
       await this.load(rest, job, names, plain);
-      // A restore leaves no planner statistics; gather them before the
-      // database goes live (sampling: seconds even for large databases).
-      await this.sql(names.tmp, 'ANALYZE', { signal: job.signal, app: this.appName('stage', names.id) });
-      if (attributes && roles) {
-        const statements = applyStatements(names.tmp, attributes, owner, roles.skip, server.superuser);
-        if (statements.length) {
-          await this.sql(this.maintenanceDb, `BEGIN;\n${statements.join('\n')}\nCOMMIT;`, { secrets: secretsOf(attributes), signal: job.signal });
-        }
-      }
-      const oid = (await this.rows(names.tmp)).get(names.tmp)?.oid;
+      if (!plain) await this.sql(names.tmp, 'ANALYZE', { signal: job.signal, app: this.appName('stage', names.id) });
+      const statements = attributes && roles ? applyStatements(names.tmp, attributes, owner, roles.skip, server.superuser) : [];
+      const oid = await this.sql(
+        this.maintenanceDb,
+        `${statements.length ? `BEGIN;\n${statements.join('\n')}\nCOMMIT;\n` : ''}SELECT oid FROM pg_database WHERE datname = ${literal(names.tmp)};`,
+        { secrets: attributes ? secretsOf(attributes) : [], signal: job.signal },
+      );
       if (!oid) throw new RollbackError(`database ${this.name}: ${names.tmp} disappeared while it was staged`);
       memo.stagedOid = oid;
       memo.stagedAllowConn = attributes?.allowConnections ?? true;
@@ -647,10 +663,13 @@ export class PostgresEngine implements Engine {
     // arrived whole: a dump that turns out corrupt at its end, a cancel or a
     // crash closes psql's stdin without it, and the server rolls back. (The
     // staged copy counts as good only once memo.stagedOid is saved anyway.)
+    // A restore leaves no planner statistics: ANALYZE (sampling: seconds
+    // even for large databases) in the same transaction, before the copy
+    // can go live.
     async function* wrapped() {
       yield Buffer.from('BEGIN;\n');
       for await (const chunk of rest) yield chunk as Buffer;
-      yield Buffer.from('\nCOMMIT;\n');
+      yield Buffer.from('\nANALYZE;\nCOMMIT;\n');
     }
     const args = ['-X', '-w', '-q', '-v', 'ON_ERROR_STOP=1', '-d', this.conn(names.tmp), '-f', '-'];
     const proc = startPiped('psql', args, { env, stdout: 'ignore', label: 'psql' });
@@ -661,12 +680,8 @@ export class PostgresEngine implements Engine {
   }
 
   /** The owner the staged copy gets, and roles that do not exist here (left out with noOwner). */
-  private async resolveRoles(a: DbAttributes, server: ServerInfo): Promise<{ owner: string; skip: Set<string> }> {
-    const named = rolesNamed(a);
-    const existing = new Set(
-      named.length ? (await this.sql(this.maintenanceDb, `SELECT rolname FROM pg_roles WHERE rolname IN (${named.map(literal).join(', ')})`)).split('\n').filter(Boolean) : [],
-    );
-    const skip = new Set(named.filter((r) => !existing.has(r)));
+  private resolveRoles(a: DbAttributes, server: ServerInfo): { owner: string; skip: Set<string> } {
+    const skip = new Set(rolesNamed(a).filter((r) => !server.roles.has(r)));
     if (skip.size && !this.noOwner) {
       throw new ConflictError(
         `database ${this.name}: role(s) ${[...skip].join(', ')} named by the database's owner, grants or settings do not exist on this server`,
