@@ -505,7 +505,7 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     assert.deepEqual(databasesLike(name), [name]);
   });
 
-  it('a live database left closed by an interrupted older swap is opened again by the next call of the job', async () => {
+  it('a live database left closed by an interrupted older swap, or a parked copy left open by a killed dump, is put right by the next call of the job', async () => {
     const name = smallDb('rbt_pgrep', 10);
     const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
     const store = new GitDumpStore(tempRepo());
@@ -521,6 +521,17 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     psql('postgres', `ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
     await engine.unswap(job);
     assert.equal(allowConn(name), 't');
+
+    // A parked copy left open by a dumpParked killed while pg_dump read it is closed again by the next call.
+    const swapped = fakeJob('rep2', entry);
+    await stageFrom(engine, store, swapped);
+    await engine.swap(swapped);
+    const parked = `${name}_rollback_rep2`;
+    psql('postgres', `ALTER DATABASE ${parked} ALLOW_CONNECTIONS true`);
+    await engine.swap(swapped);
+    assert.equal(allowConn(parked), 'f');
+    assert.equal(allowConn(name), 't');
+    await engine.dropParked('rep2');
   });
 });
 

@@ -179,7 +179,11 @@ export class PostgresEngine implements Engine {
   /** A libpq connection URI for `database`, without the password. */
   private conn(database = this.url.database): string {
     const base = describeUrl(this.url, database).replace(/^postgres(ql)?:/, 'postgresql:');
-    const query = this.url.params.toString();
+    // Our sessions are named by PGAPPNAME (so a later call can find those a
+    // killed process left); an application_name in the URL would win over it.
+    const params = new URLSearchParams(this.url.params);
+    params.delete('application_name');
+    const query = params.toString();
     return query ? `${base}?${query}` : base;
   }
 
