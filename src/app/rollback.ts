@@ -623,6 +623,7 @@ function buildSteps(jc: JobContext): StepDef[] {
 
   add({
     id: 'capture',
+    holdsState: true,
     async run(s) {
       const ref = JOB_REF(job);
       if (typeof s.memo.commit === 'string' && (await git.revParse(ref)) === s.memo.commit) return;
