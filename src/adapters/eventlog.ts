@@ -1,7 +1,7 @@
 // The append-only event log: a commit chain at refs/rollback/log, one commit
 // per event, message = the event as JSON. Pushable like any ref.
 import { hostname } from 'node:os';
-import { EMPTY_TREE, type Git } from './git.js';
+import type { Git } from './git.js';
 
 export const LOG_REF = 'refs/rollback/log';
 
@@ -39,12 +39,13 @@ export class EventLog {
       host: hostname(),
       ...event,
     } as RollbackEvent;
-    // The empty tree must exist as an object for the commit to be valid and pushable.
-    await this.git.run(['hash-object', '-t', 'tree', '-w', '--stdin'], { input: '' });
+    // The empty tree of the repository's format (SHA-1 or SHA-256), written so the commit is valid and pushable.
+    const emptyTree = await this.git.emptyTree();
+    const nullId = await this.git.nullId();
     for (let attempt = 0; attempt < 5; attempt++) {
       const tip = await this.git.revParse(LOG_REF);
-      const commit = await this.git.commitTree(EMPTY_TREE, tip ? [tip] : [], `${full.type} ${full.target ?? ''}`.trim() + '\n\n' + JSON.stringify(full) + '\n');
-      const r = await this.git.run(['update-ref', '-m', 'git-rollback event', LOG_REF, commit, tip ?? '0'.repeat(40)], { allowFail: true });
+      const commit = await this.git.commitTree(emptyTree, tip ? [tip] : [], `${full.type} ${full.target ?? ''}`.trim() + '\n\n' + JSON.stringify(full) + '\n');
+      const r = await this.git.run(['update-ref', '-m', 'git-rollback event', LOG_REF, commit, tip ?? nullId], { allowFail: true });
       if (r.exitCode === 0) return full;
     }
     throw new Error('could not append to the event log (it kept changing)');

@@ -11,7 +11,16 @@ import { spawn as spawnProcess } from 'node:child_process';
 import { ExternalToolError, UsageError, redact } from '../core/errors.js';
 import { missingTool } from './process.js';
 
-export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+/** The empty tree of each object format (git knows both without storing them). */
+export const EMPTY_TREES = {
+  sha1: '4b825dc642cb6eb9a060e54bf8d69288fbee4904',
+  sha256: '6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321',
+} as const;
+
+export type ObjectFormat = keyof typeof EMPTY_TREES;
+
+/** An object id of either format (40 or 64 lowercase hex digits). */
+export const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 export interface Identity {
   name: string;
@@ -49,6 +58,7 @@ const BASE_CONFIG = ['-c', 'core.quotepath=false', '-c', 'color.ui=false', '-c',
 
 export class Git {
   private identityCache: Identity | undefined;
+  private formatCache: Promise<ObjectFormat> | undefined;
 
   constructor(
     readonly cwd: string,
@@ -112,6 +122,29 @@ export class Git {
   /** Runs git and returns trimmed stdout. */
   async text(args: readonly string[], options: GitRunOptions = {}): Promise<string> {
     return (await this.run(args, options)).stdout.trim();
+  }
+
+  /** The repository's object format: "sha1", or "sha256" for `git init --object-format=sha256`. */
+  objectFormat(): Promise<ObjectFormat> {
+    this.formatCache ??= this.run(['rev-parse', '--show-object-format'], { allowFail: true }).then((r) =>
+      r.stdout.trim() === 'sha256' ? 'sha256' : 'sha1',
+    );
+    return this.formatCache;
+  }
+
+  /**
+   * The empty tree of this repository's format, written to the object store
+   * (a commit pointing at it must be valid and pushable even where git only
+   * knows it virtually).
+   */
+  async emptyTree(): Promise<string> {
+    const id = await this.text(['hash-object', '-t', 'tree', '-w', '--stdin'], { input: '' });
+    return id;
+  }
+
+  /** The all-zero id of this repository's format ("the ref must not exist" for update-ref). */
+  async nullId(): Promise<string> {
+    return '0'.repeat((await this.objectFormat()) === 'sha256' ? 64 : 40);
   }
 
   async revParse(rev: string): Promise<string | null> {

@@ -2,7 +2,6 @@
 // notes (refs/notes/rollback), snapshots and the event log (refs/rollback/*).
 // Nothing is ever forced: a tag that differs stays as it is, the event log is
 // joined by a merge commit (both sides kept), notes move only when fast-forward.
-import { EMPTY_TREE } from '../adapters/git.js';
 import { LOG_REF } from '../adapters/eventlog.js';
 import { NOTES_REF } from '../adapters/store.js';
 import { ExternalToolError, NotFoundError } from '../core/errors.js';
@@ -130,8 +129,7 @@ async function takeLog(ctx: Context, remoteRef: string, remote: string): Promise
     await ctx.git.updateRefs([`update ${LOG_REF} ${theirs} ${ours}`]);
     return 'fast-forward';
   }
-  await ctx.git.run(['hash-object', '-t', 'tree', '-w', '--stdin'], { input: '' });
-  const merge = await ctx.git.commitTree(EMPTY_TREE, [ours, theirs], `merge events from ${remote}\n`);
+  const merge = await ctx.git.commitTree(await ctx.git.emptyTree(), [ours, theirs], `merge events from ${remote}\n`);
   await ctx.git.updateRefs([`update ${LOG_REF} ${merge} ${ours}`]);
   return 'merged';
 }

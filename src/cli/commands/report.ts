@@ -33,7 +33,7 @@ export const reportCommand: CommandModule<object, Args> = {
       if (!chosen) throw new NotFoundError('there is no rollback in the event log yet', 'git rollback log shows what happened');
     } else {
       const spec = args.event;
-      const byId = /^[0-9a-f]{4,40}$/i.test(spec) ? events.filter((e) => e.commit.startsWith(spec.toLowerCase())) : [];
+      const byId = /^[0-9a-f]{4,64}$/i.test(spec) ? events.filter((e) => e.commit.startsWith(spec.toLowerCase())) : [];
       if (byId.length > 1) throw new UsageError(`event id ${spec} is ambiguous (${byId.length} events)`, 'give more characters of the id');
       const hit = byId[0];
       if (hit && hit.event.type !== 'rollback' && hit.event.type !== 'undo') {
