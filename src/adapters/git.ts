@@ -1,6 +1,7 @@
 // The git adapter: every git process git-rollback starts goes through here.
 // Metadata is read with batch plumbing (for-each-ref, ls-tree, cat-file --batch)
 // so that the number of processes does not grow with the number of points.
+import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -18,9 +19,6 @@ export const EMPTY_TREES = {
 } as const;
 
 export type ObjectFormat = keyof typeof EMPTY_TREES;
-
-/** An object id of either format (40 or 64 lowercase hex digits). */
-export const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 export interface Identity {
   name: string;
@@ -45,6 +43,15 @@ export interface GitRunOptions {
   allowFail?: boolean;
   /** Extra `-c key=value` settings. */
   config?: Record<string, string>;
+}
+
+/** What checkObjects() found. */
+export interface ObjectCheck {
+  checked: number;
+  bytes: number;
+  missing: string[];
+  /** Objects whose content does not hash to their id. */
+  forged: string[];
 }
 
 export interface GitResult {
@@ -304,6 +311,78 @@ export class Git {
       out.set(id, line.endsWith('missing') ? null : Number(line.split(' ')[2]));
     });
     return out;
+  }
+
+  /**
+   * Reads every object of `ids` through one `cat-file --batch` and re-hashes
+   * it with the repository's algorithm: a missing object and one whose content
+   * does not hash to its id (a forged or damaged loose object, which git
+   * itself serves without checking) are both reported. Streams: memory stays
+   * bounded whatever the objects' sizes.
+   */
+  async checkObjects(ids: readonly string[]): Promise<ObjectCheck> {
+    const result: ObjectCheck = { checked: 0, bytes: 0, missing: [], forged: [] };
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return result;
+    const algorithm = await this.objectFormat();
+    const child = spawnProcess('git', [...BASE_CONFIG, '-c', 'core.bigFileThreshold=1m', 'cat-file', '--batch'], { cwd: this.cwd, env: { ...process.env, ...this.baseEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4096)));
+    const exited = new Promise<number>((res, rej) => {
+      child.on('error', (e: NodeJS.ErrnoException) => rej(e.code === 'ENOENT' ? missingTool('git') : e));
+      child.on('close', (code) => res(code ?? 1));
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(unique.join('\n') + '\n');
+    let index = 0;
+    let header = '';
+    let remaining = -1;
+    let skipNewline = false;
+    let hash: Hash | null = null;
+    let current = '';
+    for await (const piece of child.stdout as AsyncIterable<Buffer>) {
+      let buf = piece;
+      while (buf.length > 0) {
+        if (skipNewline) {
+          buf = buf.subarray(1);
+          skipNewline = false;
+          continue;
+        }
+        if (remaining < 0) {
+          const eol = buf.indexOf(10);
+          if (eol < 0) {
+            header += buf.toString('latin1');
+            buf = buf.subarray(buf.length);
+            continue;
+          }
+          header += buf.toString('latin1', 0, eol);
+          buf = buf.subarray(eol + 1);
+          const [id = '', type = '', size = ''] = header.split(' ');
+          header = '';
+          current = unique[index++] ?? id;
+          if (type === 'missing' || type === 'ambiguous') {
+            result.missing.push(current);
+            continue;
+          }
+          remaining = Number(size);
+          hash = createHash(algorithm).update(`${type} ${remaining}\0`);
+          result.checked++;
+        }
+        const take = Math.min(remaining, buf.length);
+        hash?.update(buf.subarray(0, take));
+        buf = buf.subarray(take);
+        remaining -= take;
+        result.bytes += take;
+        if (remaining === 0) {
+          if (hash?.digest('hex') !== current) result.forged.push(current);
+          remaining = -1;
+          skipNewline = true;
+        }
+      }
+    }
+    const code = await exited;
+    if (code !== 0) throw new ExternalToolError('git cat-file', code, redact(stderr));
+    return result;
   }
 
   /** Streams one blob into a file (any size, bounded memory). */

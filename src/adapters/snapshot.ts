@@ -9,7 +9,8 @@ import { aboutDatabase, CorruptSnapshotError, RollbackError } from '../core/erro
 import type { Config } from '../core/config.js';
 import type { DumpStore, Engine } from '../core/engine.js';
 import type { CaptureEntry, DatabaseEntry, FileEntry, Manifest, PointKind, SnapshotInfo, WorktreeState } from '../core/types.js';
-import { ensureParent, expandPatterns, fileFacts, finishFile, makeSymlink, replaceWith, sha256File, tempBeside, treeMode } from './files.js';
+import { expandPatterns, fileFacts, finishFile, placeFile, placeSymlink, sha256File, treeMode } from './files.js';
+import { pathProblem, showName } from '../core/validate.js';
 import type { Git, RepoInfo } from './git.js';
 import { captureWorktree } from './worktree.js';
 
@@ -59,7 +60,8 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
       const path = files[i] as string;
       const f = facts[i] as Awaited<ReturnType<typeof fileFacts>>;
       const blob = f.link !== undefined ? await git.hashBuffer(f.link) : (byPath.get(path) as string);
-      entries.push({ path, mode: f.mode, size: f.size, sha256: f.sha256, blob, ...(f.link !== undefined ? { link: f.link } : {}) });
+      if (f.link !== undefined) warnings.push(`${label} file ${path} is a symbolic link (to ${f.link}): the link is kept, not the file it points to`);
+      entries.push({ path, mode: f.mode, size: f.size, sha256: f.sha256, blob, ...(f.link !== undefined ? { link: f.link } : {}), uid: f.uid, gid: f.gid });
     }
     return entries;
   };
@@ -174,6 +176,9 @@ async function dumpDatabaseUnlabelled(engine: Engine, store: DumpStore): Promise
 /** A file written beside its target, checked and ready to be renamed into place. */
 export interface StagedFile {
   entry: FileEntry;
+  /** Repository root and the path under it (validated: relative, no "..", not in .git). */
+  root: string;
+  rel: string;
   target: string;
   temp: string | null;
 }
@@ -194,13 +199,15 @@ export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { e
     const small = entries.filter((e) => e.entry.size <= 8 * 1024 * 1024 && e.entry.mode !== '120000');
     const contents = await git.readBlobs(small.map((e) => e.entry.blob));
     for (const { entry, rel } of entries) {
+      const problem = pathProblem(rel);
+      if (problem) throw new CorruptSnapshotError(`refusing to restore ${showName(rel)}: ${problem}`, 'nothing was changed; the point is damaged or hostile');
       const target = join(root, rel);
       if (entry.mode === '120000') {
-        staged.push({ entry, target, temp: null });
+        staged.push({ entry, root, rel, target, temp: null });
         continue;
       }
       const temp = join(stageDir, String(++n));
-      staged.push({ entry, target, temp });
+      staged.push({ entry, root, rel, target, temp });
       const data = contents.get(entry.blob);
       if (data === null) throw new CorruptSnapshotError(`snapshot object for ${rel} is missing (${entry.blob.slice(0, 12)})`, 'the point is damaged; run git fsck, or roll back to another point');
       if (data !== undefined) {
@@ -222,12 +229,21 @@ export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { e
   }
 }
 
-export async function applyStaged(staged: readonly StagedFile[], job: string): Promise<void> {
+/**
+ * Renames every staged file into place (src/adapters/files.ts: no symlinked
+ * parent is followed, nothing in .git is written, owner and group kept where
+ * permitted). Returns the paths whose owner could not be kept.
+ */
+export async function applyStaged(staged: readonly StagedFile[], job: string): Promise<string[]> {
+  const ownerLost: string[] = [];
   for (const s of staged) {
-    await ensureParent(s.target);
-    if (s.temp === null) await makeSymlink(s.entry.link ?? '', s.target);
-    else await replaceWith(s.temp, s.target, tempBeside(s.target, job));
+    if (s.temp === null) await placeSymlink(s.root, s.rel, s.entry.link ?? '', job);
+    else {
+      const placed = await placeFile(s.root, s.rel, s.temp, { job, mode: s.entry.mode, owner: { ...(s.entry.uid !== undefined ? { uid: s.entry.uid } : {}), ...(s.entry.gid !== undefined ? { gid: s.entry.gid } : {}) } });
+      if (!placed.ownerKept) ownerLost.push(s.rel);
+    }
   }
+  return ownerLost;
 }
 
 /** Removes staged files that were not applied, and their staging folder. */
@@ -236,7 +252,11 @@ export async function discardStaged(staged: readonly StagedFile[]): Promise<void
   await Promise.all([...dirs].map((d) => rm(d, { recursive: true, force: true })));
 }
 
-/** Files that match a snapshot's patterns now but were not in it. */
+/**
+ * Files that match `patterns` now but were not in the snapshot. The patterns
+ * must be the local config's, never ones read from a point: this list is
+ * what --remove-extra deletes.
+ */
 export async function extraFiles(root: string, patterns: readonly string[], kept: readonly FileEntry[]): Promise<string[]> {
   if (patterns.length === 0) return [];
   const now = await expandPatterns(root, patterns);

@@ -2,9 +2,8 @@
 // restore beside the live resource first (files as temp files, databases as
 // temp databases), makes the backup, then flips each resource; a failure puts
 // everything back from the backup.
-import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exists, sha256File } from '../adapters/files.js';
+import { exists, ownershipNotes, removeFileSafely, sha256File } from '../adapters/files.js';
 import { checkHealth } from '../adapters/health.js';
 import { JournalFile, type Journal, type JournalStep } from '../adapters/journal.js';
 import { applyStaged, discardStaged, extraFiles, stageFiles, type StagedFile } from '../adapters/snapshot.js';
@@ -18,6 +17,7 @@ import type { RollbackEvent } from '../adapters/eventlog.js';
 import { NOTES_REF, type RemovedPoint } from '../adapters/store.js';
 import type { Context } from './context.js';
 import { makePoint } from './points.js';
+import { checkPointData, verifyPointObjects } from './verify.js'; // security
 
 export interface RollbackRequest {
   action: 'rollback' | 'undo';
@@ -71,13 +71,11 @@ async function fileChanges(root: string, entries: readonly FileEntry[]): Promise
   );
 }
 
-function patternsOf(snapshot: SnapshotInfo, fallback: { config: string[]; paths: string[] }): { config: string[]; paths: string[] } {
-  return (snapshot as SnapshotInfo & { patterns?: { config: string[]; paths: string[] } }).patterns ?? fallback;
-}
-
 export async function prepareRollback(ctx: Context, request: RollbackRequest, backupId?: string): Promise<Prepared> {
   const { target, selection } = request;
   const snapshot = await loadSnapshot(ctx, target);
+  // security: data read from git is validated before it is planned with (exit 6 naming the entry).
+  await checkPointData(ctx, target, snapshot);
   const head = await ctx.git.head();
   const status = await ctx.git.status();
   if (status.conflicted.length > 0) throw new ConflictError('the working tree has unresolved conflicts', 'resolve them (or git merge --abort) first');
@@ -88,7 +86,8 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
   const id = backupId ?? uniqueId(timestampId(new Date()), new Set(existing.filter((p) => p.kind === 'backup').map((p) => p.id)));
   const backupTag = `${ctx.config.tags.backup}${id}`;
 
-  const patterns = snapshot ? patternsOf(snapshot, { config: ctx.config.config, paths: ctx.config.paths }) : { config: [], paths: [] };
+  // security: what --remove-extra deletes comes from the local config only, never from patterns stored in a point.
+  const patterns = snapshot ? { config: ctx.config.config, paths: ctx.config.paths } : { config: [], paths: [] };
   const config = snapshot && selection.config ? await fileChanges(ctx.repo.root, snapshot.config) : [];
   const paths = snapshot && selection.paths ? await fileChanges(ctx.repo.root, snapshot.paths) : [];
   const extra = {
@@ -133,6 +132,9 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
     health: ctx.config.health ? (ctx.config.health.url ?? ctx.config.health.command) : null,
     commitsUndone,
   });
+  // security: where owner/group cannot be kept, the plan says so.
+  const ownerNotes = snapshot ? await ownershipNotes(ctx.repo.root, [...(selection.config ? snapshot.config : []), ...(selection.paths ? snapshot.paths : [])]) : [];
+  plan.steps.filter((s) => s.kind === 'files').at(-1)?.details.push(...ownerNotes);
   return { plan, snapshot, engines, request };
 }
 
@@ -214,6 +216,8 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
         ...dbEntries.flatMap((d) => [...(d.chunks ?? []).map((c) => c.blob), ...(d.blob ? [d.blob] : [])]),
       ];
       if (sel.code) ids.push(plan.targetCommit);
+      // security: code objects and uncommitted work present and re-hashed, snapshot objects present.
+      await verifyPointObjects(ctx, prepared.request.target, snapshot, sel);
       const sizes = await ctx.git.objectSizes(ids);
       const missing = [...sizes].filter(([, s]) => s === null).map(([id]) => id);
       if (missing.length > 0) {
@@ -298,21 +302,22 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
   try {
     if (ctx.config.hooks.beforeRollback) await timed('hook', 'run hook beforeRollback', () => runHook(ctx, ctx.config.hooks.beforeRollback as string, plan));
     if (sel.code) {
-      const before = await ctx.git.head();
+      // Marked before moving: a checkout that fails half-way must still be put back (with the uncommitted work).
+      flipped.code = await ctx.git.head();
       await timed('code', plan.steps.find((s) => s.kind === 'code')?.title ?? 'move code', () => moveCode(ctx, plan, prepared));
-      flipped.code = before;
       if (snapshot?.worktree) await timed('worktree', "restore the point's uncommitted work", () => restoreWorktree(ctx.git, snapshot.worktree!));
     }
     if (stagedFiles.length > 0) {
       // Marked before applying: a failure half-way must still put every file back.
       flipped.files = stagedFiles;
-      await timed('files', `restore ${stagedFiles.length} file${stagedFiles.length === 1 ? '' : 's'}`, () => applyStaged(stagedFiles, job));
+      const ownerLost = await timed('files', `restore ${stagedFiles.length} file${stagedFiles.length === 1 ? '' : 's'}`, () => applyStaged(stagedFiles, job));
+      if (ownerLost.length) reporter.warn(`owner and group could not be kept for ${ownerLost.join(', ')} (this user may not set them)`);
     }
     const extra = [...(sel.config ? plan.input.extra.config : []), ...(sel.paths ? plan.input.extra.paths : [])];
     if (request.removeExtra && extra.length > 0) {
       await timed('remove', `remove ${extra.length} file${extra.length === 1 ? '' : 's'} that did not exist at the point`, async () => {
         for (const f of extra) {
-          await rm(join(ctx.repo.root, f), { force: true });
+          await removeFileSafely(ctx.repo.root, f); // security: never through a symlinked parent
           flipped.removed.push(f);
         }
       });
@@ -457,8 +462,7 @@ async function revert(ctx: Context, flipped: Flipped, backup: Point | null, stag
     await applyStaged(again, job);
     for (const f of flipped.files) {
       if (had.has(f.entry.path)) continue;
-      const st = await lstat(f.target).catch(() => null);
-      if (st && !st.isDirectory()) await rm(f.target, { force: true });
+      await removeFileSafely(ctx.repo.root, f.rel); // security: never through a symlinked parent
     }
   }
   await discardStaged(flipped.files);
