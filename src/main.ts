@@ -19,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
     .usage('$0 <command> [options]\n\nRoll code, config files and databases back together — and undo it.')
     .option('config', { type: 'string', describe: 'Use this config file instead of searching the repository root', global: true })
     .option('verbose', { type: 'boolean', describe: 'Show stack traces and git commands on errors', global: true })
+    .option('trust', { type: 'boolean', describe: 'Approve the config as it is now, without asking (CI; same as GIT_ROLLBACK_TRUST=1)', global: true })
     .version(typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev')
     .alias('version', 'V')
     .help('help')

@@ -7,9 +7,10 @@ import { RepoLock } from '../adapters/lock.js';
 import { stateDir } from '../adapters/snapshot.js';
 import { PointStore } from '../adapters/store.js';
 import type { Config } from '../core/config.js';
-import type { DumpStore, Engine } from '../core/engine.js';
+import type { DatabaseConfig, DumpStore, Engine } from '../core/engine.js';
 import { UsageError } from '../core/errors.js';
 import type { TagPrefixes } from '../core/points.js';
+import { assessTrust, requireTrust, trustFromEnv, type TrustState } from './trust.js'; // security
 
 export interface Context {
   git: Git;
@@ -20,6 +21,8 @@ export interface Context {
   lock: RepoLock;
   stateDir: string;
   env: NodeJS.ProcessEnv;
+  /** security: whether the config may run commands and touch databases (src/app/trust.ts). */
+  trust: TrustState;
   /** Engines for the configured databases (created on first use). */
   engines(names?: Iterable<string>): Promise<Engine[]>;
   dumpStore(): Promise<DumpStore>;
@@ -30,6 +33,8 @@ export interface OpenOptions {
   configFile?: string;
   /** Refuse a repository without commits (most commands need HEAD). */
   needCommit?: boolean;
+  /** security: --trust, approve the config as it is (CI). */
+  trust?: boolean;
 }
 
 export async function openContext(options: OpenOptions = {}): Promise<Context> {
@@ -37,9 +42,12 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
   if (options.needCommit !== false && !(await git.revParse('HEAD'))) {
     throw new UsageError('this repository has no commits yet', 'make a first commit: git add -A && git commit -m "first commit"');
   }
+  const dir = stateDir(repo);
+  // security: before loading (a code config runs when loaded), decide whether it is approved.
+  const approveNow = options.trust ? 'flag' : trustFromEnv(process.env) ? 'env' : undefined;
+  const trust = await assessTrust(repo.root, dir, { ...(options.configFile ? { explicitFile: options.configFile } : {}), ...(approveNow ? { approveNow } : {}) });
   const config = await loadConfig(repo.root, process.env, options.configFile);
   const prefixes: TagPrefixes = config.tags;
-  const dir = stateDir(repo);
   const engineCache = new Map<string, Engine>();
   let dumpStore: DumpStore | undefined;
   return {
@@ -51,10 +59,13 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
     lock: new RepoLock(dir),
     stateDir: dir,
     env: process.env,
-    async engines(names?: Iterable<string>) {
+    trust,
+    async engines(this: Context, names?: Iterable<string>) {
       const wanted = names ? new Set(names) : null;
-      const selected = config.databases.filter((d) => !wanted || wanted.has(d.name));
+      // this.config: undo may swap in the config approved when its backup was made.
+      const selected = this.config.databases.filter((d: DatabaseConfig) => !wanted || wanted.has(d.name));
       if (selected.length === 0) return [];
+      requireTrust(this); // security: engines run dump/restore commands and overwrite databases
       const { createEngine } = await import('../adapters/engines/index.js');
       return selected.map((d): Engine => {
         const cached = engineCache.get(d.name);

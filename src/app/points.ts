@@ -5,6 +5,7 @@ import { ConflictError } from '../core/errors.js';
 import { timestampId, uniqueId, validateId } from '../core/points.js';
 import type { Point, PointKind, PointNote, ReleaseInfo } from '../core/types.js';
 import type { Context } from './context.js';
+import { recordConfigInUse, requireTrust } from './trust.js'; // security
 
 export interface MakePointOptions {
   kind: PointKind;
@@ -35,6 +36,7 @@ export interface MadePoint {
 /** Makes a point of the current state. The caller holds the lock. */
 export async function makePoint(ctx: Context, o: MakePointOptions): Promise<MadePoint> {
   const started = Date.now();
+  requireTrust(ctx); // security: captures, dumps and hooks come from an approved config only
   const date = new Date(Math.floor(Date.now() / 1000) * 1000);
   const head = await ctx.git.head();
   const commit = o.commit ?? (head.commit as string);
@@ -76,7 +78,8 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
     snapshot: captured?.snapshot ?? null,
     release: o.release ?? null,
     date,
-    ...(o.extra ? { extra: o.extra } : {}),
+    // security: which approved config was in use (undo can come back to it: src/app/trust.ts).
+    extra: { ...(await recordConfigInUse(ctx)), ...o.extra },
   });
   const ms = Date.now() - started;
   if (!o.silent) {

@@ -18,6 +18,7 @@ import { NOTES_REF, type RemovedPoint } from '../adapters/store.js';
 import type { Context } from './context.js';
 import { makePoint } from './points.js';
 import { checkPointData, verifyPointObjects } from './verify.js'; // security
+import { requireTrust } from './trust.js'; // security
 
 export interface RollbackRequest {
   action: 'rollback' | 'undo';
@@ -73,6 +74,7 @@ async function fileChanges(root: string, entries: readonly FileEntry[]): Promise
 
 export async function prepareRollback(ctx: Context, request: RollbackRequest, backupId?: string): Promise<Prepared> {
   const { target, selection } = request;
+  requireTrust(ctx); // security: hooks, health and engines run only from an approved config
   const snapshot = await loadSnapshot(ctx, target);
   // security: data read from git is validated before it is planned with (exit 6 naming the entry).
   await checkPointData(ctx, target, snapshot);

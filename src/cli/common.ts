@@ -8,10 +8,12 @@ export interface GlobalArgs {
   config?: string;
   verbose?: boolean;
   json?: boolean;
+  /** security: --trust approves the config as it is (CI). */
+  trust?: boolean;
 }
 
 export async function open(args: GlobalArgs, options: OpenOptions = {}): Promise<Context> {
-  return openContext({ ...options, ...(args.config ? { configFile: args.config } : {}) });
+  return openContext({ ...options, ...(args.config ? { configFile: args.config } : {}), ...(args.trust ? { trust: true } : {}) });
 }
 
 /** Runs `fn` holding the repository lock. */

@@ -19,6 +19,8 @@ export function pinnedEnv(home: string, extra: Record<string, string> = {}): Nod
     LANG: 'C.UTF-8',
     LC_ALL: 'C.UTF-8',
     NO_COLOR: '1',
+    // security: tests approve their configs as written (as CI does); trust tests unset it.
+    GIT_ROLLBACK_TRUST: '1',
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_AUTHOR_NAME: 'Test User',
     GIT_AUTHOR_EMAIL: 'test@example.com',

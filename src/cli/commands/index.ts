@@ -15,6 +15,7 @@ import { reportCommand } from './report.js';
 import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
 import { toCommand } from './to.js';
+import { trustCommand } from './trust.js';
 import { undoCommand } from './undo.js';
 import { verifyCommand } from './verify.js';
 
@@ -38,4 +39,5 @@ export const commands: CommandModule<any, any>[] = [
   pushCommand,
   fetchCommand,
   initCommand,
+  trustCommand,
 ];

@@ -9,7 +9,8 @@ import { MODES, parseSelection, planToJSON, renderPlan, type Mode } from '../../
 import { resolvePoint } from '../../core/points.js';
 import type { Point } from '../../core/types.js';
 import { confirmOrRefuse, open, reasonOption, withLock, type GlobalArgs } from '../common.js';
-import { color, info, print, printJSON, stepReporter } from '../output.js';
+import { color, info, print, printJSON, stepReporter, warn } from '../output.js';
+import { withConfigOfBackup } from '../../app/trust.js'; // security
 
 interface Args extends GlobalArgs {
   point?: string;
@@ -55,7 +56,10 @@ export const toCommand: CommandModule<object, Args> = {
     const points = await ctx.store.list();
     const target = await resolvePoint(args.point, { points, prefixes: ctx.config.tags, commitOf: (r) => ctx.git.revParse(`${r}^{commit}`) });
     const mode = (args.mode as Mode | undefined) ?? (target.kind === 'backup' ? 'exact' : 'checkout');
-    await rollback(ctx, args, target, mode, 'rollback', journal);
+    // security: a backup is restored with the config approved when it was made, if the working tree's is not approved.
+    const used = target.kind === 'backup' ? await withConfigOfBackup(ctx, target) : ctx;
+    if (used.trust.notice && !args.json) warn(used.trust.notice);
+    await rollback(used, args, target, mode, 'rollback', journal);
   },
 };
 

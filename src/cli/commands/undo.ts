@@ -5,8 +5,9 @@ import { lastAction } from '../../app/rollback.js';
 import { JournalFile } from '../../adapters/journal.js';
 import { NotFoundError } from '../../core/errors.js';
 import { confirmOrRefuse, open, reasonOption, withLock, type GlobalArgs } from '../common.js';
-import { print, printJSON } from '../output.js';
+import { print, printJSON, warn } from '../output.js';
 import { rollback } from './to.js';
+import { withConfigOfBackup } from '../../app/trust.js'; // security
 
 interface Args extends GlobalArgs {
   dryRun?: boolean;
@@ -46,6 +47,9 @@ export const undoCommand: CommandModule<object, Args> = {
     const points = await ctx.store.list();
     const target = points.find((p) => p.tag === last.backup);
     if (!target) throw new NotFoundError(`the backup ${last.backup} of the last ${last.event.type} is gone (deleted or pruned)`, 'pick a point by hand: git rollback list');
-    await rollback(ctx, { ...args, only: [], skip: [] }, target, 'exact', 'undo', new JournalFile(ctx.stateDir));
+    // security: the config approved when the backup was made, not the one the undone rollback checked out.
+    const used = await withConfigOfBackup(ctx, target);
+    if (used.trust.notice && !args.json) warn(used.trust.notice);
+    await rollback(used, { ...args, only: [], skip: [] }, target, 'exact', 'undo', new JournalFile(ctx.stateDir));
   },
 };
