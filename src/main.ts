@@ -4,6 +4,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, RollbackError, UsageError, redact } from './core/errors.js';
 import { commands } from './cli/commands/index.js';
+import { sanitize } from './core/text.js'; // security
 
 declare const __VERSION__: string;
 
@@ -47,13 +48,13 @@ export async function main(argv: string[]): Promise<number> {
 function reportError(error: unknown, verbose: boolean): number {
   const out = process.stderr;
   if (error instanceof RollbackError) {
-    out.write(`git-rollback: ${redact(error.message)}\n`);
-    if (error.hint) out.write(`hint: ${redact(error.hint)}\n`);
+    out.write(`git-rollback: ${sanitize(redact(error.message))}\n`);
+    if (error.hint) out.write(`hint: ${sanitize(redact(error.hint))}\n`);
     if (verbose && error.stack) out.write(redact(error.stack) + '\n');
     return error.exitCode;
   }
   const e = error as Error;
-  out.write(`git-rollback: ${redact(e?.message ?? String(error))}\n`);
+  out.write(`git-rollback: ${sanitize(redact(e?.message ?? String(error)))}\n`);
   if (verbose && e?.stack) out.write(redact(e.stack) + '\n');
   else out.write('hint: run again with --verbose for details; please report it if it looks like a bug\n');
   return ExitCode.error;

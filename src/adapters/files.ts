@@ -37,6 +37,15 @@ export async function expandPatterns(root: string, patterns: readonly string[]):
       }
     } else {
       found = await glob(pattern, globOptions(root));
+      // The glob skips symlinks; a pattern without "**" is matched again following
+      // them (its depth is fixed, so nothing outside is walked) to find the ones it
+      // skipped: they are kept as links or reported, never silently dropped.
+      if (!pattern.includes('**')) {
+        const seen = new Set(found);
+        for (const f of await glob(pattern, { ...globOptions(root), followSymbolicLinks: true })) {
+          if (!seen.has(f) && (await lstat(join(root, f)).catch(() => null))?.isSymbolicLink()) found.push(f);
+        }
+      }
     }
     found = found.filter((f) => !f.split('/').includes('.git'));
     if (found.length === 0) unmatched.push(raw);

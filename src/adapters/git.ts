@@ -154,6 +154,16 @@ export class Git {
     return '0'.repeat((await this.objectFormat()) === 'sha256' ? 64 : 40);
   }
 
+  /** git's own ref-name rules (`git check-ref-format`). */
+  async isValidRefName(ref: string): Promise<boolean> {
+    return (await this.run(['check-ref-format', ref], { allowFail: true })).exitCode === 0;
+  }
+
+  /** Names of local branches. */
+  async branches(): Promise<string[]> {
+    return (await this.forEachRef(['refs/heads/'], ['refname:short'])).map((r) => r[0] ?? '');
+  }
+
   async revParse(rev: string): Promise<string | null> {
     const r = await this.run(['rev-parse', '-q', '--verify', '--end-of-options', rev], { allowFail: true });
     return r.exitCode === 0 ? r.stdout.trim() : null;

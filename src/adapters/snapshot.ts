@@ -2,7 +2,7 @@
 // output written as one commit (tree config/ paths/ db/ capture/ manifest.json)
 // whose first parent is the code commit and second the uncommitted work.
 import { createHash } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { aboutDatabase, CorruptSnapshotError, RollbackError } from '../core/errors.js';
@@ -10,7 +10,7 @@ import type { Config } from '../core/config.js';
 import type { DumpStore, Engine } from '../core/engine.js';
 import type { CaptureEntry, DatabaseEntry, FileEntry, Manifest, PointKind, SnapshotInfo, WorktreeState } from '../core/types.js';
 import { expandPatterns, fileFacts, finishFile, placeFile, placeSymlink, sha256File, treeMode } from './files.js';
-import { pathProblem, showName } from '../core/validate.js';
+import { linkProblem, pathProblem, showName } from '../core/validate.js';
 import type { Git, RepoInfo } from './git.js';
 import { captureWorktree } from './worktree.js';
 
@@ -49,9 +49,23 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
 
   const collect = async (patterns: string[], label: string): Promise<FileEntry[]> => {
     if (patterns.length === 0) return [];
-    const { files, unmatched } = await expandPatterns(repo.root, patterns);
+    const expanded = await expandPatterns(repo.root, patterns);
+    const unmatched = expanded.unmatched;
+    let files = expanded.files;
     for (const u of unmatched) warnings.push(`${label} pattern "${u}" matched no file`);
-    const facts = await Promise.all(files.map((f) => fileFacts(join(repo.root, f))));
+    const all = await Promise.all(files.map((f) => fileFacts(join(repo.root, f))));
+    // A symlink is kept as a link only when it points inside the repository (a
+    // restore refuses any other: docs/security.md); its target is never read.
+    const keep = files.map((f, i) => {
+      const link = all[i]?.link;
+      if (link === undefined) return true;
+      const problem = linkProblem(f, link);
+      if (problem) warnings.push(`${label} file ${f} is a symbolic link to ${link}, outside the repository: not snapshotted (copy the file into the repository, or snapshot it where it lives)`);
+      else warnings.push(`${label} file ${f} is a symbolic link (to ${link}): the link is kept, not the file it points to`);
+      return !problem;
+    });
+    files = files.filter((_, i) => keep[i]);
+    const facts = all.filter((_, i) => keep[i]);
     const regular = files.filter((_, i) => facts[i]?.mode !== '120000');
     const blobs = await git.hashFiles(regular.map((f) => join(repo.root, f)));
     const byPath = new Map(regular.map((f, i) => [f, blobs[i] as string]));
@@ -60,7 +74,6 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
       const path = files[i] as string;
       const f = facts[i] as Awaited<ReturnType<typeof fileFacts>>;
       const blob = f.link !== undefined ? await git.hashBuffer(f.link) : (byPath.get(path) as string);
-      if (f.link !== undefined) warnings.push(`${label} file ${path} is a symbolic link (to ${f.link}): the link is kept, not the file it points to`);
       entries.push({ path, mode: f.mode, size: f.size, sha256: f.sha256, blob, ...(f.link !== undefined ? { link: f.link } : {}), uid: f.uid, gid: f.gid });
     }
     return entries;
@@ -261,5 +274,13 @@ export async function extraFiles(root: string, patterns: readonly string[], kept
   if (patterns.length === 0) return [];
   const now = await expandPatterns(root, patterns);
   const had = new Set(kept.map((f) => f.path));
-  return now.files.filter((f) => !had.has(f));
+  const extra: string[] = [];
+  for (const f of now.files) {
+    if (had.has(f)) continue;
+    // A symlink to outside the repository is never snapshotted (see collect), so it is not "extra" either.
+    const st = await lstat(join(root, f)).catch(() => null);
+    if (st?.isSymbolicLink() && linkProblem(f, await readlink(join(root, f)).catch(() => '')) !== null) continue;
+    extra.push(f);
+  }
+  return extra;
 }

@@ -6,6 +6,7 @@ import { timestampId, uniqueId, validateId } from '../core/points.js';
 import type { Point, PointKind, PointNote, ReleaseInfo } from '../core/types.js';
 import type { Context } from './context.js';
 import { recordConfigInUse, requireTrust } from './trust.js'; // security
+import { checkPointName } from './verify.js'; // security
 
 export interface MakePointOptions {
   kind: PointKind;
@@ -46,6 +47,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
     validateId(o.name);
     id = o.name;
     const tag = `${ctx.config.tags[o.kind]}${id}`;
+    await checkPointName(ctx, tag, id); // security
     if (existing.some((p) => p.tag === tag)) {
       throw new ConflictError(`point ${tag} already exists`, `choose another name, or delete the old one: git rollback delete ${tag}`);
     }

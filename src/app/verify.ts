@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { Selection } from '../core/plan.js';
 import { snapshotRef } from '../core/points.js';
-import { CorruptSnapshotError } from '../core/errors.js';
-import { refuseProblems, showName, snapshotProblems, treeProblems, type EntryProblem, type TreeEntry } from '../core/validate.js';
+import { CorruptSnapshotError, UsageError } from '../core/errors.js';
+import { pointNameProblem, refuseProblems, showName, snapshotProblems, treeProblems, type EntryProblem, type TreeEntry } from '../core/validate.js';
 import type { Point, SnapshotInfo } from '../core/types.js';
 import type { Git } from '../adapters/git.js';
 import type { Context } from './context.js';
@@ -206,4 +206,11 @@ export async function verifyPoint(ctx: Context, point: Point): Promise<Verificat
     }
   }
   return { tag: point.tag, ok: problems.length === 0, checked, bytes, problems, ms: Date.now() - started };
+}
+
+/** A --name must make a valid tag (git check-ref-format) and shadow nothing (HEAD, a branch, latest…). */
+export async function checkPointName(ctx: Pick<Context, 'git'>, tag: string, name: string): Promise<void> {
+  if (!(await ctx.git.isValidRefName(`refs/tags/${tag}`))) throw new UsageError(`invalid point name "${name}": refs/tags/${tag} is not a valid git ref name`, 'see git help check-ref-format');
+  const problem = pointNameProblem(name, await ctx.git.branches());
+  if (problem) throw new UsageError(`invalid point name "${name}": ${problem}`, 'choose another --name');
 }

@@ -4,11 +4,25 @@ import { createInterface } from 'node:readline';
 import stringWidth from 'string-width';
 import type { Reporter } from '../app/rollback.js';
 import { formatMs } from '../core/duration.js';
+import { randomBytes } from 'node:crypto';
+import { sanitize } from '../core/text.js'; // security
 
 const useColor = (stream: NodeJS.WriteStream) => !!stream.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
 
+// security: our own colour codes are written as an unguessable token and turned
+// into escape sequences only after the line is sanitized (terminalSafe), so
+// text read from git can never carry an escape sequence to the terminal, not
+// even one that looks like ours.
+const STYLE = `\ue000${randomBytes(8).toString('hex')}\ue001`;
+
+/** A line of human output: every control/escape/bidi character from data removed (core/text.ts), our colours kept. */
+export function terminalSafe(text: string): string {
+  const safe = sanitize(text, { multiline: true });
+  return safe.includes(STYLE) ? safe.split(STYLE).join('\u001b[') : safe;
+}
+
 function paint(code: number, reset: number) {
-  return (text: string, stream: NodeJS.WriteStream = process.stdout) => (useColor(stream) ? `\u001b[${code}m${text}\u001b[${reset}m` : text);
+  return (text: string, stream: NodeJS.WriteStream = process.stdout) => (useColor(stream) ? `${STYLE}${code}m${text}${STYLE}${reset}m` : text);
 }
 
 export const color = {
@@ -20,8 +34,9 @@ export const color = {
   cyan: paint(36, 39),
 };
 
+/** Human output: text read from git (descriptions, names, paths) cannot drive the terminal (core/text.ts). */
 export function print(text = ''): void {
-  process.stdout.write(text + '\n');
+  process.stdout.write(terminalSafe(text) + '\n');
 }
 
 export function printJSON(value: unknown): void {
@@ -29,11 +44,11 @@ export function printJSON(value: unknown): void {
 }
 
 export function warn(text: string): void {
-  process.stderr.write(`${color.yellow('warning:', process.stderr)} ${text}\n`);
+  process.stderr.write(`${color.yellow('warning:', process.stderr)} ${terminalSafe(text)}\n`);
 }
 
 export function info(text: string): void {
-  process.stderr.write(text + '\n');
+  process.stderr.write(terminalSafe(text) + '\n');
 }
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
@@ -44,7 +59,7 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
  * every string into graphemes, which made `list` of 10,000 points take seconds
  * (docs/benchmarks.md).
  */
-export const width = (s: string) => (PRINTABLE_ASCII.test(s) ? s.length : stringWidth(s));
+export const width = (s: string) => (PRINTABLE_ASCII.test(s) ? s.length : stringWidth(s.includes(STYLE) ? s.split(STYLE).join('\u001b[') : s));
 
 export function pad(s: string, w: number): string {
   return s + ' '.repeat(Math.max(0, w - width(s)));
@@ -74,7 +89,11 @@ export interface Column {
 
 /** A plain table aligned by display width; the last column is not padded. */
 export function table(columns: Column[], rows: string[][]): string[] {
-  const cells = rows.map((r) => r.map((c, i) => (columns[i]?.max ? truncate(c, columns[i]!.max!) : c)));
+  // security: cells hold text read from git; sanitized before they are measured.
+  const cells = rows.map((r) => r.map((raw, i) => {
+    const c = sanitize(raw);
+    return columns[i]?.max ? truncate(c, columns[i]!.max!) : c;
+  }));
   // Each cell is measured once: width() of CJK text is the costly part of a long list.
   const cellWidths = cells.map((r) => r.map(width));
   const widths = columns.map((c, i) => cellWidths.reduce((m, r) => Math.max(m, r[i] ?? 0), width(c.header)));
@@ -107,8 +126,8 @@ export async function stepReporter(quiet: boolean): Promise<Reporter> {
   const s = await spinner(!quiet);
   const tty = !!process.stderr.isTTY;
   return {
-    step: (t) => (tty ? s.start(t) : undefined),
-    done: (t, ms) => (tty ? s.succeed(`${t} ${color.dim(`(${formatMs(ms)})`, process.stderr)}`) : quiet ? undefined : info(`✓ ${t} (${formatMs(ms)})`)),
+    step: (t) => (tty ? s.start(terminalSafe(t)) : undefined),
+    done: (t, ms) => (tty ? s.succeed(terminalSafe(`${t} ${color.dim(`(${formatMs(ms)})`, process.stderr)}`)) : quiet ? undefined : info(`✓ ${t} (${formatMs(ms)})`)),
     warn: (t) => {
       s.stop();
       warn(t);

@@ -54,6 +54,8 @@ const ESCAPE_SEQUENCES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\
 // eslint-disable-next-line no-control-regex
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const UNSAFE_OR_SPACE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * Text read from git (descriptions, names, paths, messages) as it may be shown
@@ -63,7 +65,9 @@ const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
  * (JSON escapes it).
  */
 export function sanitize(text: string, options: { multiline?: boolean } = {}): string {
+  if (!UNSAFE_OR_SPACE.test(text)) return text;
   let out = text.replace(ESCAPE_SEQUENCES, '').replace(CONTROLS, '\ufffd').replace(BIDI, '');
   if (!options.multiline) out = out.replace(/[\t\n]/g, ' ');
   return out;
 }
+

@@ -301,3 +301,18 @@ export function safePattern(pattern: string): boolean {
   if (p === '' || UNSAFE_CHARS.test(p) || p.startsWith('/') || p.includes('\\')) return false;
   return !p.split('/').some((part) => part === '..' || isGitDirName(part));
 }
+
+/** Words `<point>` arguments already mean (src/core/points.ts resolvePoint) and git's own HEAD-like refs. */
+const RESERVED_NAMES = new Set(['head', 'fetch_head', 'orig_head', 'merge_head', 'cherry_pick_head', 'revert_head', 'rebase_head', 'bisect_head', 'auto_merge', 'stash', 'latest', 'latest-backup', 'latest-release', 'previous-release', 'current', 'now']);
+
+/**
+ * Why a point name (`--name`) must not be used, beyond git's ref-name rules:
+ * it would shadow HEAD, a branch, a word `<point>` already means, or a commit
+ * id, so that `git rollback to main` would no longer mean the branch.
+ */
+export function pointNameProblem(name: string, branches: readonly string[]): string | null {
+  if (RESERVED_NAMES.has(name.toLowerCase()) || /^release~\d+$/i.test(name)) return `"${name}" already means something else where a point is named (HEAD, latest, previous-release…)`;
+  if (branches.includes(name)) return `a branch is called "${name}": the point would shadow it`;
+  if (/^[0-9a-f]{7,64}$/i.test(name)) return `"${name}" looks like a commit id`;
+  return null;
+}

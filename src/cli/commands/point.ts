@@ -24,6 +24,8 @@ export const pointCommand: CommandModule<object, Args> = {
       .option('include-untracked', { alias: 'u', type: 'boolean', describe: 'Also capture untracked files (not ignored ones)' })
       .option('reason', reasonOption)
       .option('json', { type: 'boolean', describe: 'Print the point as JSON' })
+      // security: `point -- "-rf /"` keeps a description that starts with "-".
+      .parserConfiguration({ 'populate--': true })
       .example('$0 point "AI服务集成完成"', 'a point with a Chinese description')
       .example('$0 point "before migration 42" --name pre-m42', 'a point with a readable id')
       .example('$0 point -u', 'also capture untracked files'),
@@ -35,7 +37,7 @@ export const pointCommand: CommandModule<object, Args> = {
       try {
         return await makePoint(ctx, {
           kind: 'point',
-          description: args.description ?? '',
+          description: [args.description, ...((args as Args & { '--'?: unknown[] })['--'] ?? []).map(String)].filter((d) => d !== undefined).join(' '),
           ...(args.name !== undefined ? { name: args.name } : {}),
           includeUntracked: !!args.includeUntracked,
           reason: args.reason ?? null,
