@@ -2,10 +2,11 @@
 // output written as one commit (tree config/ paths/ db/ capture/ manifest.json)
 // whose first parent is the code commit and second the uncommitted work.
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { aboutDatabase, CorruptSnapshotError, RollbackError } from '../core/errors.js';
+import { aboutDatabase, ConflictError, CorruptSnapshotError, RollbackError } from '../core/errors.js';
+import { DEFAULT_IDENTITY_ENV } from './crypto.js';
 import type { Config } from '../core/config.js';
 import type { DumpStore, Engine } from '../core/engine.js';
 import type { CaptureEntry, DatabaseEntry, FileEntry, Manifest, PointKind, SnapshotInfo, WorktreeState } from '../core/types.js';
@@ -13,6 +14,7 @@ import { expandPatterns, fileFacts, finishFile, placeFile, placeSymlink, sha256F
 import { linkProblem, pathProblem, showName } from '../core/validate.js';
 import type { Git, RepoInfo } from './git.js';
 import { captureWorktree } from './worktree.js';
+import type { ChunkCipher } from './crypto.js';
 
 export interface CaptureRequest {
   kind: PointKind;
@@ -25,6 +27,8 @@ export interface CaptureRequest {
   /** Which parts to take; code (uncommitted work) is always considered. */
   parts: { config: boolean; paths: boolean; databases: readonly Engine[]; captures: boolean; worktree: boolean };
   dumpStore?: DumpStore;
+  /** security: when set, config files are sealed with age before they enter the object store. */
+  cipher?: ChunkCipher | null;
   onProgress?: (text: string) => void;
 }
 
@@ -67,14 +71,32 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
     files = files.filter((_, i) => keep[i]);
     const facts = all.filter((_, i) => keep[i]);
     const regular = files.filter((_, i) => facts[i]?.mode !== '120000');
-    const blobs = await git.hashFiles(regular.map((f) => join(repo.root, f)));
+    const seal = label === 'config' && req.cipher ? req.cipher : null;
+    const blobs = seal ? [] : await git.hashFiles(regular.map((f) => join(repo.root, f)));
     const byPath = new Map(regular.map((f, i) => [f, blobs[i] as string]));
+    const sealedKeys = new Map<string, string>();
+    if (seal) {
+      // Sealed files: an unchanged one (same keyed hash) reuses the blob an earlier point stored.
+      for (const f of regular) {
+        const plain = await readFile(join(repo.root, f));
+        const key = seal.dedupKey(plain);
+        const known = key ? seal.lookup(key) : undefined;
+        if (known && key && (await git.objectSizes([known.blob])).get(known.blob) != null) byPath.set(f, known.blob);
+        else {
+          const blob = await git.hashBuffer(await seal.seal(plain));
+          byPath.set(f, blob);
+          if (key) seal.remember(key, { blob });
+        }
+        if (key) sealedKeys.set(f, key);
+      }
+    }
     const entries: FileEntry[] = [];
     for (let i = 0; i < files.length; i++) {
       const path = files[i] as string;
       const f = facts[i] as Awaited<ReturnType<typeof fileFacts>>;
       const blob = f.link !== undefined ? await git.hashBuffer(f.link) : (byPath.get(path) as string);
-      entries.push({ path, mode: f.mode, size: f.size, sha256: f.sha256, blob, ...(f.link !== undefined ? { link: f.link } : {}), uid: f.uid, gid: f.gid });
+      const sealed = seal && f.link === undefined ? { enc: 'age' as const, ...(sealedKeys.has(path) ? { key: sealedKeys.get(path) as string } : {}) } : {};
+      entries.push({ path, mode: f.mode, size: f.size, sha256: f.sha256, blob, ...(f.link !== undefined ? { link: f.link } : {}), uid: f.uid, gid: f.gid, ...sealed });
     }
     return entries;
   };
@@ -200,7 +222,7 @@ export interface StagedFile {
  * Writes every file of `entries` to a temp file beside its target and checks
  * its sha256. Nothing live changes; on any mismatch every temp file is removed.
  */
-export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { entry: FileEntry; rel: string }[], job: string): Promise<StagedFile[]> {
+export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { entry: FileEntry; rel: string }[], job: string, cipher?: ChunkCipher | null): Promise<StagedFile[]> {
   const staged: StagedFile[] = [];
   const root = repo.root;
   // Staged files live in the git dir, not the working tree, so that a backup
@@ -209,7 +231,8 @@ export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { e
   await mkdir(stageDir, { recursive: true });
   let n = 0;
   try {
-    const small = entries.filter((e) => e.entry.size <= 8 * 1024 * 1024 && e.entry.mode !== '120000');
+    // Sealed files are read whole to be opened (security: src/adapters/crypto.ts).
+    const small = entries.filter((e) => (e.entry.size <= 8 * 1024 * 1024 || e.entry.enc) && e.entry.mode !== '120000');
     const contents = await git.readBlobs(small.map((e) => e.entry.blob));
     for (const { entry, rel } of entries) {
       const problem = pathProblem(rel);
@@ -223,7 +246,10 @@ export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { e
       staged.push({ entry, root, rel, target, temp });
       const data = contents.get(entry.blob);
       if (data === null) throw new CorruptSnapshotError(`snapshot object for ${rel} is missing (${entry.blob.slice(0, 12)})`, 'the point is damaged; run git fsck, or roll back to another point');
-      if (data !== undefined) {
+      if (data !== undefined && entry.enc) {
+        if (!cipher) throw new ConflictError(`${rel} is encrypted and no age identity is available`, `export ${DEFAULT_IDENTITY_ENV}="AGE-SECRET-KEY-1…" or set encryption.identity; nothing was changed`);
+        await writeFile(temp, await cipher.open(data), { mode: 0o600, flag: 'w' });
+      } else if (data !== undefined) {
         await writeFile(temp, data, { mode: 0o600, flag: 'w' });
       } else {
         await rm(temp, { force: true });

@@ -11,6 +11,7 @@ import type { DatabaseConfig, DumpStore, Engine } from '../core/engine.js';
 import { UsageError } from '../core/errors.js';
 import type { TagPrefixes } from '../core/points.js';
 import { assessTrust, requireTrust, trustFromEnv, type TrustState } from './trust.js'; // security
+import type { AgeCipher } from '../adapters/crypto.js'; // security
 
 export interface Context {
   git: Git;
@@ -26,6 +27,8 @@ export interface Context {
   /** Engines for the configured databases (created on first use). */
   engines(names?: Iterable<string>): Promise<Engine[]>;
   dumpStore(): Promise<DumpStore>;
+  /** security: the age cipher (recipients to seal, identities to open), or null without encryption and identity. */
+  cipher(): Promise<AgeCipher | null>;
 }
 
 export interface OpenOptions {
@@ -50,6 +53,7 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
   const prefixes: TagPrefixes = config.tags;
   const engineCache = new Map<string, Engine>();
   let dumpStore: DumpStore | undefined;
+  let cipher: Promise<AgeCipher | null> | undefined;
   return {
     git,
     repo,
@@ -75,12 +79,20 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
         return created;
       });
     },
-    async dumpStore() {
+    async dumpStore(this: Context) {
       if (!dumpStore) {
         const { GitDumpStore } = await import('../adapters/dump-store.js');
-        dumpStore = new GitDumpStore(repo.root);
+        const c = await this.cipher(); // security: dumps sealed/opened with age when configured
+        dumpStore = new GitDumpStore(repo.root, c ? { cipher: c } : {});
       }
       return dumpStore;
+    },
+    cipher(this: Context) {
+      const self = this;
+      cipher ??= import('../adapters/crypto.js').then(({ openCipher }) =>
+        openCipher({ git, root: repo.root, config: self.config, env: process.env, points: () => self.store.list(), forWriting: !!self.config.encryption }),
+      );
+      return cipher;
     },
   };
 }

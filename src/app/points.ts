@@ -68,6 +68,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
         includeUntracked: o.includeUntracked,
         parts: { config: true, paths: true, databases: engines, captures: true, worktree: true },
         ...(engines.length ? { dumpStore: await ctx.dumpStore() } : {}),
+        ...(ctx.config.encryption ? { cipher: await ctx.cipher() } : {}), // security: config files sealed with age
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       });
   const { point, note } = await ctx.store.create({

@@ -225,7 +225,7 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
       if (missing.length > 0) {
         throw new CorruptSnapshotError(`${missing.length} object${missing.length === 1 ? '' : 's'} of ${plan.target} ${missing.length === 1 ? 'is' : 'are'} missing (${missing[0]?.slice(0, 12)}…)`, 'fetch them (git rollback fetch), or roll back to another point; nothing was changed');
       }
-      stagedFiles = await stageFiles(ctx.git, ctx.repo, fileEntries, job);
+      stagedFiles = await stageFiles(ctx.git, ctx.repo, fileEntries, job, await ctx.cipher() /* security */);
       for (const entry of dbEntries) {
         const engine = prepared.engines.find((e) => e.name === entry.name) as Engine;
         await engine.check('restore', entry).catch((e: unknown) => {
@@ -460,7 +460,7 @@ async function revert(ctx: Context, flipped: Flipped, backup: Point | null, stag
     const had = new Set([...snapshot.config, ...snapshot.paths].map((f) => f.path));
     const entries = [...snapshot.config, ...snapshot.paths].map((e) => ({ entry: e, rel: e.path }));
     const job = `revert${Date.now()}`;
-    const again = await stageFiles(ctx.git, ctx.repo, entries, job);
+    const again = await stageFiles(ctx.git, ctx.repo, entries, job, await ctx.cipher() /* security */);
     await applyStaged(again, job);
     for (const f of flipped.files) {
       if (had.has(f.entry.path)) continue;

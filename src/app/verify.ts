@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { Selection } from '../core/plan.js';
 import { snapshotRef } from '../core/points.js';
-import { CorruptSnapshotError, UsageError } from '../core/errors.js';
+import { ConflictError, CorruptSnapshotError, UsageError } from '../core/errors.js';
+import { DEFAULT_IDENTITY_ENV } from '../adapters/crypto.js';
 import { pointNameProblem, refuseProblems, showName, snapshotProblems, treeProblems, type EntryProblem, type TreeEntry } from '../core/validate.js';
 import type { Point, SnapshotInfo } from '../core/types.js';
 import type { Git } from '../adapters/git.js';
@@ -96,6 +97,7 @@ export async function verifyPointObjects(ctx: Context, point: Point, snapshot: S
 
 async function objectProblems(ctx: Context, point: Point, snapshot: SnapshotInfo | null, selection: Selection): Promise<string[]> {
   const problems: string[] = [];
+  if (snapshot) await checkKey(ctx, snapshot, selection);
   const code = await codeObjectProblems(ctx.git, point, snapshot, selection.code);
   problems.push(...code.problems);
   if (snapshot) {
@@ -112,6 +114,24 @@ async function objectProblems(ctx: Context, point: Point, snapshot: SnapshotInfo
     }
   }
   return problems;
+}
+
+/**
+ * An encrypted point can be restored only with an identity that opens it:
+ * refused here (exit 4), before any change, when there is none or it does
+ * not fit (the smallest sealed object is opened to find out).
+ */
+async function checkKey(ctx: Context, snapshot: SnapshotInfo, selection: Selection): Promise<void> {
+  const sealed: { blob: string; size: number }[] = [];
+  for (const f of [...(selection.config ? snapshot.config : []), ...(selection.paths ? snapshot.paths : [])]) if (f.enc) sealed.push({ blob: f.blob, size: f.size });
+  for (const d of snapshot.databases) if (selection.databases.has(d.name)) for (const c of d.chunks ?? []) if (c.enc) sealed.push(c);
+  if (sealed.length === 0) return;
+  const cipher = await ctx.cipher();
+  const smallest = sealed.reduce((a, b) => (b.size < a.size ? b : a));
+  const data = (await ctx.git.readBlobs([smallest.blob])).get(smallest.blob);
+  if (!data) return; // reported as missing by the presence check
+  if (!cipher) throw new ConflictError(`${snapshot.ref}: the snapshot is encrypted and no age identity is available`, `export ${DEFAULT_IDENTITY_ENV}="AGE-SECRET-KEY-1…" or set encryption.identity; nothing was changed`);
+  await cipher.open(data);
 }
 
 /** Presence and integrity (re-hash) of the code commit's objects and the uncommitted-work commits. */

@@ -13,6 +13,17 @@ export interface HealthConfig {
   timeoutMs: number;
 }
 
+// ---- security: encryption at rest (src/adapters/crypto.ts, docs/security.md) ----
+export interface EncryptionConfig {
+  /** age recipients (age1…): every new config file and dump is sealed to all of them. */
+  recipients: string[];
+  /** A file of age identities, outside the repository ("~/" is the home folder). */
+  identity: string | null;
+  /** An environment variable holding identities (default GIT_ROLLBACK_AGE_IDENTITY). */
+  identityEnv: string;
+}
+// ---- end security ----
+
 export interface Config {
   /** Where it was read from, or null for defaults. */
   file: string | null;
@@ -25,9 +36,11 @@ export interface Config {
   retention: { keepLast: number | null; keepWithin: string | null; keepReleases: boolean };
   tags: { point: string; release: string; backup: string; deploy: string };
   restore: { removeExtra: boolean; dropOld: boolean };
+  /** security: null when snapshots are stored in clear. */
+  encryption: EncryptionConfig | null;
 }
 
-const TOP_KEYS = ['config', 'paths', 'databases', 'capture', 'hooks', 'health', 'retention', 'tags', 'restore'] as const;
+const TOP_KEYS = ['config', 'paths', 'databases', 'capture', 'hooks', 'health', 'retention', 'tags', 'restore', 'encryption'] as const;
 export const ENGINES = ['sqlite', 'postgres', 'mysql', 'redis', 'command'] as const;
 
 export function defaultConfig(): Config {
@@ -42,6 +55,7 @@ export function defaultConfig(): Config {
     retention: { keepLast: null, keepWithin: null, keepReleases: true },
     tags: { point: 'rollback/', release: 'release/v', backup: 'backup/', deploy: 'deploy/' },
     restore: { removeExtra: false, dropOld: false },
+    encryption: null,
   };
 }
 
@@ -177,6 +191,27 @@ export function validateConfig(raw: unknown, file: string, env: Record<string, s
       if (typeof v !== 'boolean') fail(`restore.${k}`, 'true or false', v);
       cfg.restore[k as 'removeExtra'] = v as boolean;
     }
+  }
+  // ---- security: encryption ----
+  if (obj.encryption !== undefined && obj.encryption !== null) {
+    const e = obj.encryption as Raw;
+    if (typeof e !== 'object' || Array.isArray(e)) fail('encryption', 'a mapping with recipients', e);
+    const enc: EncryptionConfig = { recipients: [], identity: null, identityEnv: 'GIT_ROLLBACK_AGE_IDENTITY' };
+    for (const [k, v] of Object.entries(e)) {
+      if (k === 'recipients') {
+        const list = typeof v === 'string' ? [v] : v;
+        if (!Array.isArray(list) || list.length === 0 || list.some((r) => typeof r !== 'string' || !/^age1[0-9a-z]+$/.test(r))) fail('encryption.recipients', 'a list of age recipients (age1…)', v);
+        enc.recipients = list as string[];
+      } else if (k === 'identity') {
+        if (v !== null && (typeof v !== 'string' || v.trim() === '')) fail('encryption.identity', 'the path of an age identity file, outside the repository', v);
+        enc.identity = (v as string | null) ?? null;
+      } else if (k === 'identityEnv') {
+        if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) fail('encryption.identityEnv', 'an environment variable name', v);
+        enc.identityEnv = v as string;
+      } else fail(`encryption.${k}`, 'one of recipients, identity, identityEnv', k);
+    }
+    if (enc.recipients.length === 0) fail('encryption.recipients', 'a list of age recipients (age1…)', e.recipients);
+    cfg.encryption = enc;
   }
   return cfg;
 }

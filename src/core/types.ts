@@ -36,6 +36,8 @@ export interface ChunkRef {
   size: number;
   /** Keyed hash of the plaintext chunk (encrypted dumps only): what deduplicates them. */
   key?: string;
+  /** Set when the chunk is sealed with age (src/adapters/crypto.ts). */
+  enc?: 'age';
 }
 
 export interface DatabaseEntry {

@@ -65,7 +65,7 @@ for (const format of OBJECT_FORMATS) {
       r.git('remote', 'add', 'origin', bare);
       r.git('push', '-q', 'origin', 'main');
       assert.equal((await cli(r, ['point', 'shared', '--name', 'shared'])).code, 0);
-      const pushed = await cli(r, ['push']);
+      const pushed = await cli(r, ['push', '--allow-clear']);
       assert.equal(pushed.code, 0, pushed.stderr);
       const clone = join(base, 'clone');
       execFileSync('git', ['clone', '-q', bare, clone], { env: r.env });

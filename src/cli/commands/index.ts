@@ -16,6 +16,7 @@ import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
 import { toCommand } from './to.js';
 import { trustCommand } from './trust.js';
+import { keygenCommand } from './keygen.js';
 import { undoCommand } from './undo.js';
 import { verifyCommand } from './verify.js';
 
@@ -40,4 +41,5 @@ export const commands: CommandModule<any, any>[] = [
   fetchCommand,
   initCommand,
   trustCommand,
+  keygenCommand,
 ];

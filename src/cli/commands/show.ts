@@ -42,14 +42,14 @@ export const showCommand: CommandModule<object, Args> = {
     if (snapshot.worktree) print(`  uncommitted work: ${snapshot.worktree.files} file${snapshot.worktree.files === 1 ? '' : 's'} (${snapshot.worktree.commit.slice(0, 12)}${snapshot.worktree.untracked ? ', with untracked files' : ''})`);
     const files = (label: string, list: typeof snapshot.config) => {
       print(`  ${label} (${list.length}):`);
-      for (const f of list) print(`    ${f.mode.slice(-4)}  ${formatBytes(f.size).padStart(9)}  ${f.path}${f.link !== undefined ? ` -> ${f.link}` : ''}  ${color.dim(f.sha256.slice(0, 12))}`);
+      for (const f of list) print(`    ${f.mode.slice(-4)}  ${formatBytes(f.size).padStart(9)}  ${f.path}${f.link !== undefined ? ` -> ${f.link}` : ''}  ${color.dim(f.sha256.slice(0, 12))}${f.enc ? '  encrypted' : ''}`);
     };
     files('config files', snapshot.config);
     if (snapshot.paths.length) files('data path files', snapshot.paths);
     if (snapshot.databases.length) {
       print(`  databases (${snapshot.databases.length}):`);
       for (const d of snapshot.databases) {
-        print(`    ${d.name}  ${d.engine}  ${formatBytes(d.size)}  ${d.format}  ${d.tool}${d.serverVersion ? `, server ${d.serverVersion}` : ''}  ${formatMs(d.ms)}  ${color.dim(d.sha256.slice(0, 12))}${d.chunks ? `  ${d.chunks.length} chunk${d.chunks.length === 1 ? '' : 's'}` : ''}`);
+        print(`    ${d.name}  ${d.engine}  ${formatBytes(d.size)}  ${d.format}  ${d.tool}${d.serverVersion ? `, server ${d.serverVersion}` : ''}  ${formatMs(d.ms)}  ${color.dim(d.sha256.slice(0, 12))}${d.chunks ? `  ${d.chunks.length} chunk${d.chunks.length === 1 ? '' : 's'}` : ''}${d.chunks?.some((c) => c.enc) ? '  encrypted' : ''}`);
       }
     }
     if (snapshot.captures.length) {
