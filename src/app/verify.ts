@@ -49,7 +49,44 @@ export async function pointDataProblems(ctx: Context, point: Point, snapshot: Sn
     return problems;
   }
   problems.push(...treeProblems(snapshot, tree));
+  if (problems.length === 0) problems.push(...(await symlinkParentProblems(ctx, point, snapshot)));
   return problems;
+}
+
+/**
+ * A file the point restores must not lie under a symlink — neither one the
+ * point's own code or uncommitted work checks out (a colleague could commit
+ * `cfg -> ../outside` and snapshot `cfg/x`), nor one in the working tree now.
+ * Found here, before any change; the writer refuses them again at write time.
+ */
+async function symlinkParentProblems(ctx: Context, point: Point, snapshot: SnapshotInfo): Promise<EntryProblem[]> {
+  const entries = [...snapshot.config.map((e) => ['config file', e.path] as const), ...snapshot.paths.map((e) => ['data path file', e.path] as const)];
+  const parents = new Map<string, { what: string; path: string }>();
+  for (const [what, path] of entries) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (!parents.has(prefix)) parents.set(prefix, { what, path });
+    }
+  }
+  if (parents.size === 0) return [];
+  const links = new Set<string>();
+  const trees = [point.commit, snapshot.worktree?.commit, snapshot.worktree?.untracked].filter((c): c is string => typeof c === 'string');
+  for (const commit of trees) {
+    const r = await ctx.git.run(['ls-tree', '-z', '--full-tree', '--end-of-options', commit, '--', ...parents.keys()], { allowFail: true });
+    for (const record of r.stdout.split('\0')) {
+      const tab = record.indexOf('\t');
+      if (tab > 0 && record.startsWith('120000 ')) links.add(record.slice(tab + 1));
+    }
+  }
+  const { lstat } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const out: EntryProblem[] = [];
+  for (const [prefix, { what, path }] of parents) {
+    const local = links.has(prefix) ? 'the point\'s code' : (await lstat(join(ctx.repo.root, prefix)).catch(() => null))?.isSymbolicLink() ? 'the working tree' : null;
+    if (local) out.push({ what, entry: path, reason: `lies under ${showName(prefix)}, a symbolic link in ${local}: a restore never writes through one` });
+  }
+  return out;
 }
 
 /**
