@@ -120,6 +120,6 @@ export const initCommand: CommandModule<object, Args> = {
     if ((await exists(target)) && !args.force) throw new ConflictError('.rollbackrc.yaml already exists', 'edit it, or overwrite it with --force');
     await writeFile(target, text, { mode: 0o644 });
     print(`Found: ${found.env.length} env file${found.env.length === 1 ? '' : 's'}${found.env.length ? ` (${found.env.join(', ')})` : ''}, ${found.sqlite.length} SQLite file${found.sqlite.length === 1 ? '' : 's'}${found.sqlite.length ? ` (${found.sqlite.join(', ')})` : ''}, ${found.services.length} database service${found.services.length === 1 ? '' : 's'} in compose files${found.services.length ? ` (${found.services.map((s) => `${s.name}: ${s.engine}`).join(', ')})` : ''}.`);
-    print(`Wrote ${color.bold('.rollbackrc.yaml')}. Review it, then make a point: git rollback point "description"`);
+    print(`Wrote ${color.bold('.rollbackrc.yaml')}. Review it, approve it (git rollback trust), then make a point: git rollback point "description"`);
   },
 };
