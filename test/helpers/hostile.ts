@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, lstatSync, readlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Repo } from './repo.js';
+import type { FileEntry } from '../../src/core/types.js';
 
 export interface RawEntry {
   /** Tree path, split on "/" into nested trees; any component is allowed (that is the point). */
@@ -58,14 +59,8 @@ export function treeOf(repo: Repo, entries: readonly RawEntry[]): string {
   return write(root);
 }
 
-export interface FileFact {
-  path: string;
-  mode: string;
-  size: number;
-  sha256: string;
-  blob: string;
-  link?: string;
-}
+/** A file entry of a note or manifest (src/core/types.ts), with whatever values the test wants. */
+export type FileFact = Pick<FileEntry, 'path' | 'mode' | 'size' | 'sha256' | 'blob' | 'link'>;
 
 /** The note/manifest fact for a file stored at config/<path> or paths/<path>. */
 export function fact(repo: Repo, path: string, content: string, mode = '100644', link?: string): FileFact {
