@@ -117,7 +117,7 @@ describe('trust', () => {
     const old = r.git('rev-parse', 'HEAD');
     r.git('checkout', '-q', 'HEAD~1', '--', '.rollbackrc.yaml', 'app.txt');
     r.commit('current');
-    assert.equal((await cli(r, ['point', 'now', '--name', 'now'])).code, 0);
+    assert.equal((await cli(r, ['point', 'today', '--name', 'today'])).code, 0);
     r.git('tag', '-a', '-m', 'old', 'rollback/old', old);
     // The rollback itself runs with the config approved when it started.
     const to = await cli(r, ['to', 'rollback/old', '--yes', '--skip', 'config']);
