@@ -125,7 +125,7 @@ describe('history views', () => {
     const log = await ok(r, ['log']);
     const lines = log.stdout.trimEnd().split('\n');
     assert.match(lines[0] ?? '', /^ID +TIME +EVENT +TARGET +OUTCOME +TOOK +BY +REASON +DETAILS$/);
-    assert.match(lines[1] ?? '', /^[0-9a-f]{8} +\S+ \S+ +rollback +release\/v0\.8\.1 +ok +\d+ ms +Test User@\S+ +支付接口大量超时 \(INC-142\) +main@[0-9a-f]{8} → [0-9a-f]{8}, mode checkout, backup backup\/\S+, 2 commits undone$/);
+    assert.match(lines[1] ?? '', /^[0-9a-f]{8} +\S+ \S+ +rollback +release\/v0\.8\.1 +ok +\d+(?:\.\d+)? m?s +Test User@\S+ +支付接口大量超时 \(INC-142\) +main@[0-9a-f]{8} → [0-9a-f]{8}, mode checkout, backup backup\/\S+, 2 commits undone$/);
     assert.match(lines[2] ?? '', / release +release\/v0\.8\.2 +ok /);
     assert.equal(lines.length, 5);
     const only = JSON.parse((await ok(r, ['log', '--type', 'release', '-n', '2', '--json'])).stdout);
