@@ -2,7 +2,7 @@
 // the user's language), parses arguments with yargs, runs one command, and
 // turns errors into a one-line message, a hint and a documented exit code.
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -120,7 +120,9 @@ function reportError(error: unknown, verbose: boolean): number {
   const out = process.stderr;
   const prefix = t('error.prefix');
   const code = (error as { code?: string } | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test((error as Error)?.message ?? '')) {
+  // git reports a full disk in many words ("couldn't write …lock", "unable to
+  // write loose object"): when a command fails, the free space tells.
+  if (code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test((error as Error)?.message ?? '') || (!(error instanceof UsageError) && diskNearlyFull())) {
     const path = (error as { path?: string }).path;
     out.write(`${prefix}${sanitize(t('error.diskFull', { path: path ? ` (${path})` : '', detail: redact((error instanceof RollbackError ? error.localMessage() : (error as Error).message).split('\n')[0] ?? '') }))}\n`);
     const hint = error instanceof RollbackError ? error.localHint() : null;
@@ -143,3 +145,13 @@ function reportError(error: unknown, verbose: boolean): number {
 
 const code = await main(hideBin(process.argv));
 process.exitCode = code;
+
+/** Whether the filesystem of the current directory has less than 1 MiB left for this user. */
+function diskNearlyFull(): boolean {
+  try {
+    const st = statfsSync(process.cwd());
+    return st.bavail * st.bsize < 1024 * 1024;
+  } catch {
+    return false;
+  }
+}

@@ -41,7 +41,7 @@ import { timestampId, uniqueId } from '../core/points.js';
 import type { DatabaseEntry, FileEntry, Manifest, Point, SnapshotInfo } from '../core/types.js';
 import type { Context } from './context.js';
 import { runFailureHook, runHook, type Failure } from './hooks.js';
-import { requireTrust } from './trust.js';
+import { recordConfigInUse, requireTrust } from './trust.js';
 import { checkPointData, verifyPointObjects } from './verify.js';
 import { journalSteps, RevertedFailure, Runner, StuckFailure, type RunnerReporter, type StepDef, type StepScope } from './runner.js';
 
@@ -58,6 +58,8 @@ export interface RollbackRequest {
   skip: string[];
   /** The automatic rollback of a failed `deploy`. */
   deploy?: { point: string; failure: string };
+  /** Only the plan is wanted: what only a restore needs (the age key) is not required. */
+  dryRun?: boolean;
 }
 
 /** What the job needs that must not be recomputed once it started (journal request.frozen). */
@@ -82,6 +84,8 @@ interface Frozen {
   /** Target paths the backup must capture even when no configured pattern matches them. */
   captureAlso: { config: string[]; paths: string[] };
   commitsUndone: number | null;
+  /** The approved config in use when the job started, recorded on the backup (undo comes back to it: trust.ts). */
+  configInUse?: { file: string | null; sha256: string | null };
 }
 
 export interface Prepared {
@@ -194,7 +198,7 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
 
   // Every object the job reads is here and intact (code re-hashed), and an
   // encrypted point has a key that opens it, before anything changes.
-  await verifyPointObjects(ctx, target, snapshot, selection);
+  await verifyPointObjects(ctx, target, snapshot, selection, { needKey: !request.dryRun });
 
   const engines = await ctx.engines(dbEntries.map((d) => d.name));
   // Fast undo takes back only database copies this clone parked (never on the word of a fetched note).
@@ -253,7 +257,9 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
   });
   // Where owner and group cannot be kept, the plan says so.
   const ownerNotes = snapshot ? await ownershipNotes(ctx.repo.root, [...(selection.config ? snapshot.config : []), ...(selection.paths ? snapshot.paths : [])]) : [];
-  plan.steps.find((s) => s.id === 'files')?.details.push(...ownerNotes);
+  const filesStep = plan.steps.find((s) => s.id === 'files');
+  filesStep?.details.push(...ownerNotes);
+  filesStep?.local?.details.push(...ownerNotes);
   const frozen: Frozen = {
     backupId: id,
     before: { commit: head.commit as string, branch: head.branch },
@@ -296,7 +302,8 @@ interface JobContext {
 
 /** Starts the job: journal first, then the steps. The caller holds the lock. */
 export async function executeRollback(ctx: Context, prepared: Prepared, reporter: Reporter): Promise<RollbackOutcome> {
-  const { plan, request, frozen } = prepared;
+  const { plan, request } = prepared;
+  const frozen: Frozen = { ...prepared.frozen, configInUse: (await recordConfigInUse(ctx)).config };
   const file = new JournalFile(ctx.stateDir);
   const journalRequest: JournalRequest = {
     action: request.action,
@@ -813,7 +820,7 @@ function buildSteps(jc: JobContext): StepDef[] {
       const c = await cipher();
       const ownerLost: string[] = [];
       for (const p of plan) if ((await applyStaged(git, p, job, c)) === 'owner-lost') ownerLost.push(p.entry.path);
-      if (ownerLost.length) s.warn(`could not give back owner and group (this user may not set them): ${ownerLost.join(', ')}`);
+      if (ownerLost.length) s.warn(`owner and group could not be kept for ${ownerLost.join(', ')} (this user may not set them)`);
     },
     async revert(s) {
       await putBack(jc, files.map((f) => f.path), new Set((s.memo.absentBefore as string[] | undefined) ?? []));
@@ -933,7 +940,7 @@ function buildSteps(jc: JobContext): StepDef[] {
           snapshot,
           release: null,
           date: new Date(stepMemo(jc, 'capture').date as string),
-          extra: { action: r.action, target: r.target, clone: await cloneId(ctx.stateDir) },
+          extra: { action: r.action, target: r.target, clone: await cloneId(ctx.stateDir), ...(frozen.configInUse ? { config: frozen.configInUse } : {}) },
         },
         { alsoUpdate: [event.command, `delete ${JOB_REF(job)} ${captureCommit}`] },
       );

@@ -122,8 +122,8 @@ export async function treeObjects(git: Git, commit: string): Promise<string[] | 
  * sha256 while they are staged). Throws CorruptSnapshotError naming the
  * first object at fault.
  */
-export async function verifyPointObjects(ctx: Context, point: Point, snapshot: SnapshotInfo | null, selection: Selection): Promise<void> {
-  const problems = await objectProblems(ctx, point, snapshot, selection);
+export async function verifyPointObjects(ctx: Context, point: Point, snapshot: SnapshotInfo | null, selection: Selection, options: { needKey?: boolean } = {}): Promise<void> {
+  const problems = await objectProblems(ctx, point, snapshot, selection, options.needKey !== false);
   if (problems.length === 0) return;
   const [first] = problems;
   throw new CorruptSnapshotError(
@@ -132,9 +132,10 @@ export async function verifyPointObjects(ctx: Context, point: Point, snapshot: S
   );
 }
 
-async function objectProblems(ctx: Context, point: Point, snapshot: SnapshotInfo | null, selection: Selection): Promise<string[]> {
+async function objectProblems(ctx: Context, point: Point, snapshot: SnapshotInfo | null, selection: Selection, needKey: boolean): Promise<string[]> {
   const problems: string[] = [];
-  if (snapshot) await checkKey(ctx, snapshot, selection);
+  // A plan (--dry-run) is shown without the key; only a restore needs it.
+  if (snapshot && needKey) await checkKey(ctx, snapshot, selection);
   // Objects HEAD's tree already holds are checked out now and are not rewritten by
   // the checkout: only the others are read and re-hashed (a rollback to a nearby
   // point reads a few objects, not the whole tree; docs/security.md has figures).

@@ -109,6 +109,7 @@ export async function rollback(ctx: Context, args: Args, target: Point, mode: Mo
     reason: args.reason ?? null,
     only: args.only ?? [],
     skip: args.skip ?? [],
+    dryRun: !!args.dryRun,
   };
   const run = async () => {
     if (!args.dryRun) await refuseIfInterrupted(ctx);
