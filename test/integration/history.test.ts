@@ -167,15 +167,22 @@ describe('history views', () => {
   });
 
   it('shows an interrupted rollback in status', async () => {
-    const r = makeRepo();
+    const r = makeRepo({ files: { 'app.txt': 'v1\n', '.gitignore': '.env\n', '.rollbackrc.yaml': 'config: [".env"]\n' } });
     repos.push(r);
+    r.write('.env', 'K=1\n');
     await ok(r, ['point', 'x', '--name', 'x']);
-    const dir = join(r.dir, '.git', 'rollback');
-    mkdirSync(dir, { recursive: true });
-    const journal = { schema: 1, job: 'j', action: 'rollback', target: 'rollback/x', backup: 'backup/y', mode: 'checkout', only: [], skip: [], pid: 1, startedAt: '2025-09-06T05:10:58Z', state: 'running', steps: [] };
-    execFileSync('sh', ['-c', `cat > '${join(dir, 'journal.json')}'`], { input: JSON.stringify(journal) });
+    r.write('app.txt', 'v2\n');
+    r.commit('v2');
+    const crashed = await cli(r, ['to', 'x', '--yes'], { env: { ROLLBACK_TEST_CRASH: 'files:after' } });
+    assert.notEqual(crashed.code, 0);
     const st = await ok(r, ['status']);
-    assert.match(st.stdout, /In progress +rollback to rollback\/x was interrupted \(started 2025-09-06T05:10:58Z, pid 1\); finish it: git rollback to --continue, or revert it: git rollback to --abort/);
+    assert.match(st.stdout, /In progress +rollback to rollback\/x was interrupted \(started \S+, pid \d+ is gone\)/);
+    assert.match(st.stdout, /where things are: code at the target; files part-way/);
+    assert.match(st.stdout, /left over: folder \S+stage-\S+/);
+    assert.match(st.stdout, /finish it: git rollback to --continue, or put it back: git rollback to --abort/);
+    const json = JSON.parse((await ok(r, ['status', '--json'])).stdout);
+    assert.equal(json.inProgress.running, false);
+    assert.equal(json.inProgress.steps.find((s: { id: string }) => s.id === 'files').state, 'running');
   });
 });
 
