@@ -93,7 +93,7 @@ describe('sqlite engine', () => {
     assert.deepEqual(sqliteFull(db), original);
     const backup = await dumpParkedInto(engine, job.reload(), store);
     assert.equal(backup.format, 'sqlite-file');
-    assert.equal((backup.details?.parked as { job: string }).job, 'job1');
+    assert.equal((backup.details?.parked as { jobId: string }).jobId, 'job1');
     assert.deepEqual((await engine.leftovers()).map((o) => `${o.role} ${o.jobId}`), ['parked job1']);
 
     // undo: the backup entry says it came from job1's parked copy.

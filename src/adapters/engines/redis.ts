@@ -47,9 +47,9 @@ interface Marker {
   from?: string;
 }
 
-/** What the parked copy was when its dump was stored (entry.details.parked). */
+/** What the parked copy was when its dump was stored (entry.details.parked; the runner reads `jobId`). */
 interface ParkedFacts {
-  job: string;
+  jobId: string;
   db: number;
   scratch: number;
   keys: number;
@@ -514,7 +514,7 @@ export class RedisEngine implements Engine {
     try {
       // Nothing writes to the scratch db, so reading it key by key is a consistent snapshot.
       const written = await this.dumpByScan(client, scratch, out, probe.serverVersion, true);
-      const parked: ParkedFacts = { job: jobId, db: this.db, scratch, keys: written.keys, digest: written.digest };
+      const parked: ParkedFacts = { jobId, db: this.db, scratch, keys: written.keys, digest: written.digest };
       return {
         format: FORMAT_V2, ext: 'redis', tool: probe.tool, serverVersion: probe.serverVersion,
         details: { db: this.db, keys: written.keys, snapshot: 'parked', ...(written.rdbVersion ? { rdbVersion: written.rdbVersion } : {}), parked },
@@ -535,7 +535,7 @@ export class RedisEngine implements Engine {
     const from = safeJobId(fromJobId);
     const jobId = safeJobId(job.jobId);
     const recorded = job.entry.details?.parked as ParkedFacts | undefined;
-    if (!recorded || recorded.job !== from || recorded.db !== this.db) return false;
+    if (!recorded || recorded.jobId !== from || recorded.db !== this.db) return false;
     return this.withClient(this.db, async (client) => {
       const { scratch, marker, size } = await this.scratchState(client);
       if (this.ours(marker, jobId, ['staged']) && marker!.from === from) return true; // adopted by an earlier attempt

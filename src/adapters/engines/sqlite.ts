@@ -34,7 +34,8 @@ export const SQLITE_FORMAT = 'sqlite-file';
 
 /** What the parked copy was when its dump was stored: enough to tell later that it did not change. */
 interface ParkedFacts {
-  job: string;
+  /** The job whose parked copy this is (the runner reads `details.parked.jobId` to offer a fast undo). */
+  jobId: string;
   ino: string;
   size: number;
   mtimeNs: string;
@@ -525,7 +526,7 @@ export class SqliteEngine implements Engine {
 
   private async parkedFacts(jobId: string): Promise<ParkedFacts> {
     const s = await stat(this.parked(jobId), { bigint: true });
-    return { job: safeJobId(jobId), ino: String(s.ino), size: Number(s.size), mtimeNs: String(s.mtimeNs), sha256: '' };
+    return { jobId: safeJobId(jobId), ino: String(s.ino), size: Number(s.size), mtimeNs: String(s.mtimeNs), sha256: '' };
   }
 
   async dropParked(jobId: string): Promise<void> {
@@ -535,7 +536,7 @@ export class SqliteEngine implements Engine {
 
   async adoptParked(fromJobId: string, job: RestoreJob): Promise<boolean> {
     const recorded = job.entry.details?.parked as ParkedFacts | undefined;
-    if (!recorded || recorded.job !== safeJobId(fromJobId)) return false;
+    if (!recorded || recorded.jobId !== safeJobId(fromJobId)) return false;
     const from = this.parked(fromJobId);
     const staged = this.staged(job.jobId);
     const matches = async (path: string) => {
