@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PassThrough, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { GitDumpStore } from '../src/adapters/dump-store.js';
 import { createEngine } from '../src/adapters/engines/index.js';
@@ -24,12 +25,6 @@ function flag(argv: readonly string[], name: string, fallback?: string): string 
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function timeSync(fn: () => void): number {
-  const t = performance.now();
-  fn();
-  return performance.now() - t;
-}
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
@@ -60,22 +55,22 @@ export async function main(argv: readonly string[]): Promise<void> {
     rows.push(`| ${what} | ${(median(ms) / 1000).toFixed(2)} s | ${ms.map((m) => (m / 1000).toFixed(2)).join(', ')} | ${note} |`);
     console.error(rows.at(-1));
   };
-  const repeat = async (fn: () => Promise<unknown> | void) => {
-    const ms: number[] = [];
-    for (let i = 0; i < runs; i++) ms.push(await time(async () => fn()));
-    return ms;
-  };
 
-  // Anchors.
+  // Anchors and the engine alone, interleaved run by run so that a busy machine weighs on all alike.
   const out = join(base, 'out.db');
-  row('`sqlite3 .backup`', await repeat(() => { timeSync(() => sqlite(db, `.backup '${out}'`)); rmSync(out); }));
-  row('`VACUUM INTO`', await repeat(() => { sqlite(db, `VACUUM INTO '${out}'`); rmSync(out); }));
-  row('`cp`', await repeat(() => { copyFileSync(db, out); rmSync(out); }));
-  row('`PRAGMA integrity_check`', await repeat(() => { sqlite(db, 'PRAGMA integrity_check'); }));
-
-  // Engine alone (no store).
   const discard = () => new Writable({ write(_c, _e, done) { done(); } });
-  row('engine dump into nothing (copy under a read transaction)', await repeat(() => engine.dump(discard())));
+  const tasks: Array<[string, () => Promise<unknown> | void]> = [
+    ['`sqlite3 .backup`', () => { sqlite(db, `.backup '${out}'`); rmSync(out); }],
+    ['`VACUUM INTO`', () => { sqlite(db, `VACUUM INTO '${out}'`); rmSync(out); }],
+    ['`cp`', () => { copyFileSync(db, out); rmSync(out); }],
+    ['`PRAGMA quick_check`', () => { sqlite(db, 'PRAGMA quick_check'); }],
+    ['engine dump into nothing (copy under a read transaction, quick_check alongside)', () => engine.dump(discard())],
+  ];
+  const times = tasks.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++) {
+    for (const [t, [, fn]] of tasks.entries()) times[t]!.push(await time(async () => fn()));
+  }
+  tasks.forEach(([what], t) => row(what, times[t]!));
 
   // Through the git dump store, as `point` does.
   const dumpInto = async (store: GitDumpStore, produce: (out: PassThrough) => Promise<DumpOutcome & { absent?: boolean }>) => {
@@ -99,11 +94,13 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   // A rollback: stage from the store, swap; then the backup of the parked file, then fast undo.
   const stages: number[] = [];
+  const storeReads: number[] = [];
   const swaps: number[] = [];
   const parkedDumps: number[] = [];
   const undos: number[] = [];
   for (let i = 0; i < runs; i++) {
     sqlite(db, 'UPDATE t SET b = randomblob(4000) WHERE id % 100 = 0;');
+    storeReads.push(await time(() => pipeline(store.read(entry.chunks!, entry.sha256), discard())));
     const to = job(`to${i}`, entry);
     stages.push(await time(() => engine.stage(store.read(entry.chunks!, entry.sha256), to)));
     swaps.push(await time(() => engine.swap(to)));
@@ -116,7 +113,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     }));
     await engine.dropParked(`undo${i}`);
   }
-  row('to: stage from the store (write beside, integrity_check, fsync)', stages);
+  row('to: stage from the store (read the store, write beside, check the header, fsync)', stages);
+  row('  of which: reading the dump out of the store alone', storeReads);
   row('to: swap (rename)', swaps);
   row('to: backup of the parked file into the store (after service is back)', parkedDumps);
   row('undo right after: adopt the parked file + swap', undos);

@@ -5,15 +5,15 @@
 // every step run twice and after a crash inside itself; parked copies, fast
 // undo, absent files, corrupt and cancelled stages.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
-import { chinookSql, tempDir, tempRepo } from '../helpers/servers.js';
+import { chinookSql, repoRoot, tempDir, tempRepo } from '../helpers/servers.js';
 import { corrupted, dumpInto, dumpParkedInto, readEntry, sink, stageFrom, testJob } from '../helpers/kv-job.js';
 import { sqlite3, sqliteFull } from '../helpers/kv-state.js';
 
@@ -338,6 +338,35 @@ describe('sqlite engine', () => {
     const third = await dumpInto(engine, store);
     assert.equal(await sqliteEngine.unchangedSince(third), true);
     assert.notEqual(third.sha256, first.sha256);
+  });
+
+  it('run by a user who may not give files away: the plan says the owner cannot be kept, and the swap warns', async () => {
+    const { dir, db } = setup('app.db');
+    chmodSync(dir, 0o777);
+    sqlite3(db, 'CREATE TABLE t (x); INSERT INTO t VALUES (1);');
+    chmodSync(db, 0o666); // root's file, which nobody may replace in this shared folder
+    const script = join(dir, 'as-nobody.mts');
+    writeFileSync(script, `
+      import { Readable, Writable } from 'node:stream';
+      import { createEngine } from ${JSON.stringify(join(repoRoot, 'src/adapters/engines/index.ts'))};
+      const engine = createEngine({ name: 'local', engine: 'sqlite', path: 'app.db' }, { cwd: ${JSON.stringify(dir)}, env: process.env });
+      const chunks = [];
+      const outcome = await engine.dump(new Writable({ write(c, _e, done) { chunks.push(c); done(); } }));
+      const entry = { name: 'local', engine: 'sqlite', format: outcome.format, path: 'db/local.sqlite', size: 0, sha256: '', tool: '', ms: 0, details: outcome.details };
+      const warnings = [];
+      const job = { jobId: 'nobody', entry, memo: {}, async save() {}, signal: new AbortController().signal, warn: (t) => warnings.push(t) };
+      const { notes } = await engine.checkRestore(entry, job.jobId);
+      await engine.stage(Readable.from([Buffer.concat(chunks)]), job);
+      await engine.swap(job);
+      console.log(JSON.stringify({ notes, warnings }));
+    `);
+    const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, '--import', join(repoRoot, 'node_modules/tsx/dist/esm/index.mjs'), script], { cwd: dir, encoding: 'utf8' });
+    const { notes, warnings } = JSON.parse(out.trim().split('\n').pop()!) as { notes: string[]; warnings: string[] };
+    assert.ok(notes.some((n) => /cannot keep owner 0 .*will belong to uid 65534/.test(n)), notes.join('\n'));
+    assert.ok(warnings.some((w) => /cannot give it owner 0:0 \(EPERM\)/.test(w)), warnings.join('\n'));
+    assert.equal(statSync(db).uid, NOBODY, 'the plan told the truth');
+    assert.equal((statSync(db).mode & 0o777).toString(8), '666', 'the mode is kept');
+    assert.equal(sqlite3(db, 'SELECT count(*) FROM t;'), '1');
   });
 
   it('keeps a non-WAL database in its journal mode', async () => {

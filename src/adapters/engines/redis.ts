@@ -224,7 +224,10 @@ export class RedisEngine implements Engine {
           `give each Redis database on this server its own databases.<name>.scratchDb, or drop that copy first (git rollback prune)`,
         );
       }
-      if (marker && marker.job !== safeJobId(jobId)) {
+      const adoptable = (entry.details?.parked as { jobId?: unknown } | undefined)?.jobId;
+      if (marker && marker.state === 'parked' && marker.job === adoptable) {
+        notes.push(`scratch db ${scratch} still holds the keyspace of this backup (job ${marker.job}): it is swapped back if unchanged since its dump; otherwise this restore replaces it`);
+      } else if (marker && marker.job !== safeJobId(jobId)) {
         notes.push(marker.state === 'parked'
           ? `scratch db ${scratch} holds the previous keyspace kept by job ${marker.job} (its dump is in that job's backup point): this restore replaces it`
           : `scratch db ${scratch} holds a half-made copy of interrupted job ${marker.job}: this restore empties it`);

@@ -1,11 +1,11 @@
-// SQLite: a consistent copy of the file while the app writes (`VACUUM INTO`,
-// one read transaction: WAL readers never block writers; a plain file copy
-// could tear a page or miss the -wal), streamed into the store. Restore
+// SQLite: a page copy of the file (and its -wal) taken while a sqlite3
+// process holds a read transaction, so it is one consistent state while the
+// app writes, checked with quick_check as it streams into the store. Restore
 // writes the dump beside the live file as `.<file>.rb-stage-<job>` (same
-// filesystem, so rename is atomic), checks it, gives it the live file's
-// journal mode, mode, owner and group, and renames it over the live file; the
-// previous file is kept as `.<file>.rb-old-<job>` (parked) until its dump is
-// stored and the user prunes it, so undo right after is a rename.
+// filesystem, so rename is atomic), gives it the journal mode, mode, owner
+// and group, and renames it over the live file; the previous file is kept as
+// `.<file>.rb-old-<job>` (parked) until its dump is stored and the user
+// prunes it, so undo right after is a rename.
 //
 // Every restore step works out where the job stands from which of the three
 // files exist (and their inodes), so it can run again after a crash part-way
