@@ -93,7 +93,10 @@ export const ENGINE_KEYS: Record<string, EngineKeys> = {
   redis: {
     description: 'Redis: every key with its TTL; restored into a scratch db, then SWAPDB',
     required: { url: { kind: 'string', description: 'redis://[:password@]host:port/db; use ${VAR} for secrets' } },
-    optional: { scratchDb: { kind: 'integer', description: 'Database number used to stage restores (default: the last)' } },
+    optional: {
+      scratchDb: { kind: 'integer', description: 'Database number used to stage restores (default: the last)' },
+      snapshot: { kind: 'string', description: 'How a point reads the keys: sync (one replication snapshot, default) or scan (key by key)' },
+    },
   },
   command: {
     description: 'Any engine: a dump command writing to stdout, a restore command reading stdin',

@@ -106,7 +106,7 @@ describe('redis engine', () => {
     await stageFrom(engine, store, job);
     await engine.swap(job);
     const backup = await dumpParkedInto(engine, job.reload(), store);
-    assert.equal((backup.details?.parked as { job: string }).job, 'to1');
+    assert.equal((backup.details?.parked as { jobId: string }).jobId, 'to1');
     assert.equal(backup.details?.keys, 1);
 
     const undo = testJob('undo1', backup);

@@ -5,12 +5,15 @@
 // every step run twice and after a crash inside itself; parked copies, fast
 // undo, absent files, corrupt and cancelled stages.
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
-import { chinookSql, tempDir, tempRepo } from '../helpers/servers.js';
+import { chinookSql, repoRoot, tempDir, tempRepo } from '../helpers/servers.js';
 import { corrupted, dumpInto, dumpParkedInto, readEntry, sink, stageFrom, testJob } from '../helpers/kv-job.js';
 import { sqlite3, sqliteFull } from '../helpers/kv-state.js';
 
@@ -90,7 +93,7 @@ describe('sqlite engine', () => {
     assert.deepEqual(sqliteFull(db), original);
     const backup = await dumpParkedInto(engine, job.reload(), store);
     assert.equal(backup.format, 'sqlite-file');
-    assert.equal((backup.details?.parked as { job: string }).job, 'job1');
+    assert.equal((backup.details?.parked as { jobId: string }).jobId, 'job1');
     assert.deepEqual((await engine.leftovers()).map((o) => `${o.role} ${o.jobId}`), ['parked job1']);
 
     // undo: the backup entry says it came from job1's parked copy.
@@ -240,6 +243,130 @@ describe('sqlite engine', () => {
     assert.equal(await digest(first), await digest(second));
     sqlite3(db, 'UPDATE Artist SET Name = Name || \'!\' WHERE ArtistId = 1;');
     assert.notEqual(await digest(await dumpInto(engine, store)), await digest(first));
+  });
+
+  for (const mode of ['WAL', 'DELETE']) {
+    it(`dumps one consistent state while another process writes (journal_mode ${mode})`, async () => {
+      const { dir, db, engine, store } = setup('app.db');
+      // 8 MiB to start with, so that copying takes long enough for writers to commit meanwhile.
+      sqlite3(db, `PRAGMA journal_mode=${mode}; CREATE TABLE c (id INTEGER PRIMARY KEY, v INT); INSERT INTO c VALUES (1, 0), (2, 0); CREATE TABLE log (b BLOB);
+        CREATE TABLE filler (b BLOB); WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2000) INSERT INTO filler SELECT randomblob(4000) FROM n;`);
+      // Each transaction moves both counters and appends 4 KiB: a torn copy shows as unequal counters or a broken file.
+      const txn = "BEGIN; UPDATE c SET v = v + 1; INSERT INTO log VALUES (randomblob(4000)); COMMIT;\n";
+      const writer = spawn('sqlite3', ['-batch', db], { stdio: ['pipe', 'pipe', 'ignore'] });
+      writer.stdin.write('.timeout 10000\n');
+      // One transaction at a time: the next is sent when the last one answered.
+      let answered = 0;
+      writer.stdout.on('data', (chunk: Buffer) => {
+        answered += chunk.toString().split('\n').length - 1;
+      });
+      let writing = true;
+      const feeding = (async () => {
+        for (let sent = 1; writing && writer.exitCode === null; sent++) {
+          writer.stdin.write(`${txn}SELECT 'ok';\n`);
+          while (answered < sent && writing) await sleep(1);
+        }
+      })();
+      let entry;
+      try {
+        await sleep(300);
+        entry = await dumpInto(engine, store);
+      } finally {
+        writing = false;
+        await feeding;
+        const exited = new Promise((r) => writer.once('exit', r));
+        writer.stdin.end();
+        await exited;
+      }
+      const job = testJob('pit', entry);
+      await stageFrom(engine, store, job);
+      const staged = join(dir, '.app.db.rb-stage-pit');
+      assert.equal(sqlite3(staged, 'PRAGMA quick_check;'), 'ok');
+      const [v1, v2, logged] = sqlite3(staged, 'SELECT v FROM c ORDER BY id; SELECT count(*) FROM log;').split('\n').map(Number);
+      assert.ok(v1! > 0, 'the writer had committed before the dump');
+      assert.equal(v1, v2, 'both counters from one transaction');
+      assert.equal(logged, v1, 'and the rows of exactly those transactions');
+      assert.equal(sqlite3(staged, 'PRAGMA journal_mode;'), mode.toLowerCase());
+      await engine.discardStaged(job);
+    });
+  }
+
+  it('a broken file is still dumped (with a warning) and restored as it was; an old dump is still integrity-checked', async () => {
+    const { dir, db, engine, store } = setup('app.db');
+    sqlite3(db, `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2000) INSERT INTO t SELECT x, hex(randomblob(100)) FROM n; CREATE INDEX t_v ON t(v);`);
+    const good = await dumpInto(engine, store);
+    assert.equal(good.details?.checked, 'quick_check');
+    assert.equal(good.warnings, undefined);
+    // Break an index page in the middle of the file, as a bad disk would.
+    const pageSize = Number(sqlite3(db, 'PRAGMA page_size;'));
+    const rootpage = Number(sqlite3(db, "SELECT rootpage FROM sqlite_schema WHERE name = 't_v';"));
+    const fd = openSync(db, 'r+');
+    writeSync(fd, Buffer.alloc(200, 0x41), 0, 200, (rootpage - 1) * pageSize + 8);
+    closeSync(fd);
+    const broken = await dumpInto(engine, store);
+    assert.equal(broken.details?.checked, 'quick_check: failed');
+    assert.match(broken.warnings?.[0] ?? '', /app\.db fails PRAGMA quick_check .*stored as it is/);
+    assert.ok((await engine.checkRestore(broken, 'b')).notes.some((n) => /already failed PRAGMA quick_check/.test(n)));
+
+    // Older dumps (no `checked`) get integrity_check at restore: a broken one is refused, nothing left.
+    const old = { ...broken, details: { ...broken.details, checked: undefined } };
+    await assert.rejects(engine.stage(readEntry(store, old), testJob('old', old)), /fails integrity_check/);
+    assert.deepEqual(ourFiles(dir), []);
+    // Bytes that are no SQLite file at all are refused whatever the entry says.
+    const pass = new PassThrough();
+    pass.end(Buffer.alloc(8192, 0x42));
+    const junk = { ...good, ...(await store.write(pass)) };
+    await assert.rejects(engine.stage(readEntry(store, junk), testJob('junk', junk)), /not an SQLite database/);
+    assert.deepEqual(ourFiles(dir), []);
+  });
+
+  it('tells when the live file is provably the one a point was dumped from (unchanged repeat)', async () => {
+    const { db, engine, store } = setup('app.db');
+    chinook(db);
+    const sqliteEngine = engine as typeof engine & { unchangedSince(e: unknown): Promise<boolean> };
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(db, old, old);
+    const first = await dumpInto(engine, store);
+    assert.equal(await sqliteEngine.unchangedSince(first), true);
+    assert.equal(await sqliteEngine.unchangedSince({ ...first, details: { ...first.details, path: 'other.db' } }), false);
+    sqlite3(db, "UPDATE Artist SET Name = 'x' WHERE ArtistId = 1;");
+    assert.equal(await sqliteEngine.unchangedSince(first), false, 'a write (into the WAL) is a change');
+    const second = await dumpInto(engine, store);
+    assert.equal(await sqliteEngine.unchangedSince(second), false, 'written just before the dump: not trusted (racy)');
+    sqlite3(db, 'PRAGMA wal_checkpoint(TRUNCATE);');
+    utimesSync(db, old, old);
+    const third = await dumpInto(engine, store);
+    assert.equal(await sqliteEngine.unchangedSince(third), true);
+    assert.notEqual(third.sha256, first.sha256);
+  });
+
+  it('run by a user who may not give files away: the plan says the owner cannot be kept, and the swap warns', async () => {
+    const { dir, db } = setup('app.db');
+    chmodSync(dir, 0o777);
+    sqlite3(db, 'CREATE TABLE t (x); INSERT INTO t VALUES (1);');
+    chmodSync(db, 0o666); // root's file, which nobody may replace in this shared folder
+    const script = join(dir, 'as-nobody.mts');
+    writeFileSync(script, `
+      import { Readable, Writable } from 'node:stream';
+      import { createEngine } from ${JSON.stringify(join(repoRoot, 'src/adapters/engines/index.ts'))};
+      const engine = createEngine({ name: 'local', engine: 'sqlite', path: 'app.db' }, { cwd: ${JSON.stringify(dir)}, env: process.env });
+      const chunks = [];
+      const outcome = await engine.dump(new Writable({ write(c, _e, done) { chunks.push(c); done(); } }));
+      const entry = { name: 'local', engine: 'sqlite', format: outcome.format, path: 'db/local.sqlite', size: 0, sha256: '', tool: '', ms: 0, details: outcome.details };
+      const warnings = [];
+      const job = { jobId: 'nobody', entry, memo: {}, async save() {}, signal: new AbortController().signal, warn: (t) => warnings.push(t) };
+      const { notes } = await engine.checkRestore(entry, job.jobId);
+      await engine.stage(Readable.from([Buffer.concat(chunks)]), job);
+      await engine.swap(job);
+      console.log(JSON.stringify({ notes, warnings }));
+    `);
+    const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, '--import', join(repoRoot, 'node_modules/tsx/dist/esm/index.mjs'), script], { cwd: dir, encoding: 'utf8' });
+    const { notes, warnings } = JSON.parse(out.trim().split('\n').pop()!) as { notes: string[]; warnings: string[] };
+    assert.ok(notes.some((n) => /cannot keep owner 0 .*will belong to uid 65534/.test(n)), notes.join('\n'));
+    assert.ok(warnings.some((w) => /cannot give it owner 0:0 \(EPERM\)/.test(w)), warnings.join('\n'));
+    assert.equal(statSync(db).uid, NOBODY, 'the plan told the truth');
+    assert.equal((statSync(db).mode & 0o777).toString(8), '666', 'the mode is kept');
+    assert.equal(sqlite3(db, 'SELECT count(*) FROM t;'), '1');
   });
 
   it('keeps a non-WAL database in its journal mode', async () => {

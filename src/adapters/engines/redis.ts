@@ -47,9 +47,9 @@ interface Marker {
   from?: string;
 }
 
-/** What the parked copy was when its dump was stored (entry.details.parked). */
+/** What the parked copy was when its dump was stored (entry.details.parked; the runner reads `jobId`). */
 interface ParkedFacts {
-  job: string;
+  jobId: string;
   db: number;
   scratch: number;
   keys: number;
@@ -224,7 +224,10 @@ export class RedisEngine implements Engine {
           `give each Redis database on this server its own databases.<name>.scratchDb, or drop that copy first (git rollback prune)`,
         );
       }
-      if (marker && marker.job !== safeJobId(jobId)) {
+      const adoptable = (entry.details?.parked as { jobId?: unknown } | undefined)?.jobId;
+      if (marker && marker.state === 'parked' && marker.job === adoptable) {
+        notes.push(`scratch db ${scratch} still holds the keyspace of this backup (job ${marker.job}): it is swapped back if unchanged since its dump; otherwise this restore replaces it`);
+      } else if (marker && marker.job !== safeJobId(jobId)) {
         notes.push(marker.state === 'parked'
           ? `scratch db ${scratch} holds the previous keyspace kept by job ${marker.job} (its dump is in that job's backup point): this restore replaces it`
           : `scratch db ${scratch} holds a half-made copy of interrupted job ${marker.job}: this restore empties it`);
@@ -514,7 +517,7 @@ export class RedisEngine implements Engine {
     try {
       // Nothing writes to the scratch db, so reading it key by key is a consistent snapshot.
       const written = await this.dumpByScan(client, scratch, out, probe.serverVersion, true);
-      const parked: ParkedFacts = { job: jobId, db: this.db, scratch, keys: written.keys, digest: written.digest };
+      const parked: ParkedFacts = { jobId, db: this.db, scratch, keys: written.keys, digest: written.digest };
       return {
         format: FORMAT_V2, ext: 'redis', tool: probe.tool, serverVersion: probe.serverVersion,
         details: { db: this.db, keys: written.keys, snapshot: 'parked', ...(written.rdbVersion ? { rdbVersion: written.rdbVersion } : {}), parked },
@@ -535,7 +538,7 @@ export class RedisEngine implements Engine {
     const from = safeJobId(fromJobId);
     const jobId = safeJobId(job.jobId);
     const recorded = job.entry.details?.parked as ParkedFacts | undefined;
-    if (!recorded || recorded.job !== from || recorded.db !== this.db) return false;
+    if (!recorded || recorded.jobId !== from || recorded.db !== this.db) return false;
     return this.withClient(this.db, async (client) => {
       const { scratch, marker, size } = await this.scratchState(client);
       if (this.ours(marker, jobId, ['staged']) && marker!.from === from) return true; // adopted by an earlier attempt

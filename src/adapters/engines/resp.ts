@@ -125,7 +125,11 @@ export class RespClient {
         pending = pending.subarray(eol + 2);
         break;
       }
-      pending = Buffer.concat([pending, await read()]);
+      // A server that cannot save (no space, a read-only dir) drops the link here.
+      const more = await read().catch(() => {
+        throw new ReplyError('the server closed the link before sending a snapshot (could it save one? its log says why)');
+      });
+      pending = Buffer.concat([pending, more]);
     }
     if (header.startsWith('-')) throw new ReplyError(header.slice(1));
     const m = /^\$(\d+)$/.exec(header);
