@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expandPatterns, fileFacts } from '../adapters/files.js';
 import { JournalFile, processGone, type Journal } from '../adapters/journal.js';
@@ -268,6 +268,24 @@ async function sqliteDrift(ctx: Context, d: DatabaseConfig, entry: DatabaseEntry
 async function deepDrift(ctx: Context, d: DatabaseConfig, entry: DatabaseEntry): Promise<DatabaseDrift> {
   const [engine] = await ctx.engines([d.name]);
   if (!engine) return { name: d.name, engine: d.engine, state: 'unknown', detail: 'no engine' };
+  const store = await ctx.dumpStore();
+  const stored = () => store.read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256);
+  if (engine.digest) {
+    // What matters, not the bytes: a dump carries volatile lines (pg_dump's
+    // random \restrict key) and countdowns (Redis TTLs); the engine's digest
+    // leaves them out, for the fresh dump and the stored one alike.
+    let size = 0;
+    const fresh = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const [now] = await Promise.all([engine.digest(fresh), engine.dump(fresh).then(() => (fresh.writableEnded ? undefined : fresh.end()))]);
+    const was = entry.absent ? null : await engine.digest(stored());
+    const same = now === was;
+    return { name: d.name, engine: d.engine, state: same ? 'same' : 'changed', detail: same ? `a fresh dump holds the same data (${size} B)` : `a fresh dump differs (${entry.size} B → ${size} B)` };
+  }
   // A SQLite file's 100-byte header carries change counters that a restore bumps:
   // compare the pages only, for the fresh dump and the stored one alike.
   const skip = entry.format === 'sqlite-file' ? 100 : 0;
@@ -276,13 +294,36 @@ async function deepDrift(ctx: Context, d: DatabaseConfig, entry: DatabaseEntry):
   if (!fresh.sink.writableEnded) fresh.sink.end();
   let expected = entry.sha256;
   if (skip) {
-    const stored = hashSink(skip);
-    const store = await ctx.dumpStore();
-    await pipeline(store.read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256), stored.sink);
-    expected = stored.digest();
+    const storedHash = hashSink(skip);
+    await pipeline(stored(), storedHash.sink);
+    expected = storedHash.digest();
   }
   const same = fresh.digest() === expected;
   return { name: d.name, engine: d.engine, state: same ? 'same' : 'changed', detail: same ? `a fresh dump is identical (${fresh.size()} B)` : `a fresh dump differs (${entry.size} B → ${fresh.size()} B)` };
+}
+
+/** Dumps up to this size are compared by content (the engine's digest) in `diff` when their bytes differ. */
+export const DIGEST_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Two stored dumps whose bytes differ may hold the same data (a volatile line,
+ * a countdown): compare them through the engine's digest. Needs the engine;
+ * when it cannot be made (no credentials for a read command), the byte
+ * comparison stands.
+ */
+async function settleByDigest(ctx: Context, changes: DatabaseChange[], a: readonly DatabaseEntry[], b: readonly DatabaseEntry[], deep: boolean): Promise<void> {
+  for (const c of changes) {
+    if (c.state !== 'changed') continue;
+    const x = a.find((d) => d.name === c.name);
+    const y = b.find((d) => d.name === c.name);
+    if (!x || !y || x.absent || y.absent || x.engine !== y.engine || (!deep && Math.max(x.size, y.size) > DIGEST_LIMIT)) continue;
+    const engine = await ctx.engines([c.name]).then((e) => e[0], () => undefined);
+    if (!engine?.digest) continue;
+    const store = await ctx.dumpStore();
+    const read = (e: DatabaseEntry) => store.read(e.chunks ?? (e.blob ? [{ blob: e.blob, size: e.size }] : []), e.sha256);
+    const [dx, dy] = [await engine.digest(read(x)), await engine.digest(read(y))];
+    if (dx === dy) c.state = 'same';
+  }
 }
 
 /** A writable that hashes what it gets, leaving out the first `skip` bytes. */
@@ -371,6 +412,7 @@ export async function collectDiff(ctx: Context, a: Side, b: Side, options: { dee
     paths = { ...diffFiles(sa.paths, bPaths), unhashed };
     if (b.snapshot) {
       databases = diffDatabases(sa.databases, b.snapshot.databases);
+      await settleByDigest(ctx, databases, sa.databases, b.snapshot.databases, options.deep);
       if (options.tables) await addTables(ctx, databases, sa.databases, b.snapshot.databases);
       const blobs = await ctx.git.readBlobs([...sa.captures, ...b.snapshot.captures].map((c) => c.blob));
       captures = diffCaptureEntries(sa.captures, b.snapshot.captures, (id) => blobs.get(id)?.toString('utf8') ?? '');

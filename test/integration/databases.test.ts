@@ -133,6 +133,11 @@ describe('databases through the CLI', () => {
     assert.equal(readFileSync(join(r.dir, 'app.py'), 'utf8'), 'print("v1")\n');
     assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'MODE=v1\n');
     assert.match(to.stdout, /Previous databases kept as: .*rollback_/);
+    // Right after the rollback every database holds the point's data: a fresh
+    // dump compares equal by what matters (not pg_dump's random \restrict line,
+    // not Redis TTLs that count down).
+    const deep = JSON.parse((await cli(r, ['status', '--deep', '--json'], { env })).stdout) as { drift: { databases: Array<{ name: string; state: string; detail: string }> } };
+    for (const d of deep.drift.databases) assert.equal(d.state, 'same', `${d.name}: ${d.detail}`);
 
     const undo = await cli(r, ['undo', '--yes'], { env });
     assert.equal(undo.code, 0, undo.stderr);
