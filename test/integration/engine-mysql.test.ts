@@ -332,3 +332,155 @@ describe('mysql engine: the parked copy', () => {
     }
   });
 });
+
+/** Runs one engine call in a child process whose memo lives in `memoFile`; with `crash`, it is SIGKILLed there. */
+function step(op: string, o: { schema: string; jobId: string; memoFile: string; entry: DatabaseEntry; repo?: string; crash?: string; from?: string }): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/helpers/mysql-step.ts'), JSON.stringify({ op, url: withDatabase(admin, o.schema), jobId: o.jobId, memoFile: o.memoFile, entry: o.entry, repo: o.repo, from: o.from })], {
+      env: { ...process.env, ...(o.crash ? { ROLLBACK_TEST_MYSQL_CRASH: o.crash } : {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr, stdout }));
+  });
+}
+
+/** A job whose memo is the file the child processes use (what the journal keeps). */
+function fileJob(jobId: string, entry: DatabaseEntry, memoFile: string): FakeJob {
+  const j = job(jobId, entry, {});
+  Object.defineProperty(j, 'memo', { get: () => JSON.parse(readFileSync(memoFile, 'utf8')) as Record<string, unknown> });
+  j.save = async () => {
+    throw new Error('fileJob: use step() to change the memo');
+  };
+  return j;
+}
+
+describe('mysql engine: crashes at every point of stage, swap and unswap', () => {
+  it('finishes (swap again) or undoes (unswap) from each crash point; a killed stage is discarded or staged again', async () => {
+    const name = freshSchema('rbt_myk');
+    mysql(name, rentalSql(name));
+    const original = await mysqlFingerprint(name);
+    const engine = engineFor(name);
+    const repo = tempRepo();
+    const store = new GitDumpStore(repo);
+    const entry = await dumpInto(engine, store);
+    mysql(name, CHANGES);
+    const changed = await mysqlFingerprint(name);
+    const dir = tempDir('mysql-memo');
+    const memoFile = join(dir, 'memo.json');
+    writeFileSync(memoFile, '{}');
+    const jobId = 'k1';
+    const o = { schema: name, jobId, memoFile, entry, repo };
+    const staged = `${name}_rb_tmp_k1`;
+
+    // Stage killed half way: discard works, and so does staging again.
+    let r = await step('stage', { ...o, crash: 'stage:mid-load' });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    assertSameState(await mysqlFingerprint(name), changed, 'a killed stage');
+    r = await step('discardStaged', o);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(schemasLike(name), [name]);
+    r = await step('stage', { ...o, crash: 'stage:loaded' });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    r = await step('stage', o);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(schemasLike(name), [name, staged]);
+
+    for (const crash of ['swap:planned', 'swap:dropped', 'swap:renamed', 'swap:live-done']) {
+      for (const then of ['continue', 'abort'] as const) {
+        r = await step('swap', { ...o, crash });
+        assert.equal(r.signal, 'SIGKILL', `${crash}: ${r.stderr}`);
+        if (then === 'continue') {
+          r = await step('swap', o);
+          assert.equal(r.code, 0, `${crash} then swap: ${r.stderr}`);
+          assertSameState(await mysqlFingerprint(name), original, `${crash} then swap`);
+        }
+        r = await step('unswap', o);
+        assert.equal(r.code, 0, `${crash} then unswap: ${r.stderr}`);
+        assertSameState(await mysqlFingerprint(name), changed, `${crash} then ${then === 'continue' ? 'swap and ' : ''}unswap`);
+        assert.deepEqual(schemasLike(name), [name, staged], `${crash}: the staged copy is back, nothing else left`);
+      }
+    }
+    for (const crash of ['unswap:dropped', 'unswap:renamed']) {
+      r = await step('swap', o);
+      assert.equal(r.code, 0, r.stderr);
+      r = await step('unswap', { ...o, crash });
+      assert.equal(r.signal, 'SIGKILL', `${crash}: ${r.stderr}`);
+      r = await step('unswap', o);
+      assert.equal(r.code, 0, `${crash} then unswap: ${r.stderr}`);
+      assertSameState(await mysqlFingerprint(name), changed, `${crash} then unswap`);
+    }
+    // A swap killed after its rename, then the job's fast-undo path: swap, dump the parked copy, adopt it killed half way.
+    r = await step('swap', o);
+    assert.equal(r.code, 0, r.stderr);
+    assertSameState(await mysqlFingerprint(name), original, 'swapped');
+    const memo = fileJob(jobId, entry, memoFile).memo;
+    assert.equal((memo.swap as { phase: string }).phase, 'swapped');
+    await engine.discardStaged(fileJob(jobId, entry, memoFile));
+    assert.deepEqual(schemasLike(name), [name, `${name}_rollback_k1`]);
+  });
+});
+
+describe('mysql engine: no outage when a session holds a lock', () => {
+  it('waits lockWaitTimeout for an open transaction, then leaves everything as it was and says who; swaps once it ends', async () => {
+    const name = freshSchema('rbt_myl');
+    mysql(name, rentalSql(name));
+    const original = await mysqlFingerprint(name);
+    const engine = engineFor(name, { lockWaitTimeout: 1 });
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    mysql(name, CHANGES);
+    const changed = await mysqlFingerprint(name);
+    const j = job('l1', entry);
+    await engine.stage(read(store, entry), j);
+
+    const app = await appSession(name);
+    await app.query('BEGIN');
+    await app.query('SELECT COUNT(*) FROM film');
+    const appId = app.threadId;
+    const check = await engine.checkRestore(entry, 'l1');
+    assert.ok(check.notes.some((n) => new RegExp(`#${appId} .*idle in transaction.*waits up to 1 s`).test(n)), check.notes.join('\n'));
+
+    await assert.rejects(engine.swap(j), (error: Error & { hint?: string }) => {
+      assert.match(error.message, new RegExp(`waited 1 s \\(lockWaitTimeout\\).*nothing was changed.*#${appId} `));
+      assert.match(error.hint ?? '', /endSessions/);
+      return true;
+    });
+    assertSameState(await mysqlFingerprint(name), changed, 'a swap that timed out');
+    // Nothing of ours holds a lock: another session can lock every table the app did not touch, at once.
+    const other = await appSession(name);
+    await other.query('SET SESSION lock_wait_timeout = 1');
+    await other.query('LOCK TABLES film_text WRITE, payment WRITE, customer WRITE, actor WRITE');
+    await other.query('UNLOCK TABLES');
+    await other.query(`LOCK TABLES \`${name}_rb_tmp_l1\`.film WRITE`);
+    await other.query('UNLOCK TABLES');
+
+    await app.query('COMMIT');
+    await engine.swap(j);
+    assertSameState(await mysqlFingerprint(name), original, 'the swap once the transaction ended');
+    await engine.unswap(j);
+    await engine.discardStaged(j);
+  });
+
+  it('with endSessions, ends the sessions holding locks and swaps', async () => {
+    const name = freshSchema('rbt_mye');
+    mysql(name, 'CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1); CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.id = NEW.id + 1;');
+    const engine = engineFor(name, { lockWaitTimeout: 1, endSessions: true });
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    mysql(name, 'INSERT INTO t VALUES (5)');
+    const j = job('e1', entry);
+    await engine.stage(read(store, entry), j);
+    const app = await appSession(name);
+    await app.query('BEGIN');
+    await app.query('SELECT * FROM t');
+    await engine.swap(j);
+    assert.equal(mysql(name, 'SELECT GROUP_CONCAT(id) FROM t'), '1');
+    assert.match(j.warnings.join('\n'), new RegExp(`ended session #${app.threadId} .*endSessions`));
+    await assert.rejects(app.query('SELECT 1'), /closed|lost|killed|ECONNRESET|Connection/i);
+  });
+});

@@ -549,7 +549,10 @@ export class MysqlEngine implements Engine {
     const filter = new DumpStatementFilter({
       // A trigger statement may name its schema (CREATE TRIGGER shop.t … ON shop.orders):
       // loading it as it is would create it in the live schema.
-      trigger: (statement) => retargetTriggerText(statement, dumpedFrom, staged),
+      trigger: (statement) => {
+        crashPoint('stage:mid-load');
+        return retargetTriggerText(statement, dumpedFrom, staged);
+      },
       // Staged events stay disabled: they must not run against the staged copy (or elsewhere).
       event: (statement) => {
         statuses[dumpStatementName(statement)] = eventStatus(statement);
@@ -576,6 +579,7 @@ export class MysqlEngine implements Engine {
         if (exited.status === 'rejected') throw exited.reason;
         if (code !== 0) throw this.toolError(client, code, proc.stderr(), 'the staged schema was dropped and nothing live was touched');
         if (fed.status === 'rejected') throw fed.reason;
+        crashPoint('stage:loaded');
       } finally {
         job.signal.removeEventListener('abort', abort);
         proc.kill();
@@ -617,6 +621,7 @@ export class MysqlEngine implements Engine {
         plan = await this.plan(s, job, staged);
         memo.swap = plan;
         await job.save();
+        crashPoint('swap:planned');
         await this.prepareParked(s, job.jobId, plan);
         if (this.endSessions) await this.endBlockers(s, job);
         await this.exchange(s, plan, job, 'swap');
@@ -760,6 +765,7 @@ export class MysqlEngine implements Engine {
         await dropDef(s, d.schema, d.def.kind, d.def.name);
         dropped.push(d);
       }
+      crashPoint(`${direction}:dropped`);
       await s.exec(`RENAME TABLE ${renames.map(([from, to, t]) => `${ident(from)}.${ident(t)} TO ${ident(to)}.${ident(t)}`).join(', ')}`, `${direction} the tables`);
     } catch (error) {
       // RENAME TABLE is all or nothing: the tables did not move. Put back what was dropped.
@@ -782,6 +788,7 @@ export class MysqlEngine implements Engine {
       }
       throw error instanceof MysqlError && error.errno === ER.lockWaitTimeout ? await this.blocked(s, error, direction) : error;
     }
+    crashPoint(`${direction}:renamed`);
     // Attributes first: a trigger records the schema's collation when it is made.
     if (after.attrs) await this.alterAttrs(s, after.schema, after.attrs);
     await this.ensureTriggers(s, after.schema, after.triggers);
@@ -860,6 +867,7 @@ export class MysqlEngine implements Engine {
         events: plan.staged.events.map((e) => ({ ...e, sql: withEventStatus(e.sql, stagedMemo.events[e.name] ?? eventStatus(e.sql)) })),
       };
       await this.replaceObjects(s, live, target);
+      crashPoint('swap:live-done');
     }
     if (plan.liveExisted) {
       await s.exec(this.createSchemaSql(parked, plan.liveAttrs), `create schema ${parked}`);
@@ -1125,6 +1133,7 @@ export class MysqlEngine implements Engine {
       if (!movedAlready && adopt.tables.length > 0) {
         for (const t of await s.column(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(from)}`)) await dropDef(s, from, 'TRIGGER', t);
         await s.exec(`RENAME TABLE ${adopt.tables.map((t) => `${ident(from)}.${ident(t)} TO ${ident(staged)}.${ident(t)}`).join(', ')}`, `move ${from} to ${staged}`);
+        crashPoint('adopt:renamed');
       }
       await this.replaceObjects(s, staged, {
         triggers: [],
@@ -1211,6 +1220,15 @@ export class MysqlEngine implements Engine {
     if (carry.trim() !== '' && !carry.startsWith('-- ') && carry !== '--') hash.update(carry).update('\n');
     return hash.digest('hex');
   }
+}
+
+/**
+ * Test-only crash switch: SIGKILLs this process at the named point when
+ * ROLLBACK_TEST_MYSQL_CRASH names it, so the tests prove every step can be
+ * finished or undone by a later call after a crash exactly there.
+ */
+function crashPoint(name: string): void {
+  if (process.env.ROLLBACK_TEST_MYSQL_CRASH === name) process.kill(process.pid, 'SIGKILL');
 }
 
 interface SessionInfo {
