@@ -709,13 +709,31 @@ export class MysqlEngine implements Engine {
     };
   }
 
-  /** The parked schema, with the live routines and (disabled) events, before the rename: nothing live changes. */
+  /** The (empty) parked schema, before the rename. Its objects come in completeParked(): they are not on the way to service. */
   private async prepareParked(s: MysqlSession, jobId: string, plan: SwapPlan): Promise<void> {
     if (!plan.liveExisted) return;
     const { parked } = this.names(jobId);
     await s.exec(this.createSchemaSql(parked, plan.liveAttrs), `create schema ${parked}`);
-    for (const routine of plan.live.routines) await createDef(s, parked, routine, true);
-    for (const event of plan.live.events) await createDef(s, parked, { ...event, sql: withEventStatus(event.sql, 'DISABLE') }, true);
+  }
+
+  /**
+   * Makes the parked copy whole, after service is back (dumpParked calls it
+   * first): the previous live objects (events disabled), and guard triggers
+   * (before its own) that refuse every row change.
+   */
+  private async completeParked(s: MysqlSession, jobId: string, plan: SwapPlan): Promise<void> {
+    if (!plan.liveExisted) return;
+    const { parked } = this.names(jobId);
+    const live = this.live;
+    await s.exec(this.createSchemaSql(parked, plan.liveAttrs), `create schema ${parked}`);
+    await this.guard(s, parked, plan.liveTables, plan.live.triggers.map((t) => t.name));
+    await this.ensureTriggers(s, parked, plan.live.triggers.map((t) => retarget(t, live, parked)));
+    await this.replaceObjects(s, parked, {
+      triggers: [],
+      views: plan.live.views.map((v) => retarget(v, live, parked)),
+      routines: plan.live.routines,
+      events: plan.live.events.map((e) => ({ ...e, sql: withEventStatus(e.sql, 'DISABLE') })),
+    });
   }
 
   /**
@@ -853,9 +871,9 @@ export class MysqlEngine implements Engine {
     }
   }
 
-  /** After the rename: the live schema's views, routines, events and attributes become the restored ones; the parked copy gets its objects and guards. */
+  /** After the rename: the live schema's triggers, views, routines, events and attributes become the restored ones. */
   private async finishSwap(s: MysqlSession, jobId: string, plan: SwapPlan, stagedMemo: StagedMemo): Promise<void> {
-    const { staged, parked } = this.names(jobId);
+    const { staged } = this.names(jobId);
     const live = this.live;
     if (!plan.parkOnly) {
       if (plan.stagedAttrs) await this.alterAttrs(s, live, plan.stagedAttrs);
@@ -868,17 +886,6 @@ export class MysqlEngine implements Engine {
       };
       await this.replaceObjects(s, live, target);
       crashPoint('swap:live-done');
-    }
-    if (plan.liveExisted) {
-      await s.exec(this.createSchemaSql(parked, plan.liveAttrs), `create schema ${parked}`);
-      await this.guard(s, parked, plan.liveTables, plan.live.triggers.map((t) => t.name));
-      await this.ensureTriggers(s, parked, plan.live.triggers.map((t) => retarget(t, live, parked)));
-      await this.replaceObjects(s, parked, {
-        triggers: [],
-        views: plan.live.views.map((v) => retarget(v, live, parked)),
-        routines: plan.live.routines,
-        events: plan.live.events.map((e) => ({ ...e, sql: withEventStatus(e.sql, 'DISABLE') })),
-      });
     }
     if (plan.parkOnly && plan.liveExisted) await this.dropOurs2(s, live);
     if (!plan.parkOnly) await this.dropOurs(s, staged, true);
@@ -1014,6 +1021,7 @@ export class MysqlEngine implements Engine {
         out.end();
         return { format: FORMAT, ext: 'sql', tool: `${tools.dump} ${tools.dumpVersion}`, absent: true, details: { database: this.live } };
       }
+      await this.session((s) => this.completeParked(s, job.jobId, plan), 'complete the parked copy');
       [tools, facts, before] = await Promise.all([this.tools(), this.dumpFacts(parked), this.session((s) => this.proof(s, parked))]);
     } catch (error) {
       out.destroy(error as Error);
