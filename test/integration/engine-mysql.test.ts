@@ -507,3 +507,114 @@ describe('mysql engine: no outage when a session holds a lock', () => {
     await assert.rejects(app.query('SELECT 1'), /closed|lost|killed|ECONNRESET|Connection/i);
   });
 });
+
+describe('mysql engine: privileges and error messages', () => {
+  it('checkRestore names the missing privileges before any change; a privilege error gets its own hint', async () => {
+    const name = freshSchema('rbt_myv');
+    mysql(name, 'CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1);');
+    const user = uniqueName('rb_lim');
+    const secret = `Pw-${uniqueName('x')}`;
+    mysql(null, `CREATE USER '${user}'@'%' IDENTIFIED BY '${secret}'; GRANT ALL ON \`${name}\`.* TO '${user}'@'%';`);
+    cleanups.push(() => void mysql(null, `DROP USER IF EXISTS '${user}'@'%'`));
+    const url = new URL(withDatabase(admin, name));
+    url.username = user;
+    url.password = secret;
+    const engine = createEngine({ name: 'jobs', engine: 'mysql', url: url.href }, ctx);
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    await assert.rejects(engine.checkRestore(entry, 'v1'), (error: Error & { hint?: string }) => {
+      assert.match(error.message, new RegExp(`lacks SELECT, INSERT, CREATE, DROP.* on ${name}_rb_tmp_v1; .* on ${name}_rollback_v1`));
+      assert.doesNotMatch(error.message, new RegExp(`on ${name}[;,]`), 'the live schema is fine');
+      assert.match(error.hint ?? '', /GRANT the missing privileges/);
+      assert.doesNotMatch(`${error.message} ${error.hint}`, new RegExp(secret));
+      return true;
+    });
+    await assert.rejects(engine.stage(read(store, entry), job('v1', entry)), (error: Error & { hint?: string }) => {
+      assert.match(error.message, /ERROR 1044 \(42000\): Access denied for user/);
+      assert.match(error.hint ?? '', /lacks a privilege/);
+      assert.doesNotMatch(error.hint ?? '', /password/);
+      return true;
+    });
+    assert.deepEqual(schemasLike(name), [name]);
+  });
+
+  it("shows the server's ERROR line (not the client's echo of the statement), and masks only the password", async () => {
+    const name = freshSchema('rbt_myx');
+    const engine = engineFor(name);
+    const store = new GitDumpStore(tempRepo());
+    const bad = await store.write(Readable.from([Buffer.from('CREATE TABLE t (id INT);\nINSERT INTO t VALUES (1);\nSET @x = 1; THIS IS NOT SQL;\n')]));
+    const entry: DatabaseEntry = { name: 'jobs', engine: 'mysql', format: 'mysqldump-sql', path: 'db/jobs.sql', size: bad.size, sha256: bad.sha256, chunks: bad.chunks, tool: 'mariadb-dump 10.11', ms: 1 };
+    await assert.rejects(engine.stage(read(store, entry), job('x1', entry)), (error: Error & { hint?: string }) => {
+      assert.match(error.message, /ERROR 1064 \(42000\) at line 3: You have an error in your SQL syntax/);
+      assert.doesNotMatch(error.message, /-----/);
+      assert.match(error.hint ?? '', /the staged schema was dropped and nothing live was touched/);
+      return true;
+    });
+    assert.deepEqual(schemasLike(name), [name]);
+    // main.ts passes every message and hint through redact(): a hint must come out whole.
+    const { redact } = await import('../../src/core/errors.js');
+    const { hintFor } = await import('../../src/adapters/engines/mysql-session.js');
+    for (const errno of [1045, 1142, 1205]) assert.equal(redact(hintFor(errno, undefined, 'jobs')!), hintFor(errno, undefined, 'jobs'));
+  });
+});
+
+describe('mysql engine: absent databases', () => {
+  it('dumps a missing schema as absent; restoring absent parks the live schema; restoring over a missing one creates it; both undo', async () => {
+    const name = uniqueName('rbt_mya');
+    cleanups.push(() => {
+      for (const d of mysql(null, `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '${name}%'`).split('\n').filter(Boolean)) mysql(null, `DROP DATABASE \`${d}\``);
+    });
+    const engine = engineFor(name);
+    const store = new GitDumpStore(tempRepo());
+    const sink = new PassThrough();
+    sink.resume();
+    const none = await engine.dump(sink, { allowAbsent: true });
+    assert.equal(none.absent, true);
+    await assert.rejects(engine.dump(new PassThrough().on('error', () => {})), /does not exist/);
+    const absentEntry: DatabaseEntry = { name: 'jobs', engine: 'mysql', format: none.format, path: 'db/jobs.sql', size: 0, sha256: '', tool: none.tool, ms: 1, absent: true, details: none.details };
+
+    // The schema appears; a point of it; then back to "absent" and undo.
+    mysql(null, `CREATE DATABASE ${name} COLLATE utf8mb4_bin`);
+    mysql(name, rentalSql(name));
+    const present = await mysqlFingerprint(name);
+    const entry = await dumpInto(engine, store);
+    const a = job('a1', absentEntry);
+    await engine.stage(Readable.from([]), a);
+    await engine.swap(a);
+    assert.deepEqual(schemasLike(name), [`${name}_rollback_a1`], 'the live schema is parked whole, nothing is live');
+    const backup = await dumpParkedInto(engine, store, a);
+    assert.equal(backup.details?.database, name);
+    await engine.unswap(a);
+    assertSameState(await mysqlFingerprint(name), present, 'after undoing a restore of "absent"');
+    await engine.discardStaged(a);
+
+    // Restoring the point where the schema does not exist: it is created, exactly; unswap makes it absent again.
+    mysql(null, `DROP DATABASE ${name}`);
+    const b = job('b1', entry);
+    await engine.stage(read(store, entry), b);
+    await engine.swap(b);
+    assertSameState(await mysqlFingerprint(name), present, 'restored where it was absent');
+    const parked = new PassThrough();
+    parked.resume();
+    assert.equal((await engine.dumpParked!(b, parked)).absent, true, 'nothing was live before: the backup is "absent"');
+    await engine.unswap(b);
+    await engine.discardStaged(b);
+    assert.deepEqual(schemasLike(name), []);
+  });
+});
+
+describe('mysql engine: what cannot be carried is refused', () => {
+  it('transaction-precise history: a point says it holds no history; a restore is refused before any change', async () => {
+    const name = freshSchema('rbt_myh');
+    mysql(name, `CREATE TABLE tp (id INT PRIMARY KEY, x INT, s BIGINT UNSIGNED GENERATED ALWAYS AS ROW START, e BIGINT UNSIGNED GENERATED ALWAYS AS ROW END,
+      PERIOD FOR SYSTEM_TIME(s, e)) ENGINE=InnoDB WITH SYSTEM VERSIONING; INSERT INTO tp (id, x) VALUES (1, 1); UPDATE tp SET x = 2;`);
+    const engine = engineFor(name);
+    const pass = new PassThrough();
+    const store = new GitDumpStore(tempRepo());
+    const [outcome] = await Promise.all([engine.dump(pass), store.write(pass)]);
+    assert.match(outcome.warnings?.join('\n') ?? '', /tp keep transaction-precise history, which mariadb-dump cannot dump/);
+    assert.deepEqual(outcome.details?.historyOmitted, ['tp']);
+    const entry = { name: 'jobs', engine: 'mysql', format: outcome.format, path: 'db/jobs.sql', size: 1, sha256: '', tool: outcome.tool, ms: 1, details: outcome.details } satisfies DatabaseEntry;
+    await assert.rejects(engine.checkRestore(entry, 'h1'), /cannot restore safely: tp keep transaction-precise system-versioning history/);
+  });
+});

@@ -46,6 +46,7 @@ import {
   withEventStatus,
   type Def,
   type SchemaObjects,
+  type SequenceDefault,
 } from './mysql-objects.js';
 import { ER, hintFor, ident, literal, maskSecret, MysqlError, MysqlSession, serverErrorLines, withSession, type Endpoint } from './mysql-session.js';
 
@@ -72,6 +73,8 @@ interface StagedMemo {
   /** The real status of each event (the staged copy holds them DISABLED). */
   events: Record<string, string>;
   attrs: SchemaAttrs | null;
+  /** Sequence defaults left out while loading (see DumpStatementFilter), set again once live. */
+  sequenceDefaults?: SequenceDefault[];
 }
 
 /** The swap's plan, recorded before it changes anything, so any later call can finish or undo it. */
@@ -262,7 +265,7 @@ export class MysqlEngine implements Engine {
       if (!attrs) return { version: s.version, attrs, versioned: [] as string[], trxPrecise: [] as string[] };
       const rows = await s.rows(
         `SELECT t.TABLE_NAME, MAX(c.DATA_TYPE) FROM information_schema.TABLES t
-           LEFT JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.EXTRA LIKE '%ROW START%'
+           LEFT JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.GENERATION_EXPRESSION = 'ROW START'
          WHERE t.TABLE_SCHEMA = ${literal(schema)} AND t.TABLE_TYPE = 'SYSTEM VERSIONED' GROUP BY t.TABLE_NAME ORDER BY 1`,
         'list system-versioned tables',
       );
@@ -545,6 +548,7 @@ export class MysqlEngine implements Engine {
     }, 'prepare the staged schema');
 
     const statuses: Record<string, string> = {};
+    const sequenceDefaults: SequenceDefault[] = [];
     const dumpedFrom = typeof job.entry.details?.database === 'string' ? job.entry.details.database : this.live;
     const filter = new DumpStatementFilter({
       // A trigger statement may name its schema (CREATE TRIGGER shop.t … ON shop.orders):
@@ -560,6 +564,7 @@ export class MysqlEngine implements Engine {
       },
       dropLocks: true,
       renameSchema: { from: dumpedFrom, to: staged },
+      sequenceDefaults: { from: dumpedFrom, found: sequenceDefaults },
     });
     try {
       const { client } = await this.tools();
@@ -587,7 +592,10 @@ export class MysqlEngine implements Engine {
       // The staged copy keeps no trigger: its triggers wait in the memo until the swap.
       await this.session(async (s) => {
         const objects = await readObjects(s, staged);
-        memo.staged = { triggers: objects.triggers, events: statuses, attrs };
+        memo.staged = {
+          triggers: objects.triggers, events: statuses, attrs,
+          sequenceDefaults: sequenceDefaults.map((d) => ({ ...d, expr: d.expr.replace(`val(${ident(dumpedFrom)}.`, `val(${ident(this.live)}.`) })),
+        };
         await job.save();
         for (const t of objects.triggers) await dropDef(s, staged, 'TRIGGER', t.name);
       }, 'finish the staged schema');
@@ -809,6 +817,7 @@ export class MysqlEngine implements Engine {
     crashPoint(`${direction}:renamed`);
     // Attributes first: a trigger records the schema's collation when it is made.
     if (after.attrs) await this.alterAttrs(s, after.schema, after.attrs);
+    if (direction === 'swap') await this.sequenceDefaults(s, stagedMemo.sequenceDefaults ?? []);
     await this.ensureTriggers(s, after.schema, after.triggers);
   }
 
@@ -877,6 +886,7 @@ export class MysqlEngine implements Engine {
     const live = this.live;
     if (!plan.parkOnly) {
       if (plan.stagedAttrs) await this.alterAttrs(s, live, plan.stagedAttrs);
+      await this.sequenceDefaults(s, stagedMemo.sequenceDefaults ?? []);
       await this.ensureTriggers(s, live, stagedMemo.triggers.map((t) => retarget(t, staged, live)));
       const target: SchemaObjects = {
         triggers: [],
@@ -889,6 +899,17 @@ export class MysqlEngine implements Engine {
     }
     if (plan.parkOnly && plan.liveExisted) await this.dropOurs2(s, live);
     if (!plan.parkOnly) await this.dropOurs(s, staged, true);
+  }
+
+  /** Puts back the sequence defaults staging left out, now that their sequences are live (ALTER checks they exist). */
+  private async sequenceDefaults(s: MysqlSession, defaults: SequenceDefault[]): Promise<void> {
+    for (const d of defaults) {
+      const [current] = await s.rows(
+        `SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${literal(this.live)} AND TABLE_NAME = ${literal(d.table)} AND COLUMN_NAME = ${literal(d.column)}`,
+      );
+      if (!current || current[0] === d.expr) continue;
+      await s.exec(`ALTER TABLE ${ident(this.live)}.${ident(d.table)} ALTER COLUMN ${ident(d.column)} SET DEFAULT ${d.expr}`, `set the default of ${d.table}.${d.column}`);
+    }
   }
 
   /** Park-only swap: the live schema, its tables gone, goes too (the entry says it was absent). */
