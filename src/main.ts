@@ -45,6 +45,13 @@ export async function main(argv: string[]): Promise<number> {
 
 function reportError(error: unknown, verbose: boolean): number {
   const out = process.stderr;
+  const code = (error as { code?: string } | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test((error as Error)?.message ?? '')) {
+    const path = (error as { path?: string }).path;
+    out.write(`git-rollback: the disk is full${path ? ` (writing ${path})` : ''}: ${redact((error as Error).message.split('\n')[0] ?? '')}\n`);
+    out.write(`hint: ${error instanceof RollbackError && error.hint ? `${redact(error.hint)}; ` : ''}free space on that disk (df -h .), then run the command again\n`);
+    return error instanceof RollbackError ? error.exitCode : ExitCode.error;
+  }
   if (error instanceof RollbackError) {
     out.write(`git-rollback: ${redact(error.message)}\n`);
     if (error.hint) out.write(`hint: ${redact(error.hint)}\n`);

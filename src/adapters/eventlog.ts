@@ -1,11 +1,11 @@
 // The append-only event log: a commit chain at refs/rollback/log, one commit
 // per event, message = the event as JSON. Pushable like any ref.
 import { hostname } from 'node:os';
-import { EMPTY_TREE, type Git } from './git.js';
+import type { Git } from './git.js';
 
 export const LOG_REF = 'refs/rollback/log';
 
-export type EventType = 'point' | 'release' | 'rollback' | 'undo' | 'delete' | 'prune' | 'deploy' | 'verify' | 'protect' | 'unprotect';
+export type EventType = 'point' | 'release' | 'rollback' | 'undo' | 'abort' | 'delete' | 'prune' | 'deploy' | 'verify' | 'protect' | 'unprotect';
 
 export interface RollbackEvent {
   schema: 1;
@@ -30,7 +30,12 @@ export interface LoggedEvent {
 export class EventLog {
   constructor(readonly git: Git) {}
 
-  async append(event: Omit<RollbackEvent, 'schema' | 'user' | 'host' | 'time'> & { time?: string }): Promise<RollbackEvent> {
+  /**
+   * The commit for an event on top of the log as it is now, and the
+   * update-ref command that appends it: callers that must record a change and
+   * its event together put that command in their own ref transaction.
+   */
+  async prepare(event: Omit<RollbackEvent, 'schema' | 'user' | 'host' | 'time'> & { time?: string }): Promise<{ event: RollbackEvent; commit: string; command: string }> {
     const id = await this.git.identity();
     const full: RollbackEvent = {
       schema: 1,
@@ -40,11 +45,17 @@ export class EventLog {
       ...event,
     } as RollbackEvent;
     // The empty tree must exist as an object for the commit to be valid and pushable.
-    await this.git.run(['hash-object', '-t', 'tree', '-w', '--stdin'], { input: '' });
+    const empty = await this.git.text(['hash-object', '-t', 'tree', '-w', '--stdin'], { input: '' });
+    const tip = await this.git.revParse(LOG_REF);
+    const commit = await this.git.commitTree(empty, tip ? [tip] : [], `${full.type} ${full.target ?? ''}`.trim() + '\n\n' + JSON.stringify(full) + '\n');
+    const command = tip ? `update ${LOG_REF} ${commit} ${tip}` : `create ${LOG_REF} ${commit}`;
+    return { event: full, commit, command };
+  }
+
+  async append(event: Omit<RollbackEvent, 'schema' | 'user' | 'host' | 'time'> & { time?: string }): Promise<RollbackEvent> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const tip = await this.git.revParse(LOG_REF);
-      const commit = await this.git.commitTree(EMPTY_TREE, tip ? [tip] : [], `${full.type} ${full.target ?? ''}`.trim() + '\n\n' + JSON.stringify(full) + '\n');
-      const r = await this.git.run(['update-ref', '-m', 'git-rollback event', LOG_REF, commit, tip ?? '0'.repeat(40)], { allowFail: true });
+      const { event: full, command } = await this.prepare(event);
+      const r = await this.git.run(['update-ref', '--stdin'], { input: `start\n${command}\nprepare\ncommit\n`, allowFail: true });
       if (r.exitCode === 0) return full;
     }
     throw new Error('could not append to the event log (it kept changing)');

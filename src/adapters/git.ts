@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { spawn as spawnProcess } from 'node:child_process';
 import { ExternalToolError, UsageError, redact } from '../core/errors.js';
-import { missingTool } from './process.js';
+import { missingTool, OWN_GROUP } from './process.js';
 
 export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
@@ -87,7 +87,7 @@ export class Git {
     for (const [k, v] of Object.entries(options.config ?? {})) cfg.push('-c', `${k}=${v}`);
     const env = { ...process.env, ...this.baseEnv, ...options.env, GIT_TERMINAL_PROMPT: '0' };
     const result = await new Promise<{ stdout: Buffer; stderr: string; code: number }>((resolvePromise, reject) => {
-      const child = spawnProcess('git', [...cfg, ...args], { cwd: this.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawnProcess('git', [...cfg, ...args], { cwd: this.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], ...OWN_GROUP });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -276,7 +276,7 @@ export class Git {
   /** Streams one blob into a file (any size, bounded memory). */
   async blobToFile(id: string, file: string): Promise<void> {
     const sink = createWriteStream(file, { flags: 'wx', mode: 0o600 });
-    const child = spawnProcess('git', [...BASE_CONFIG, '-c', 'core.bigFileThreshold=1m', 'cat-file', 'blob', id], { cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnProcess('git', [...BASE_CONFIG, '-c', 'core.bigFileThreshold=1m', 'cat-file', 'blob', id], { cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'], ...OWN_GROUP });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number>((res, rej) => {

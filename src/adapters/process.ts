@@ -34,6 +34,15 @@ export interface RunResult {
   exitCode: number;
 }
 
+/**
+ * Every program runs in its own process group (`detached`): a Ctrl-C on the
+ * terminal reaches git-rollback only, and the step runner decides what stops
+ * (an atomic step finishes; a cancellable one kills its programs itself).
+ * Otherwise a `git checkout` or a `psql` renaming databases would die
+ * half-way through the very step that must finish.
+ */
+export const OWN_GROUP = { detached: true } as const;
+
 /** Runs a program to completion, capturing text output. Throws on non-zero exit unless `reject: false`. */
 export async function run(
   file: string,
@@ -41,7 +50,7 @@ export async function run(
   options: Options & { reject?: boolean } = {},
 ): Promise<RunResult> {
   try {
-    const result = await execa(file, args, { stripFinalNewline: false, ...options, reject: false });
+    const result = await execa(file, args, { stripFinalNewline: false, ...OWN_GROUP, ...options, reject: false });
     if ((result as { failed?: boolean }).failed && result.exitCode === undefined) {
       const cause = (result as { cause?: { code?: string } }).cause;
       if (cause?.code === 'ENOENT') throw missingTool(file);
@@ -63,7 +72,7 @@ export async function run(
 
 /** Starts a program for streaming use; the caller pipes and awaits it. */
 export function spawn(file: string, args: readonly string[], options: Options = {}): ResultPromise {
-  return execa(file, args, { buffer: false, ...options } as Options) as ResultPromise;
+  return execa(file, args, { buffer: false, ...OWN_GROUP, ...options } as Options) as ResultPromise;
 }
 
 /** True when `file` can be run (found on PATH). */

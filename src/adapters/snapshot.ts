@@ -132,20 +132,39 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
 }
 
 async function dumpDatabase(engine: Engine, store: DumpStore): Promise<DatabaseEntry> {
+  return storeDump(engine, store, (out) => engine.dump(out));
+}
+
+/**
+ * Streams a dump into the store and describes it as a snapshot entry.
+ * `produce` is engine.dump, or engine.dumpParked for a rollback's backup; a
+ * producer that finds no database (`absent`) gives an entry that says so.
+ */
+export async function storeDump(
+  engine: Engine,
+  store: DumpStore,
+  produce: (out: PassThrough) => Promise<Awaited<ReturnType<Engine['dump']>>>,
+  warn?: (text: string) => void,
+): Promise<DatabaseEntry> {
   try {
-    return await dumpDatabaseUnlabelled(engine, store);
+    return await storeDumpUnlabelled(engine, store, produce, warn);
   } catch (error) {
     throw aboutDatabase(error, engine.name);
   }
 }
 
-async function dumpDatabaseUnlabelled(engine: Engine, store: DumpStore): Promise<DatabaseEntry> {
+async function storeDumpUnlabelled(
+  engine: Engine,
+  store: DumpStore,
+  produce: (out: PassThrough) => Promise<Awaited<ReturnType<Engine['dump']>>>,
+  warn?: (text: string) => void,
+): Promise<DatabaseEntry> {
   const started = Date.now();
   const pipe = new PassThrough({ highWaterMark: 1024 * 1024 });
   const stored = store.write(pipe);
   let outcome;
   try {
-    outcome = await engine.dump(pipe);
+    outcome = await produce(pipe);
   } catch (error) {
     pipe.destroy();
     await stored.catch(() => undefined);
@@ -153,6 +172,10 @@ async function dumpDatabaseUnlabelled(engine: Engine, store: DumpStore): Promise
   }
   if (!pipe.writableEnded) pipe.end();
   const written = await stored;
+  for (const w of outcome.warnings ?? []) warn?.(`database ${engine.name}: ${w}`);
+  if (outcome.absent) {
+    return { name: engine.name, engine: engine.engine, format: outcome.format, path: `db/${engine.name}.${outcome.ext}`, size: 0, sha256: written.sha256, chunks: [], tool: outcome.tool, ms: Date.now() - started, absent: true };
+  }
   if (written.size === 0) {
     throw new RollbackError(`database ${engine.name}: the dump was empty, so no point was made`, 'check the dump command or the database');
   }
@@ -242,4 +265,51 @@ export async function extraFiles(root: string, patterns: readonly string[], kept
   const now = await expandPatterns(root, patterns);
   const had = new Set(kept.map((f) => f.path));
   return now.files.filter((f) => !had.has(f));
+}
+
+/**
+ * A snapshot commit like `base` (made by captureSnapshot without databases),
+ * with database dumps added: same files, parents and date, a manifest that
+ * lists the databases too. The automatic backup of a rollback is made this
+ * way, because its database dumps are taken after the swap, from the parked
+ * previous copies, while its files had to be captured before anything moved.
+ */
+export async function addDatabases(git: Git, repo: RepoInfo, base: string, databases: readonly DatabaseEntry[]): Promise<{ snapshot: SnapshotInfo; manifest: Manifest }> {
+  const manifest = JSON.parse(await git.text(['cat-file', 'blob', `${base}:manifest.json`])) as Manifest;
+  manifest.databases = [...databases];
+  const listing = await git.run(['ls-tree', '-r', '-z', '--full-tree', base]);
+  const entries: { mode: string; blob: string; path: string }[] = [];
+  for (const line of listing.stdout.split('\0')) {
+    if (!line) continue;
+    const tab = line.indexOf('\t');
+    const [mode = '', , blob = ''] = line.slice(0, tab).split(' ');
+    const path = line.slice(tab + 1);
+    if (path === 'manifest.json' || path.startsWith('db/')) continue;
+    entries.push({ mode, blob, path });
+  }
+  entries.push({ mode: '100644', blob: await git.hashBuffer(JSON.stringify(manifest, null, 2) + '\n'), path: 'manifest.json' });
+  for (const d of databases) {
+    if (d.blob) entries.push({ mode: '100644', blob: d.blob, path: d.path });
+    d.chunks?.forEach((c, i) => entries.push({ mode: '100644', blob: c.blob, path: `${d.path}/${String(i + 1).padStart(6, '0')}` }));
+  }
+  const tmp = join(stateDir(repo), 'tmp');
+  await mkdir(tmp, { recursive: true });
+  const tree = await git.makeTree(entries, join(tmp, `index-backup-${process.pid}`));
+  const parents = (await git.text(['rev-list', '--parents', '-n1', base])).split(' ').slice(1);
+  const commit = await git.commitTree(tree, parents, `git-rollback snapshot ${manifest.kind}/${manifest.id}\n`, new Date(manifest.createdAt));
+  const size =
+    [...manifest.config, ...manifest.paths].reduce((n, f) => n + f.size, 0) + databases.reduce((n, d) => n + d.size, 0) + manifest.captures.reduce((n, c) => n + c.size, 0);
+  return {
+    manifest,
+    snapshot: {
+      commit,
+      ref: `refs/rollback/snapshots/${manifest.kind}/${manifest.id}`,
+      config: manifest.config,
+      paths: manifest.paths,
+      databases: [...databases],
+      captures: manifest.captures,
+      worktree: manifest.worktree,
+      size,
+    },
+  };
 }

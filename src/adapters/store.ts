@@ -104,7 +104,7 @@ export class PointStore {
    * Writes the tag object and its note, then creates the tag and snapshot refs in
    * one transaction: a point is all there or not at all.
    */
-  async create(p: NewPoint): Promise<{ point: Point; note: PointNote }> {
+  async create(p: NewPoint, options: { alsoUpdate?: readonly string[] } = {}): Promise<{ point: Point; note: PointNote }> {
     const tag = `${this.prefixes[p.kind]}${p.id}`;
     const note: PointNote = {
       schema: 1,
@@ -135,6 +135,9 @@ export class PointStore {
     await this.git.writeNote(NOTES_REF, tagObject, JSON.stringify(note, null, 2) + '\n');
     const commands = [`create refs/tags/${tag} ${tagObject}`];
     if (s) commands.push(`create ${snapshotRef(p.kind, p.id)} ${s.commit}`);
+    // The event (and anything else the caller needs) lands in the same
+    // transaction: a point exists with its log entry, or neither does.
+    commands.push(...(options.alsoUpdate ?? []));
     try {
       await this.git.updateRefs(commands);
     } catch (error) {

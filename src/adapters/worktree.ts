@@ -2,7 +2,7 @@
 // a commit whose tree is the working tree, with parents HEAD and an index
 // commit (and an untracked-files commit when asked). Restoring it puts the
 // working tree and the index back exactly.
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError } from '../core/errors.js';
 import type { WorktreeState } from '../core/types.js';
@@ -25,29 +25,53 @@ export async function captureWorktree(
   if (status.tracked.length === 0 && untracked.length === 0) return null;
 
   const on = `On ${branch ?? '(no branch)'}`;
-  const indexTree = await git.text(['write-tree']);
-  const indexCommit = await git.commitTree(indexTree, [head], `index ${on}\n`, date);
+  const trees = await currentTrees(git, repo, untracked, tmpDir);
+  const indexCommit = await git.commitTree(trees.index, [head], `index ${on}\n`, date);
+  const untrackedCommit = trees.untracked ? await git.commitTree(trees.untracked, [], `untracked files ${on}\n`, date) : null;
+  const parents = [head, indexCommit, ...(untrackedCommit ? [untrackedCommit] : [])];
+  const commit = await git.commitTree(trees.work, parents, `WIP ${on} (git-rollback)\n`, date);
+  return { commit, index: indexCommit, untracked: untrackedCommit, files: status.tracked.length + untracked.length };
+}
 
+/** Trees of the index, of the working tree (tracked files) and of the given untracked files, as objects only. */
+async function currentTrees(git: Git, repo: RepoInfo, untracked: readonly string[], tmpDir: string): Promise<{ index: string; work: string; untracked: string | null }> {
+  const index = await git.text(['write-tree']);
   const tmpIndex = join(tmpDir, `index-wip-${process.pid}`);
   await copyFile(join(repo.gitDir, 'index'), tmpIndex).catch(() => undefined);
   const env = { GIT_INDEX_FILE: tmpIndex };
   await git.run(['add', '-u', '--', '.'], { env });
-  const workTree = await git.text(['write-tree'], { env });
+  const work = await git.text(['write-tree'], { env });
   await rm(tmpIndex, { force: true });
+  if (untracked.length === 0) return { index, work, untracked: null };
+  const uIndex = join(tmpDir, `index-untracked-${process.pid}`);
+  const uenv = { GIT_INDEX_FILE: uIndex };
+  await git.run(['read-tree', '--empty'], { env: uenv });
+  await git.run(['update-index', '--add', '-z', '--stdin'], { env: uenv, input: untracked.join('\0') + '\0' });
+  const tree = await git.text(['write-tree'], { env: uenv });
+  await rm(uIndex, { force: true });
+  return { index, work, untracked: tree };
+}
 
-  let untrackedCommit: string | null = null;
-  if (untracked.length > 0) {
-    const uIndex = join(tmpDir, `index-untracked-${process.pid}`);
-    const uenv = { GIT_INDEX_FILE: uIndex };
-    await git.run(['read-tree', '--empty'], { env: uenv });
-    await git.run(['update-index', '--add', '-z', '--stdin'], { env: uenv, input: untracked.join('\0') + '\0' });
-    const uTree = await git.text(['write-tree'], { env: uenv });
-    await rm(uIndex, { force: true });
-    untrackedCommit = await git.commitTree(uTree, [], `untracked files ${on}\n`, date);
+/**
+ * Whether the index, the tracked files and the untracked files are exactly
+ * as captured (`state` null: as a clean checkout with no untracked files).
+ * Compares tree ids, so it is exact and costs what `git stash create` does.
+ */
+export async function worktreeMatches(git: Git, repo: RepoInfo, state: WorktreeState | null): Promise<{ ok: boolean; detail: string }> {
+  const status = await git.status();
+  if (!state) {
+    const n = status.tracked.length + status.untracked.length;
+    return n === 0 ? { ok: true, detail: 'clean' } : { ok: false, detail: `${n} uncommitted file${n === 1 ? '' : 's'} that were not there before: ${[...status.tracked, ...status.untracked].slice(0, 3).join(', ')}` };
   }
-  const parents = [head, indexCommit, ...(untrackedCommit ? [untrackedCommit] : [])];
-  const commit = await git.commitTree(workTree, parents, `WIP ${on} (git-rollback)\n`, date);
-  return { commit, index: indexCommit, untracked: untrackedCommit, files: status.tracked.length + untracked.length };
+  const tmp = join(repo.commonDir, 'rollback', 'tmp');
+  await mkdir(tmp, { recursive: true });
+  const now = await currentTrees(git, repo, status.untracked, tmp);
+  const tree = (c: string) => git.text(['rev-parse', `${c}^{tree}`]);
+  if (now.index !== (await tree(state.index))) return { ok: false, detail: 'the index differs from before' };
+  if (now.work !== (await tree(state.commit))) return { ok: false, detail: 'tracked files differ from before' };
+  const was = state.untracked ? await tree(state.untracked) : null;
+  if (now.untracked !== was) return { ok: false, detail: 'untracked files differ from before' };
+  return { ok: true, detail: 'as before' };
 }
 
 /**

@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expandPatterns, fileFacts } from '../adapters/files.js';
-import { JournalFile, type Journal } from '../adapters/journal.js';
+import { JournalFile, processGone, type Journal } from '../adapters/journal.js';
 import type { LockInfo } from '../adapters/lock.js';
 import type { DatabaseConfig } from '../core/engine.js';
 import {
@@ -28,7 +28,7 @@ import {
 import { releasesByVersion, releaseVersion, resolvePoint, sortNewestFirst } from '../core/points.js';
 import type { DatabaseEntry, FileEntry, Point, SnapshotInfo } from '../core/types.js';
 import type { Context } from './context.js';
-import { lastUndoable, loadSnapshot } from './rollback.js';
+import { describeState, lastAction, loadSnapshot } from './rollback.js';
 
 /** Files under data paths larger than this are compared by size only, unless --deep. */
 export const HASH_LIMIT = 16 * 1024 * 1024;
@@ -96,9 +96,50 @@ export interface Status {
     unhashed: number;
     databases: DatabaseDrift[];
   } | null;
-  inProgress: Journal | null;
+  inProgress: InProgress | null;
   lock: LockInfo | null;
-  undo: { backup: string; exists: boolean; type: string; target: string | null; time: string } | null;
+  /** What `git rollback undo` would do (the same function undo uses). */
+  undo:
+    | { kind: 'rollback'; backup: string; exists: boolean; type: string; target: string | null; time: string }
+    | { kind: 'delete'; points: string[]; type: string; time: string }
+    | null;
+}
+
+/** A rollback job found in the journal. */
+export interface InProgress {
+  action: string;
+  target: string;
+  startedAt: string;
+  pid: number;
+  host: string;
+  /** Its process is still running it; otherwise it was interrupted. */
+  running: boolean;
+  direction: Journal['direction'];
+  error: string | null;
+  steps: Array<{ id: string; title: string; state: string }>;
+  /** Per resource: at the target, as before, part-way. */
+  where: string[];
+  /** Temporary objects the journal recorded and that are not removed yet. */
+  leftovers: string[];
+}
+
+async function inProgress(ctx: Context): Promise<InProgress | null> {
+  const j = await new JournalFile(ctx.stateDir).read();
+  if (!j) return null;
+  const gone = processGone(j.pid, j.host);
+  return {
+    action: j.request.action,
+    target: j.request.target,
+    startedAt: j.startedAt,
+    pid: j.pid,
+    host: j.host,
+    running: gone === false,
+    direction: j.direction,
+    error: j.error ?? null,
+    steps: j.steps.map((s) => ({ id: s.id, title: s.title, state: s.state })),
+    where: describeState(j),
+    leftovers: j.temps.filter((t) => !t.removed).map((t) => `${t.kind} ${t.name}${t.database ? ` (database ${t.database})` : ''}`),
+  };
 }
 
 export async function collectStatus(ctx: Context, options: { deep: boolean }): Promise<Status> {
@@ -121,7 +162,7 @@ export async function collectStatus(ctx: Context, options: { deep: boolean }): P
     latestRelease = { tag: latest.tag, version: releaseVersion(latest) as string, inHead: r.exitCode === 0 };
   }
 
-  const last = await lastUndoable(ctx);
+  const last = await lastAction(ctx);
   let baseline: Status['baseline'] = null;
   let basePoint: Point | undefined;
   // A code-only point (release --at) has nothing to compare with: the newest point with a snapshot is the baseline.
@@ -130,7 +171,7 @@ export async function collectStatus(ctx: Context, options: { deep: boolean }): P
     basePoint = newest;
     baseline = { tag: newest.tag, since: newest.createdAt.toISOString(), why: 'point' };
   }
-  if (last) {
+  if (last?.kind === 'rollback') {
     const events = await ctx.log.read(200);
     const restore = events.find((e) => (e.event.type === 'rollback' || e.event.type === 'undo') && e.event.outcome === 'ok');
     const target = restore ? points.find((p) => p.tag === restore.event.target) : undefined;
@@ -154,9 +195,11 @@ export async function collectStatus(ctx: Context, options: { deep: boolean }): P
     };
   }
 
-  const undo = last
-    ? { backup: last.backup, exists: points.some((p) => p.tag === last.backup), type: last.event.type, target: last.event.target, time: last.event.time }
-    : null;
+  const undo: Status['undo'] = !last
+    ? null
+    : last.kind === 'rollback'
+      ? { kind: 'rollback', backup: last.backup, exists: points.some((p) => p.tag === last.backup), type: last.event.type, target: last.event.target, time: last.event.time }
+      : { kind: 'delete', points: last.removed.map((r) => r.tag), type: last.event.type, time: last.event.time };
   return {
     head: { commit: head.commit as string, branch: head.branch, uncommitted: status.tracked.length + status.untracked.length },
     nearestPoint,
@@ -164,7 +207,7 @@ export async function collectStatus(ctx: Context, options: { deep: boolean }): P
     latestRelease,
     baseline,
     drift,
-    inProgress: await new JournalFile(ctx.stateDir).read(),
+    inProgress: await inProgress(ctx),
     lock: await ctx.lock.read(),
     undo,
   };

@@ -66,21 +66,27 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
         ...(engines.length ? { dumpStore: await ctx.dumpStore() } : {}),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       });
-  const { point, note } = await ctx.store.create({
-    kind: o.kind,
-    id,
-    description: o.description,
-    commit,
-    branch: o.commit && o.commit !== head.commit ? null : head.branch,
-    dirty: !!captured?.snapshot.worktree,
-    snapshot: captured?.snapshot ?? null,
-    release: o.release ?? null,
-    date,
-    ...(o.extra ? { extra: o.extra } : {}),
-  });
+  const tag = `${ctx.config.tags[o.kind]}${id}`;
+  // The event goes into the same ref transaction as the tag: on a full disk
+  // (or any failure) there is a point with its log entry, or neither.
+  const event = o.silent
+    ? null
+    : await ctx.log.prepare({ type: o.kind === 'release' ? 'release' : 'point', target: tag, reason: o.reason ?? null, outcome: 'ok', ms: Date.now() - started, commit });
+  const { point, note } = await ctx.store.create(
+    {
+      kind: o.kind,
+      id,
+      description: o.description,
+      commit,
+      branch: o.commit && o.commit !== head.commit ? null : head.branch,
+      dirty: !!captured?.snapshot.worktree,
+      snapshot: captured?.snapshot ?? null,
+      release: o.release ?? null,
+      date,
+      ...(o.extra ? { extra: o.extra } : {}),
+    },
+    { alsoUpdate: event ? [event.command] : [] },
+  );
   const ms = Date.now() - started;
-  if (!o.silent) {
-    await ctx.log.append({ type: o.kind === 'release' ? 'release' : 'point', target: point.tag, reason: o.reason ?? null, outcome: 'ok', ms, commit });
-  }
   return { point, note, warnings: captured?.warnings ?? [], ms };
 }

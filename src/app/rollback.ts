@@ -1,23 +1,43 @@
-// Rolling back: plan → (dry run | confirm) → execute. Execution stages every
-// restore beside the live resource first (files as temp files, databases as
-// temp databases), makes the backup, then flips each resource; a failure puts
-// everything back from the backup.
-import { lstat, rm } from 'node:fs/promises';
+// Rolling back: plan → (dry run | confirm) → a journaled job of steps.
+//
+// prepareRollback() does everything that changes nothing: it loads and
+// checks the point, asks each engine whether it can restore (servers,
+// privileges, tools), and freezes what the job needs into a spec: the
+// request with every flag, the state before, the hooks and config of the
+// run. The plan (src/core/plan.ts) is the list of steps; this module gives
+// each step id its run and revert and hands them to the step runner
+// (runner.ts), which journals them. `--continue` and `--abort` rebuild the
+// same steps from the journal alone, in another process.
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
 import { exists, sha256File } from '../adapters/files.js';
 import { checkHealth } from '../adapters/health.js';
-import { JournalFile, type Journal, type JournalStep } from '../adapters/journal.js';
-import { applyStaged, discardStaged, extraFiles, stageFiles, type StagedFile } from '../adapters/snapshot.js';
-import { restoreWorktree } from '../adapters/worktree.js';
-import type { Engine, StagedRestore } from '../core/engine.js';
-import { aboutDatabase, ConflictError, CorruptSnapshotError, CriticalError, RollbackError, RolledBackError, UsageError } from '../core/errors.js';
-import { buildPlan, type DatabasePlan, type FileChange, type Mode, type Plan, type Selection } from '../core/plan.js';
-import { timestampId, uniqueId } from '../core/points.js';
-import type { FileEntry, Manifest, Point, SnapshotInfo } from '../core/types.js';
+import { JOURNAL_SCHEMA, JournalFile, type Journal, type JournalRequest, type JournalStep } from '../adapters/journal.js';
+import { applyStaged, discardStaging, matches, removePath, stageAll, stagingPlan, type StagedPath } from '../adapters/restore-files.js';
+import { addDatabases, captureSnapshot, extraFiles, storeDump } from '../adapters/snapshot.js';
+import { restoreWorktree, worktreeMatches } from '../adapters/worktree.js';
 import type { RollbackEvent } from '../adapters/eventlog.js';
-import { NOTES_REF, type RemovedPoint } from '../adapters/store.js';
+import type { RemovedPoint } from '../adapters/store.js';
+import { validateConfig, type Config, type HealthConfig } from '../core/config.js';
+import type { Engine, RestoreJob } from '../core/engine.js';
+import {
+  aboutDatabase,
+  CancelledError,
+  ConflictError,
+  CorruptSnapshotError,
+  CriticalError,
+  InterruptedJobError,
+  NotFoundError,
+  RollbackError,
+  RolledBackError,
+  UsageError,
+} from '../core/errors.js';
+import { buildPlan, type DatabasePlan, type FileChange, type Hooks, type Mode, type Plan, type Selection } from '../core/plan.js';
+import { timestampId, uniqueId } from '../core/points.js';
+import type { DatabaseEntry, FileEntry, Manifest, Point, SnapshotInfo } from '../core/types.js';
 import type { Context } from './context.js';
-import { makePoint } from './points.js';
+import { journalSteps, RevertedFailure, Runner, StuckFailure, type RunnerReporter, type StepDef, type StepScope } from './runner.js';
 
 export interface RollbackRequest {
   action: 'rollback' | 'undo';
@@ -30,6 +50,27 @@ export interface RollbackRequest {
   reason: string | null;
   only: string[];
   skip: string[];
+  /** The automatic rollback of a failed `deploy`. */
+  deploy?: { point: string; failure: string };
+}
+
+/** What the job needs that must not be recomputed once it started (journal request.frozen). */
+interface Frozen {
+  backupId: string;
+  before: { commit: string; branch: string | null };
+  target: { tag: string; commit: string; kind: string; branch: string | null };
+  selection: { code: boolean; config: boolean; paths: boolean; databases: string[] };
+  /** Files to remove (computed here from the configured patterns, never from the point). */
+  extra: string[];
+  /** Database → earlier job whose parked copy a fast undo takes back. */
+  adopt: Record<string, string>;
+  /** The config of the run (trusted when the job started): its hooks, health and engines are used on --continue/--abort too. */
+  config: { file: string | null; raw: unknown };
+  hooks: Hooks;
+  health: HealthConfig | null;
+  /** Target paths the backup must capture even when no configured pattern matches them. */
+  captureAlso: { config: string[]; paths: string[] };
+  commitsUndone: number | null;
 }
 
 export interface Prepared {
@@ -37,6 +78,38 @@ export interface Prepared {
   snapshot: SnapshotInfo | null;
   engines: Engine[];
   request: RollbackRequest;
+  frozen: Frozen;
+}
+
+export interface RollbackOutcome {
+  action: 'rollback' | 'undo';
+  target: string;
+  targetCommit: string;
+  backup: string;
+  mode: Mode;
+  steps: JournalStep[];
+  ms: number;
+  health: { ok: boolean; detail: string } | null;
+  keptDatabases: string[];
+}
+
+export interface AbortOutcome {
+  aborted: true;
+  /** The job had already completed: only its clean-up was left. */
+  alreadyDone: boolean;
+  target: string;
+  backup: string;
+  checked: string[];
+  ms: number;
+}
+
+export type Reporter = RunnerReporter;
+
+const JOB_REF = (job: string) => `refs/rollback/jobs/${job}`;
+
+/** Database identifiers cannot hold "-": job ids use "_". */
+export function safeJobId(id: string): string {
+  return id.replace(/[^A-Za-z0-9_]/g, '_').toLowerCase();
 }
 
 /** The snapshot of a point: from its note, or from manifest.json when the note is missing. */
@@ -56,8 +129,7 @@ export async function loadSnapshot(ctx: Context, point: Point): Promise<Snapshot
     captures: m.captures,
     worktree: m.worktree,
     size: 0,
-    patterns: m.patterns,
-  } as SnapshotInfo;
+  };
 }
 
 async function fileChanges(root: string, entries: readonly FileEntry[]): Promise<FileChange[]> {
@@ -71,10 +143,11 @@ async function fileChanges(root: string, entries: readonly FileEntry[]): Promise
   );
 }
 
-function patternsOf(snapshot: SnapshotInfo, fallback: { config: string[]; paths: string[] }): { config: string[]; paths: string[] } {
-  return (snapshot as SnapshotInfo & { patterns?: { config: string[]; paths: string[] } }).patterns ?? fallback;
+function dbIds(entry: DatabaseEntry): string[] {
+  return [...(entry.chunks ?? []).map((c) => c.blob), ...(entry.blob ? [entry.blob] : [])];
 }
 
+/** Plans a rollback and checks everything it needs; changes nothing. */
 export async function prepareRollback(ctx: Context, request: RollbackRequest, backupId?: string): Promise<Prepared> {
   const { target, selection } = request;
   const snapshot = await loadSnapshot(ctx, target);
@@ -82,19 +155,24 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
   const status = await ctx.git.status();
   if (status.conflicted.length > 0) throw new ConflictError('the working tree has unresolved conflicts', 'resolve them (or git merge --abort) first');
   if (request.mode === 'reset' && !head.branch) throw new UsageError('--mode reset needs a checked-out branch; HEAD is detached', 'check out a branch, or use --mode checkout');
+  if (request.mode === 'revert' && !head.branch) throw new UsageError('--mode revert commits on the current branch; HEAD is detached', 'check out a branch, or use --mode checkout');
   if (request.mode === 'revert' && !selection.code) throw new UsageError('--mode revert rolls code back; it cannot be used with --skip code');
 
   const existing = await ctx.store.list({ notes: false });
   const id = backupId ?? uniqueId(timestampId(new Date()), new Set(existing.filter((p) => p.kind === 'backup').map((p) => p.id)));
   const backupTag = `${ctx.config.tags.backup}${id}`;
+  const job = safeJobId(id);
 
-  const patterns = snapshot ? patternsOf(snapshot, { config: ctx.config.config, paths: ctx.config.paths }) : { config: [], paths: [] };
+  // Removal lists come from the configured patterns, never from the point.
+  const patterns = { config: ctx.config.config, paths: ctx.config.paths };
   const config = snapshot && selection.config ? await fileChanges(ctx.repo.root, snapshot.config) : [];
   const paths = snapshot && selection.paths ? await fileChanges(ctx.repo.root, snapshot.paths) : [];
   const extra = {
     config: snapshot && selection.config ? await extraFiles(ctx.repo.root, patterns.config, snapshot.config) : [],
     paths: snapshot && selection.paths ? await extraFiles(ctx.repo.root, patterns.paths, snapshot.paths) : [],
   };
+  // Undo returns to its backup exactly: what the rollback brought in goes.
+  const removeExtra = request.removeExtra || target.kind === 'backup';
 
   const dbEntries = (snapshot?.databases ?? []).filter((d) => selection.databases.has(d.name));
   const configured = new Set(ctx.config.databases.map((d) => d.name));
@@ -103,12 +181,49 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
       throw new UsageError(`the point has database "${d.name}", which is no longer configured`, `configure it again, or skip it: --skip db:${d.name}`);
     }
   }
+
+  // Every object the job reads must be here before anything changes.
+  const ids: string[] = [
+    ...(selection.config && snapshot ? snapshot.config.map((e) => e.blob) : []),
+    ...(selection.paths && snapshot ? snapshot.paths.map((e) => e.blob) : []),
+    ...(selection.code && snapshot?.worktree ? [snapshot.worktree.commit, snapshot.worktree.index, ...(snapshot.worktree.untracked ? [snapshot.worktree.untracked] : [])] : []),
+    ...dbEntries.flatMap(dbIds),
+    ...(selection.code ? [target.commit] : []),
+  ];
+  const sizes = await ctx.git.objectSizes(ids);
+  const missing = [...sizes].filter(([, s]) => s === null).map(([oid]) => oid);
+  if (missing.length > 0) {
+    throw new CorruptSnapshotError(
+      `${missing.length} object${missing.length === 1 ? '' : 's'} of ${target.tag} ${missing.length === 1 ? 'is' : 'are'} missing (${missing[0]?.slice(0, 12)}…)`,
+      'fetch them (git rollback fetch), or roll back to another point; nothing was changed',
+    );
+  }
+
   const engines = await ctx.engines(dbEntries.map((d) => d.name));
-  const databases: DatabasePlan[] = dbEntries.map((entry) => {
+  const adopt: Record<string, string> = {};
+  const databases: DatabasePlan[] = [];
+  for (const entry of dbEntries) {
     const engine = engines.find((e) => e.name === entry.name) as Engine;
-    const s = engine.strategy(safeJobId(id));
-    return { entry, strategy: s.text, downtime: s.downtime, where: engine.describe() };
-  });
+    const check = await engine.checkRestore(entry, job).catch((e: unknown) => {
+      throw aboutDatabase(e, entry.name);
+    });
+    const parkedFrom = (entry.details?.parked as { jobId?: unknown } | undefined)?.jobId;
+    const adoptFrom = target.kind === 'backup' && typeof parkedFrom === 'string' && engine.adoptParked ? parkedFrom : null;
+    if (adoptFrom) adopt[entry.name] = adoptFrom;
+    const temps = engine.tempObjects(job);
+    const s = engine.strategy(job);
+    databases.push({
+      entry,
+      strategy: adoptFrom ? `rename the previous copy back if it is unchanged since its dump; otherwise ${s.text}` : s.text,
+      downtime: s.downtime,
+      where: engine.describe(),
+      notes: check.notes,
+      parks: engine.parks,
+      adoptFrom,
+      ...(temps.find((t) => t.role === 'staged') ? { staged: temps.find((t) => t.role === 'staged')!.name } : {}),
+      ...(temps.find((t) => t.role === 'parked') ? { parked: temps.find((t) => t.role === 'parked')!.name } : {}),
+    });
+  }
 
   let commitsUndone: number | null = null;
   if (head.commit && selection.code) {
@@ -116,6 +231,7 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
     commitsUndone = r.exitCode === 0 ? Number(r.stdout.trim()) : null;
   }
   const branchName = request.mode === 'branch' ? await freeBranchName(ctx, `rollback/${target.id}-${timestampId(new Date()).slice(0, 8)}`) : undefined;
+  const hooks: Hooks = { beforeRollback: ctx.config.hooks.beforeRollback, afterRollback: ctx.config.hooks.afterRollback, onFailure: ctx.config.hooks.onFailure ?? null };
   const plan = buildPlan({
     target,
     backupTag,
@@ -126,14 +242,31 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
     config,
     paths,
     extra,
-    removeExtra: request.removeExtra,
+    removeExtra,
+    dropOld: !!request.dropOld,
     databases,
     databasesNotInPoint: [...selection.databases].filter((n) => !(snapshot?.databases ?? []).some((d) => d.name === n)),
-    hooks: ctx.config.hooks,
+    hooks,
     health: ctx.config.health ? (ctx.config.health.url ?? ctx.config.health.command) : null,
     commitsUndone,
   });
-  return { plan, snapshot, engines, request };
+  const frozen: Frozen = {
+    backupId: id,
+    before: { commit: head.commit as string, branch: head.branch },
+    target: { tag: target.tag, commit: target.commit, kind: target.kind, branch: target.note?.branch ?? null },
+    selection: { code: selection.code, config: selection.config, paths: selection.paths, databases: dbEntries.map((d) => d.name) },
+    extra: removeExtra ? [...(selection.config ? extra.config : []), ...(selection.paths ? extra.paths : [])] : [],
+    adopt,
+    config: { file: ctx.config.file, raw: ctx.config.raw ?? null },
+    hooks,
+    health: ctx.config.health,
+    captureAlso: {
+      config: selection.config && snapshot ? snapshot.config.map((e) => e.path) : [],
+      paths: selection.paths && snapshot ? snapshot.paths.map((e) => e.path) : [],
+    },
+    commitsUndone,
+  };
+  return { plan, snapshot, engines, request: { ...request, removeExtra }, frozen };
 }
 
 async function freeBranchName(ctx: Context, base: string): Promise<string> {
@@ -143,326 +276,793 @@ async function freeBranchName(ctx: Context, base: string): Promise<string> {
   }
 }
 
-/** Database identifiers cannot hold "-": job ids use "_". */
-export function safeJobId(id: string): string {
-  return id.replace(/[^A-Za-z0-9_]/g, '_');
+/** Everything a step needs, in the first process or a later one. */
+interface JobContext {
+  ctx: Context;
+  file: JournalFile;
+  journal: Journal;
+  frozen: Frozen;
+  config: Config;
+  engines: Map<string, Engine>;
+  /** The target's snapshot (null for a code-only point, or when it is gone and the job is being aborted). */
+  snapshot: SnapshotInfo | null;
+  reporter: Reporter;
+  started: number;
 }
 
-export interface Reporter {
-  step(title: string): void;
-  done(title: string, ms: number): void;
-  warn(text: string): void;
-}
-
-export interface RollbackOutcome {
-  plan: Plan;
-  backup: Point | null;
-  steps: JournalStep[];
-  ms: number;
-  health: { ok: boolean; detail: string } | null;
-  keptDatabases: string[];
-}
-
-interface Flipped {
-  code: { commit: string | null; branch: string | null } | null;
-  files: StagedFile[];
-  removed: string[];
-  databases: { engine: Engine; staged: StagedRestore }[];
-}
-
-/**
- * Executes a prepared plan. The caller holds the lock. With `existingBackup`
- * (--continue / --abort) no new backup is made.
- */
-export async function executeRollback(ctx: Context, prepared: Prepared, reporter: Reporter, existingBackup?: Point): Promise<RollbackOutcome> {
-  const { plan, snapshot, request } = prepared;
-  const started = Date.now();
-  const journalFile = new JournalFile(ctx.stateDir);
-  const backupId = plan.backupTag.slice(ctx.config.tags.backup.length);
-  const job = safeJobId(backupId);
-  const steps: JournalStep[] = [];
-  const timed = async <T>(kind: string, title: string, fn: () => Promise<T>): Promise<T> => {
-    const t = Date.now();
-    reporter.step(title);
-    try {
-      const result = await fn();
-      steps.push({ kind, title, ms: Date.now() - t, outcome: 'ok' });
-      reporter.done(title, Date.now() - t);
-      return result;
-    } catch (error) {
-      steps.push({ kind, title, ms: Date.now() - t, outcome: 'failed' });
-      throw error;
-    }
-  };
-
-  // 1. Verify and stage: nothing live changes here.
-  const sel = request.selection;
-  const fileEntries = snapshot
-    ? [
-        ...(sel.config ? snapshot.config.map((e) => ({ entry: e, rel: e.path })) : []),
-        ...(sel.paths ? snapshot.paths.map((e) => ({ entry: e, rel: e.path })) : []),
-      ]
-    : [];
-  const dbEntries = plan.input.databases.map((d) => d.entry);
-  const stagedDbs: { engine: Engine; staged: StagedRestore }[] = [];
-  let stagedFiles: StagedFile[] = [];
-  try {
-    await timed('check', 'verify the snapshot', async () => {
-      const ids = [
-        ...fileEntries.map((f) => f.entry.blob),
-        ...(sel.code && snapshot?.worktree ? [snapshot.worktree.commit, snapshot.worktree.index, ...(snapshot.worktree.untracked ? [snapshot.worktree.untracked] : [])] : []),
-        ...dbEntries.flatMap((d) => [...(d.chunks ?? []).map((c) => c.blob), ...(d.blob ? [d.blob] : [])]),
-      ];
-      if (sel.code) ids.push(plan.targetCommit);
-      const sizes = await ctx.git.objectSizes(ids);
-      const missing = [...sizes].filter(([, s]) => s === null).map(([id]) => id);
-      if (missing.length > 0) {
-        throw new CorruptSnapshotError(`${missing.length} object${missing.length === 1 ? '' : 's'} of ${plan.target} ${missing.length === 1 ? 'is' : 'are'} missing (${missing[0]?.slice(0, 12)}…)`, 'fetch them (git rollback fetch), or roll back to another point; nothing was changed');
-      }
-      stagedFiles = await stageFiles(ctx.git, ctx.repo, fileEntries, job);
-      for (const entry of dbEntries) {
-        const engine = prepared.engines.find((e) => e.name === entry.name) as Engine;
-        await engine.check('restore', entry).catch((e: unknown) => {
-          throw aboutDatabase(e, entry.name);
-        });
-      }
-    });
-  } catch (error) {
-    await discardStaged(stagedFiles);
-    for (const d of stagedDbs) await d.staged.discard().catch(() => undefined);
-    throw error;
-  }
-
-  // 2. The backup, then the journal: from here on, every change can be undone.
-  let backup: Point | null = existingBackup ?? null;
-  const notesBefore = await ctx.git.revParse(NOTES_REF);
-  const journal: Journal = {
-    schema: 1,
-    job,
+/** Starts the job: journal first, then the steps. The caller holds the lock. */
+export async function executeRollback(ctx: Context, prepared: Prepared, reporter: Reporter): Promise<RollbackOutcome> {
+  const { plan, request, frozen } = prepared;
+  const file = new JournalFile(ctx.stateDir);
+  const journalRequest: JournalRequest = {
     action: request.action,
     target: plan.target,
-    backup: plan.backupTag,
+    targetCommit: plan.targetCommit,
     mode: plan.mode,
     only: request.only,
     skip: request.skip,
-    pid: process.pid,
-    startedAt: new Date(started).toISOString(),
-    state: 'running',
-    steps,
+    removeExtra: request.removeExtra,
+    dropOld: !!request.dropOld,
+    reason: request.reason,
+    backupTag: plan.backupTag,
+    ...(plan.input.branchName ? { branchName: plan.input.branchName } : {}),
+    ...(request.deploy ? { deploy: request.deploy } : {}),
+    frozen: frozen as unknown as Record<string, unknown>,
   };
-  try {
-    if (!backup) {
-      backup = (
-        await timed('backup', `back up the current state as ${plan.backupTag}`, () =>
-          makePoint(ctx, {
-            kind: 'backup',
-            name: backupId,
-            description: `before ${request.action === 'undo' ? 'undo to' : 'rollback to'} ${plan.target}`,
-            includeUntracked: true,
-            databases: sel.databases,
-            silent: true,
-            extra: { action: request.action, target: plan.target },
-          }),
-        )
-      ).point;
-    }
-    // Databases are staged after the backup: an engine may stage beside the live
-    // file (SQLite), and the backup must not capture that as untracked work.
-    if (dbEntries.length > 0) {
-      const store = await ctx.dumpStore();
-      for (const entry of dbEntries) {
-        const engine = prepared.engines.find((e) => e.name === entry.name) as Engine;
-        await timed('database', `stage database ${entry.name}`, async () => {
-          const input = store.read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256);
-          try {
-            stagedDbs.push({ engine, staged: await engine.stage(input, { jobId: job, entry }) });
-          } catch (e) {
-            throw aboutDatabase(e, entry.name);
-          }
-        });
-      }
-    }
-    await journalFile.write(journal);
-  } catch (error) {
-    await discardStaged(stagedFiles);
-    for (const d of stagedDbs) await d.staged.discard().catch(() => undefined);
-    // Nothing live changed: take the backup made for this run away again, so a
-    // refused rollback (e.g. a corrupt dump) leaves the repository as it was.
-    if (backup && !existingBackup) await ctx.store.discardNew(backup, notesBefore).catch(() => undefined);
-    throw error;
-  }
+  const journal: Journal = {
+    schema: JOURNAL_SCHEMA,
+    job: safeJobId(frozen.backupId),
+    request: journalRequest,
+    pid: process.pid,
+    host: '',
+    startedAt: new Date().toISOString(),
+    updatedAt: '',
+    direction: 'forward',
+    steps: plan.steps.filter((s) => s.id !== 'verify').map((s) => ({ id: s.id, kind: s.kind, title: s.title, state: 'pending', memo: {} })),
+    temps: [],
+    engineMemos: {},
+  };
+  await file.write(journal);
+  const jc: JobContext = {
+    ctx,
+    file,
+    journal,
+    frozen,
+    config: ctx.config,
+    engines: new Map(prepared.engines.map((e) => [e.name, e])),
+    snapshot: prepared.snapshot,
+    reporter,
+    started: Date.now(),
+  };
+  return runForward(jc);
+}
 
-  // 3. Flip each resource.
-  const flipped: Flipped = { code: null, files: [], removed: [], databases: [] };
-  let health: RollbackOutcome['health'] = null;
-  try {
-    if (ctx.config.hooks.beforeRollback) await timed('hook', 'run hook beforeRollback', () => runHook(ctx, ctx.config.hooks.beforeRollback as string, plan));
-    if (sel.code) {
-      const before = await ctx.git.head();
-      await timed('code', plan.steps.find((s) => s.kind === 'code')?.title ?? 'move code', () => moveCode(ctx, plan, prepared));
-      flipped.code = before;
-      if (snapshot?.worktree) await timed('worktree', "restore the point's uncommitted work", () => restoreWorktree(ctx.git, snapshot.worktree!));
-    }
-    if (stagedFiles.length > 0) {
-      // Marked before applying: a failure half-way must still put every file back.
-      flipped.files = stagedFiles;
-      await timed('files', `restore ${stagedFiles.length} file${stagedFiles.length === 1 ? '' : 's'}`, () => applyStaged(stagedFiles, job));
-    }
-    const extra = [...(sel.config ? plan.input.extra.config : []), ...(sel.paths ? plan.input.extra.paths : [])];
-    if (request.removeExtra && extra.length > 0) {
-      await timed('remove', `remove ${extra.length} file${extra.length === 1 ? '' : 's'} that did not exist at the point`, async () => {
-        for (const f of extra) {
-          await rm(join(ctx.repo.root, f), { force: true });
-          flipped.removed.push(f);
-        }
-      });
-    }
-    for (const d of stagedDbs) {
-      await timed('database', `swap in database ${d.engine.name}`, () => d.staged.swap());
-      flipped.databases.push(d);
-    }
-    if (ctx.config.hooks.afterRollback) await timed('hook', 'run hook afterRollback', () => runHook(ctx, ctx.config.hooks.afterRollback as string, plan));
-    if (ctx.config.health) {
-      const h = await timed('health', 'check health', () => checkHealth(ctx.config.health!, ctx.repo.root));
-      health = { ok: h.ok, detail: h.detail };
-      if (!h.ok) throw new RollbackError(`health check failed after ${h.attempts} attempt${h.attempts === 1 ? '' : 's'}: ${h.detail}`);
-    }
-  } catch (error) {
-    journal.state = 'reverting';
-    journal.error = (error as Error).message;
-    await journalFile.write(journal).catch(() => undefined);
-    try {
-      await revert(ctx, flipped, backup, stagedDbs, reporter);
-    } catch (revertError) {
-      journal.state = 'failed';
-      await journalFile.write(journal).catch(() => undefined);
-      throw new CriticalError(
-        `${(error as Error).message}; putting things back also failed: ${(revertError as Error).message}`,
-        `the backup ${plan.backupTag} holds the state from before; run: git rollback to --abort`,
+/** `git rollback to --continue | --abort`: the job of the journal, from where it stopped. */
+export async function resumeRollback(ctx: Context, how: 'continue' | 'abort', reporter: Reporter): Promise<RollbackOutcome | AbortOutcome> {
+  const file = new JournalFile(ctx.stateDir);
+  const journal = await file.read();
+  if (!journal) throw new NotFoundError('no interrupted rollback to continue or abort', 'git rollback status shows the current state');
+  const frozen = journal.request.frozen as unknown as Frozen;
+  const config = frozen.config.raw !== null && frozen.config.raw !== undefined ? validateConfig(frozen.config.raw, frozen.config.file ?? '(journal)', ctx.env) : ctx.config;
+  const names = frozen.selection.databases;
+  const engines = new Map<string, Engine>();
+  if (names.length > 0) {
+    const { createEngine } = await import('../adapters/engines/index.js');
+    for (const d of config.databases.filter((x) => names.includes(x.name))) engines.set(d.name, createEngine(d, { cwd: ctx.repo.root, env: ctx.env }));
+    for (const n of names) if (!engines.has(n)) throw new UsageError(`the journal's database "${n}" is not in the config it recorded`);
+  }
+  const target = (await ctx.store.list()).find((p) => p.tag === journal.request.target) ?? null;
+  if (!target && how === 'continue') throw new NotFoundError(`the point ${journal.request.target} of the interrupted rollback no longer exists`, 'put everything back with git rollback to --abort');
+  const snapshot = target ? await loadSnapshot(ctx, target) : null;
+  const jc: JobContext = { ctx, file, journal, frozen, config, engines, snapshot, reporter, started: Date.now() };
+  if (how === 'continue') {
+    if (journal.direction === 'revert') {
+      throw new ConflictError(
+        `the ${journal.request.action} to ${journal.request.target} failed (${journal.error ?? 'unknown error'}) and was being put back when it stopped`,
+        'finish putting it back with: git rollback to --abort',
       );
     }
-    await journalFile.remove();
-    await ctx.log
-      .append({ type: request.action, target: plan.target, reason: request.reason, outcome: 'reverted', ms: Date.now() - started, backup: plan.backupTag, mode: plan.mode, steps, error: (error as Error).message })
-      .catch(() => undefined);
-    throw new RolledBackError(`${request.action} to ${plan.target} failed and was reverted: ${(error as Error).message}`, `nothing changed; the state before is also kept as ${plan.backupTag}`);
+    return runForward(jc);
   }
-
-  await discardStaged(stagedFiles);
-  const kept: string[] = [];
-  for (const d of stagedDbs) {
-    const keptAs = d.staged.keptAs;
-    await d.staged.discard().catch((e: Error) => reporter.warn(`could not clean up after database ${d.engine.name}: ${e.message}`));
-    if (!keptAs) continue;
-    if (request.dropOld && d.engine.dropKept) {
-      await d.engine.dropKept(keptAs).catch((e: Error) => {
-        kept.push(keptAs);
-        reporter.warn(`could not drop the previous copy ${keptAs} of database ${d.engine.name}: ${e.message}`);
-      });
-    } else kept.push(keptAs);
-  }
-  await journalFile.remove();
-  const ms = Date.now() - started;
-  await ctx.log.append({
-    type: request.action,
-    target: plan.target,
-    reason: request.reason,
-    outcome: 'ok',
-    ms,
-    backup: plan.backupTag,
-    mode: plan.mode,
-    from: { commit: plan.input.current.commit, branch: plan.input.current.branch },
-    to: { commit: plan.targetCommit },
-    only: request.only,
-    skip: request.skip,
-    steps,
-    health,
-    commitsUndone: plan.input.commitsUndone ?? null,
-    keptDatabases: kept,
-  });
-  return { plan, backup, steps, ms, health, keptDatabases: kept };
+  return runAbort(jc);
 }
 
-async function moveCode(ctx: Context, plan: Plan, prepared: Prepared): Promise<void> {
-  const c = plan.targetCommit;
+async function runForward(jc: JobContext): Promise<RollbackOutcome> {
+  const runner = new Runner(jc.file, jc.journal, buildSteps(jc), jc.reporter);
+  await runner.settle();
+  try {
+    await runner.forward();
+  } catch (error) {
+    if (error instanceof RevertedFailure) return afterRevert(jc, error.failure, error.interrupted);
+    if (error instanceof StuckFailure) return stuck(jc, error);
+    throw error;
+  }
+  await jc.file.remove();
+  return outcomeOf(jc);
+}
+
+function outcomeOf(jc: JobContext): RollbackOutcome {
+  const r = jc.journal.request;
+  const memo = (id: string) => jc.journal.steps.find((s) => s.id === id)?.memo ?? {};
+  return {
+    action: r.action,
+    target: r.target,
+    targetCommit: r.targetCommit,
+    backup: r.backupTag,
+    mode: r.mode,
+    steps: jc.journal.steps,
+    ms: Date.now() - jc.started,
+    health: (memo('health').result as RollbackOutcome['health']) ?? null,
+    keptDatabases: (memo('cleanup').kept as string[]) ?? [],
+  };
+}
+
+async function runAbort(jc: JobContext): Promise<AbortOutcome> {
+  const steps = buildSteps(jc);
+  const runner = new Runner(jc.file, jc.journal, steps, jc.reporter);
+  const r = jc.journal.request;
+  await runner.settle();
+  if (runner.isCommitted) {
+    // The rollback went through; only its clean-up was left. Going back now is an undo.
+    jc.journal.direction = 'forward';
+    await runner.forward();
+    await jc.file.remove();
+    return { aborted: true, alreadyDone: true, target: r.target, backup: r.backupTag, checked: [], ms: Date.now() - jc.started };
+  }
+  jc.journal.error ??= 'aborted';
+  try {
+    await runner.revertAll();
+  } catch (error) {
+    if (error instanceof StuckFailure) return stuck(jc, error);
+    throw error;
+  }
+  const checks = await checkReverted(jc);
+  await sweep(jc);
+  await jc.file.remove();
+  const bad = checks.filter((c) => !c.ok);
+  await jc.ctx.log
+    .append({ type: 'abort', target: r.target, reason: r.reason, outcome: bad.length ? 'failed' : 'ok', ms: Date.now() - jc.started, backup: null, aborted: r.backupTag, error: jc.journal.error, steps: stepSummary(jc.journal), checks })
+    .catch(() => undefined);
+  if (bad.length > 0) {
+    throw new CriticalError(
+      `the ${r.action} to ${r.target} was put back, but not everything is as it was: ${bad.map((c) => `${c.what}: ${c.detail}`).join('; ')}`,
+      'look at the differences above; the state from before is also in git rollback list (backups)',
+    );
+  }
+  return { aborted: true, alreadyDone: false, target: r.target, backup: r.backupTag, checked: checks.map((c) => `${c.what} (${c.detail})`), ms: Date.now() - jc.started };
+}
+
+/** After a failure was put back: check it really is, then say so (exit 7) or say what is not (exit 8). */
+async function afterRevert(jc: JobContext, cause: Error, interrupted: boolean): Promise<never> {
+  const r = jc.journal.request;
+  const checks = await checkReverted(jc).catch((e: Error) => [{ what: 'check', ok: false, detail: `could not check: ${e.message}` }]);
+  await sweep(jc);
+  await jc.file.remove();
+  const bad = checks.filter((c) => !c.ok);
+  await jc.ctx.log
+    .append({
+      type: r.action,
+      target: r.target,
+      reason: r.reason,
+      outcome: interrupted ? 'cancelled' : 'reverted',
+      ms: Date.now() - jc.started,
+      backup: null,
+      mode: r.mode,
+      steps: stepSummary(jc.journal),
+      error: cause.message,
+      checks,
+      ...(r.deploy ? { deploy: r.deploy } : {}),
+    })
+    .catch(() => undefined);
+  await runOnFailure(jc, interrupted ? 'interrupted' : 'reverted', cause.message);
+  const warnings = hookWarnings(jc);
+  if (bad.length > 0) {
+    throw new CriticalError(
+      `${r.action} to ${r.target} failed (${cause.message}); it was put back, but not everything is as it was: ${bad.map((c) => `${c.what}: ${c.detail}`).join('; ')}`,
+      'the differences are listed above; nothing else is left to do automatically',
+    );
+  }
+  const checked = `nothing changed — checked: ${checks.map((c) => `${c.what} (${c.detail})`).join(', ')}${warnings.length ? `; but ${warnings.join('; ')}` : ''}`;
+  if (interrupted) throw new CancelledError(`${r.action} to ${r.target} was interrupted and everything was put back`, checked);
+  throw new RolledBackError(`${r.action} to ${r.target} failed and was put back: ${cause.message}`, checked);
+}
+
+/** Putting things back failed, or a second signal stopped it: say where each resource is, and the one command that finishes. */
+async function stuck(jc: JobContext, error: StuckFailure): Promise<never> {
+  const r = jc.journal.request;
+  await runOnFailure(jc, 'stuck', error.message);
+  const where = describeState(jc.journal).join('; ');
+  if (error.stopped) {
+    throw new InterruptedJobError(
+      `${r.action} to ${r.target} stopped part-way (second interrupt): ${where}`,
+      'put everything back: git rollback to --abort   (or finish it: git rollback to --continue)',
+    );
+  }
+  throw new CriticalError(`${error.message}. Where things are: ${where}`, 'when the cause is fixed, put everything back: git rollback to --abort (the journal is kept)');
+}
+
+/** Per resource, from the step states: what is at the target, what is back, what is untouched. */
+export function describeState(j: Journal): string[] {
+  const out: string[] = [];
+  const state = (id: string) => j.steps.find((s) => s.id === id)?.state;
+  const word = (s: string | undefined) =>
+    s === 'done' ? 'at the target' : s === 'reverted' || s === undefined || s === 'pending' ? 'as before' : s === 'running' || s === 'failed' || s === 'reverting' ? 'part-way' : s;
+  if (j.steps.some((s) => s.id === 'code')) out.push(`code ${word(state('code'))}`);
+  if (j.steps.some((s) => s.id === 'files')) out.push(`files ${word(state('files'))}`);
+  for (const s of j.steps.filter((x) => x.id.startsWith('swap:'))) {
+    const db = s.id.slice(5);
+    const staged = state(`stage:${db}`);
+    out.push(`database ${db} ${word(s.state)}${s.state === 'pending' && (staged === 'done' || staged === 'running') ? ' (a loaded copy waits beside it)' : ''}`);
+  }
+  return out;
+}
+
+function stepSummary(j: Journal): Array<{ id: string; kind: string; title: string; ms: number; outcome: string }> {
+  return j.steps
+    .filter((s) => s.state !== 'pending')
+    .map((s) => ({ id: s.id, kind: s.kind, title: s.title, ms: s.ms ?? 0, outcome: s.state === 'done' ? 'ok' : s.state }));
+}
+
+function hookWarnings(jc: JobContext): string[] {
+  return jc.journal.steps.filter((s) => s.kind === 'hook' && typeof s.memo.revertWarning === 'string').map((s) => s.memo.revertWarning as string);
+}
+
+async function runOnFailure(jc: JobContext, state: string, error: string): Promise<void> {
+  const command = jc.frozen.hooks.onFailure;
+  if (!command) return;
+  try {
+    await runHook(jc, command, { ROLLBACK_STATE: state, ROLLBACK_ERROR: error });
+  } catch (e) {
+    jc.reporter.warn(`hook onFailure failed: ${(e as Error).message}`);
+  }
+}
+
+/** Removes what the job staged and no longer needs (after a revert): idempotent. */
+async function sweep(jc: JobContext): Promise<void> {
+  const { ctx, journal } = jc;
+  await discardStaging(ctx.stateDir, journal.job).catch(() => undefined);
+  await discardStaging(ctx.stateDir, `${journal.job}_revert`).catch(() => undefined);
+  for (const [name, engine] of jc.engines) {
+    const rj = restoreJob(jc, name, null, null);
+    await engine.discardStaged(rj).catch((e: Error) => jc.reporter.warn(`database ${name}: could not remove the loaded copy: ${e.message}`));
+  }
+  await ctx.git.run(['update-ref', '-d', JOB_REF(journal.job)], { allowFail: true });
+}
+
+// ------------------------------------------------------------------ steps
+
+/** The dump entry of the target for a database, or a stand-in when the target is gone (abort only). */
+function targetEntry(jc: JobContext, name: string): DatabaseEntry {
+  const e = jc.snapshot?.databases.find((d) => d.name === name);
+  if (e) return e;
+  const engine = jc.engines.get(name);
+  return { name, engine: engine?.engine ?? 'unknown', format: 'unknown', path: `db/${name}`, size: 0, sha256: '', tool: '', ms: 0 };
+}
+
+function restoreJob(jc: JobContext, name: string, s: StepScope | null, entry: DatabaseEntry | null, suffix = ''): RestoreJob {
+  const key = `${name}${suffix}`;
+  const memo = (jc.journal.engineMemos[key] ??= {});
+  return {
+    jobId: `${jc.journal.job}${suffix}`,
+    entry: entry ?? targetEntry(jc, name),
+    memo,
+    save: () => jc.file.write(jc.journal),
+    signal: s?.signal ?? new AbortController().signal,
+    warn: (t) => jc.reporter.warn(`database ${name}: ${t}`),
+  };
+}
+
+function stepMemo(jc: JobContext, id: string): Record<string, unknown> {
+  return jc.journal.steps.find((s) => s.id === id)?.memo ?? {};
+}
+
+/** The capture's manifest: the state before, as saved by the capture step. */
+async function captured(jc: JobContext): Promise<Manifest> {
+  const commit = stepMemo(jc, 'capture').commit;
+  if (typeof commit !== 'string') throw new RollbackError('internal: the state before was not captured');
+  return JSON.parse(await jc.ctx.git.text(['cat-file', 'blob', `${commit}:manifest.json`])) as Manifest;
+}
+
+function targetFiles(jc: JobContext): FileEntry[] {
+  const s = jc.snapshot;
+  if (!s) return [];
+  return [...(jc.frozen.selection.config ? s.config : []), ...(jc.frozen.selection.paths ? s.paths : [])];
+}
+
+function runHook(jc: JobContext, command: string, extra: Record<string, string> = {}): Promise<void> {
+  const r = jc.journal.request;
+  return import('execa').then(async ({ execa }) => {
+    const res = await execa('sh', ['-c', command], {
+      cwd: jc.ctx.repo.root,
+      reject: false,
+      all: true,
+      // A hook is an atomic step: a Ctrl-C on the terminal must not kill it half-way.
+      detached: true,
+      env: { ROLLBACK_ACTION: r.action, ROLLBACK_TARGET: r.target, ROLLBACK_COMMIT: r.targetCommit, ROLLBACK_BACKUP: r.backupTag, ...extra },
+    });
+    if (res.exitCode !== 0) throw new RollbackError(`hook \`${command}\` exited ${res.exitCode ?? 'on a signal'}: ${String(res.all ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+  });
+}
+
+/** Runs a hook while putting things back: a failure is reported, not fatal (the rest must still be put back). */
+async function revertHook(jc: JobContext, s: StepScope, name: 'beforeRollback' | 'afterRollback'): Promise<void> {
+  const command = jc.frozen.hooks[name];
+  if (!command) return;
+  try {
+    await runHook(jc, command, { ROLLBACK_STATE: 'reverting' });
+    delete s.memo.revertWarning;
+  } catch (e) {
+    s.memo.revertWarning = `hook ${name} failed while putting things back: ${(e as Error).message}`;
+    s.warn(s.memo.revertWarning as string);
+  }
+}
+
+function buildSteps(jc: JobContext): StepDef[] {
+  const { ctx, frozen, journal } = jc;
   const git = ctx.git;
-  switch (plan.mode) {
-    case 'checkout':
-      await git.run(['checkout', '-f', '-q', '--detach', c]);
-      break;
-    case 'reset':
-      await git.run(['reset', '-q', '--hard', c]);
-      break;
-    case 'branch':
-      await git.run(['checkout', '-f', '-q', '-b', plan.input.branchName as string, c]);
-      break;
-    case 'revert': {
-      const head = await git.text(['rev-parse', 'HEAD']);
-      const tree = await git.text(['rev-parse', `${c}^{tree}`]);
-      const msg = `Roll back to ${plan.target}\n\nThe tree of this commit equals ${c} (${plan.target}).\nMade by git-rollback; the state before is ${plan.backupTag}.\n`;
-      const commit = await git.commitTree(tree, [head], msg);
-      await git.run(['reset', '-q', '--hard', commit]);
-      break;
-    }
-    case 'exact': {
-      const branch = prepared.request.target.note?.branch ?? null;
-      if (branch) await git.run(['checkout', '-f', '-q', '-B', branch, c]);
-      else await git.run(['checkout', '-f', '-q', '--detach', c]);
-      break;
-    }
-  }
-}
+  const job = journal.job;
+  const r = journal.request;
+  const defs = new Map<string, StepDef>();
+  const add = (d: Omit<StepDef, 'title' | 'kind'>) => defs.set(d.id, d as StepDef);
+  const files = targetFiles(jc);
+  const staged = (): StagedPath[] => stagingPlan(ctx.stateDir, ctx.repo.root, files, job);
+  const engine = (name: string) => jc.engines.get(name) as Engine;
+  const store = () => ctx.dumpStore();
 
-async function runHook(ctx: Context, command: string, plan: Plan): Promise<void> {
-  const { execa } = await import('execa');
-  const r = await execa('sh', ['-c', command], {
-    cwd: ctx.repo.root,
-    reject: false,
-    all: true,
-    env: { ROLLBACK_TARGET: plan.target, ROLLBACK_COMMIT: plan.targetCommit, ROLLBACK_BACKUP: plan.backupTag },
+  add({
+    id: 'capture',
+    async run(s) {
+      const ref = JOB_REF(job);
+      if (typeof s.memo.commit === 'string' && (await git.revParse(ref)) === s.memo.commit) return;
+      const date = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const patterns = {
+        ...jc.config,
+        config: [...new Set([...jc.config.config, ...frozen.captureAlso.config.filter((p) => !jc.config.config.includes(p))])],
+        paths: [...new Set([...jc.config.paths, ...frozen.captureAlso.paths.filter((p) => !jc.config.paths.includes(p))])],
+      };
+      const { snapshot } = await captureSnapshot(git, ctx.repo, {
+        kind: 'backup',
+        id: frozen.backupId,
+        date,
+        head: frozen.before.commit,
+        branch: frozen.before.branch,
+        config: patterns,
+        includeUntracked: true,
+        parts: { config: true, paths: true, databases: [], captures: true, worktree: true },
+      });
+      const prints: Record<string, string | null> = {};
+      for (const name of frozen.selection.databases) prints[name] = await engine(name).fingerprint().catch(() => null);
+      s.memo.fingerprints = prints;
+      s.memo.date = date.toISOString();
+      s.memo.commit = snapshot.commit;
+      await git.run(['update-ref', ref, snapshot.commit]);
+    },
+    async revert() {
+      await git.run(['update-ref', '-d', JOB_REF(job)], { allowFail: true });
+    },
   });
-  if (r.exitCode !== 0) throw new RollbackError(`hook \`${command}\` exited ${r.exitCode ?? 'on a signal'}: ${String(r.all ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+
+  // Databases whose engine cannot keep the previous copy: their backup dump comes first.
+  const backupDump = (name: string, fromParked: boolean): StepDef => ({
+    id: `backup:${name}`,
+    kind: 'backup',
+    title: '',
+    cancellable: !fromParked,
+    async run(s) {
+      if (s.memo.entry) return;
+      const e = engine(name);
+      const rj = restoreJob(jc, name, s, null);
+      const entry = await storeDump(
+        e,
+        await store(),
+        (out) => (fromParked && e.dumpParked ? e.dumpParked(rj, out) : e.dump(out, { allowAbsent: true })),
+        (t) => s.warn(t),
+      );
+      s.memo.entry = entry;
+    },
+  });
+  for (const name of frozen.selection.databases) add(backupDump(name, engine(name).parks && !!engine(name).dumpParked));
+
+  add({
+    id: 'stage-files',
+    cancellable: true,
+    async run(s) {
+      await s.track([{ database: '', engine: 'files', role: 'staged', kind: 'folder', name: join(ctx.stateDir, 'tmp', `stage-${job}`), jobId: job }]);
+      await stageAll(git, staged(), s.signal);
+    },
+    async revert() {
+      await discardStaging(ctx.stateDir, job);
+    },
+  });
+
+  for (const name of frozen.selection.databases) {
+    add({
+      id: `stage:${name}`,
+      cancellable: true,
+      async run(s) {
+        const e = engine(name);
+        const entry = targetEntry(jc, name);
+        await s.track(e.tempObjects(job).filter((t) => t.role !== 'parked'));
+        const rj = restoreJob(jc, name, s, entry);
+        const from = frozen.adopt[name];
+        if (from && e.adoptParked) {
+          if (s.memo.adopted === true) return;
+          if (await e.adoptParked(from, rj)) {
+            s.memo.adopted = true;
+            return;
+          }
+          s.memo.adopted = false;
+        }
+        const stored = entry.absent ? Readable.from([]) : (await store()).read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256);
+        const input = process.env.ROLLBACK_TEST_PAUSE ? pausedAfterFirstChunk(stored, () => s.pause('mid')) : stored;
+        await e.stage(input, rj).catch((err: unknown) => {
+          throw aboutDatabase(err, name);
+        });
+      },
+      async revert(s) {
+        await engine(name).discardStaged(restoreJob(jc, name, s, null));
+      },
+    });
+  }
+
+  add({
+    id: 'hook:beforeRollback',
+    async run() {
+      await runHook(jc, frozen.hooks.beforeRollback as string);
+    },
+    // The service was stopped for the rollback: bring it back up on the state put back.
+    async revert(s) {
+      await revertHook(jc, s, 'afterRollback');
+    },
+  });
+
+  add({
+    id: 'code',
+    async run(s) {
+      const c = r.targetCommit;
+      const touched = codeRefs(jc);
+      if (!s.memo.refs) {
+        const refs: Record<string, string | null> = {};
+        for (const ref of touched) refs[ref] = await git.revParse(ref);
+        s.memo.refs = refs;
+        await s.save();
+      }
+      switch (r.mode) {
+        case 'checkout':
+          await git.run(['checkout', '-f', '-q', '--detach', c]);
+          break;
+        case 'reset':
+          await git.run(['checkout', '-f', '-q', frozen.before.branch as string]);
+          await git.run(['reset', '-q', '--hard', c]);
+          break;
+        case 'branch':
+          await git.run(['checkout', '-f', '-q', '-B', r.branchName as string, c]);
+          break;
+        case 'revert': {
+          if (typeof s.memo.revertCommit !== 'string') {
+            const tree = await git.text(['rev-parse', `${c}^{tree}`]);
+            const msg = `Roll back to ${r.target}\n\nThe tree of this commit equals ${c} (${r.target}).\nMade by git-rollback; the state before is ${r.backupTag}.\n`;
+            s.memo.revertCommit = await git.commitTree(tree, [frozen.before.commit], msg);
+            await s.save();
+          }
+          await git.run(['checkout', '-f', '-q', frozen.before.branch as string]);
+          await git.run(['reset', '-q', '--hard', s.memo.revertCommit as string]);
+          break;
+        }
+        case 'exact': {
+          if (frozen.target.branch) await git.run(['checkout', '-f', '-q', '-B', frozen.target.branch, c]);
+          else await git.run(['checkout', '-f', '-q', '--detach', c]);
+          break;
+        }
+      }
+    },
+    async revert(s) {
+      await git.run(['checkout', '-f', '-q', '--detach', frozen.before.commit]);
+      for (const [ref, oid] of Object.entries((s.memo.refs as Record<string, string | null> | undefined) ?? {})) {
+        if (oid) await git.run(['update-ref', ref, oid]);
+        else await git.run(['update-ref', '-d', ref], { allowFail: true });
+      }
+      if (frozen.before.branch) await git.run(['checkout', '-f', '-q', frozen.before.branch]);
+      const before = await captured(jc);
+      if (before.worktree) await restoreWorktree(git, before.worktree);
+    },
+  });
+
+  add({
+    id: 'worktree',
+    async run(s) {
+      const wt = jc.snapshot?.worktree;
+      if (!wt) return;
+      if (!Array.isArray(s.memo.created)) {
+        // Untracked files the point brings in that are not here now: the revert removes exactly these.
+        const created: string[] = [];
+        if (wt.untracked) {
+          const names = (await git.run(['ls-tree', '-r', '-z', '--name-only', wt.untracked])).stdout.split('\0').filter(Boolean);
+          for (const n of names) if (!(await exists(join(ctx.repo.root, n)))) created.push(n);
+        }
+        s.memo.created = created;
+        await s.save();
+      }
+      await restoreWorktree(git, wt);
+    },
+    async revert(s) {
+      for (const p of (s.memo.created as string[] | undefined) ?? []) await removePath(ctx.repo.root, p).catch(() => undefined);
+    },
+  });
+
+  add({
+    id: 'files',
+    async run(s) {
+      const plan = staged();
+      if (!Array.isArray(s.memo.absentBefore)) {
+        const absent: string[] = [];
+        for (const p of plan) if (!(await lstat(p.target).catch(() => null))) absent.push(p.entry.path);
+        s.memo.absentBefore = absent;
+        await s.save();
+      }
+      for (const p of plan) await applyStaged(git, p, job);
+    },
+    async revert(s) {
+      await putBack(jc, files.map((f) => f.path), new Set((s.memo.absentBefore as string[] | undefined) ?? []));
+    },
+  });
+
+  add({
+    id: 'remove-extra',
+    async run(s) {
+      const before = await captured(jc);
+      const had = new Set([...before.config, ...before.paths].map((f) => f.path));
+      for (const f of frozen.extra) {
+        // Only what the backup holds is removed: a file that appeared since cannot be put back.
+        if (!had.has(f)) {
+          s.warn(`kept ${f}: it appeared after the backup was taken`);
+          continue;
+        }
+        await removePath(ctx.repo.root, f);
+      }
+    },
+    async revert() {
+      await putBack(jc, frozen.extra, new Set());
+    },
+  });
+
+  for (const name of frozen.selection.databases) {
+    add({
+      id: `swap:${name}`,
+      async run(s) {
+        await engine(name)
+          .swap(restoreJob(jc, name, s, targetEntry(jc, name)))
+          .catch((err: unknown) => {
+            throw aboutDatabase(err, name);
+          });
+      },
+      async revert(s) {
+        const e = engine(name);
+        if (e.parks) {
+          await e.unswap(restoreJob(jc, name, s, null));
+          return;
+        }
+        // No previous copy to swap back: restore the backup dump taken before the swap.
+        const entry = stepMemo(jc, `backup:${name}`).entry as DatabaseEntry | undefined;
+        if (!entry) throw new RollbackError(`database ${name}: the backup dump taken before the restore is missing from the journal`);
+        const rj = restoreJob(jc, name, s, entry, '_r');
+        const input = entry.absent ? Readable.from([]) : (await store()).read(entry.chunks ?? [], entry.sha256);
+        await e.stage(input, rj);
+        await e.swap(rj);
+        await e.discardStaged(rj);
+      },
+    });
+  }
+
+  add({
+    id: 'hook:afterRollback',
+    async run() {
+      await runHook(jc, frozen.hooks.afterRollback as string);
+    },
+    // Stop the service again before putting the previous state back under it.
+    async revert(s) {
+      await revertHook(jc, s, 'beforeRollback');
+    },
+  });
+
+  add({
+    id: 'health',
+    async run(s) {
+      const h = await checkHealth(frozen.health as HealthConfig, ctx.repo.root);
+      s.memo.result = { ok: h.ok, detail: h.detail };
+      if (!h.ok) throw new RollbackError(`health check failed after ${h.attempts} attempt${h.attempts === 1 ? '' : 's'}: ${h.detail}`);
+    },
+  });
+
+  // The tag, the snapshot ref, the event and the removal of the job ref are
+  // one ref transaction: the job went through exactly when that happened.
+  const finished = async () => !!(await git.revParse(`refs/tags/${r.backupTag}`)) && !(await git.revParse(JOB_REF(job)));
+  add({
+    id: 'finish',
+    commits: true,
+    wentThrough: finished,
+    async run(s) {
+      const tag = `refs/tags/${r.backupTag}`;
+      const captureCommit = stepMemo(jc, 'capture').commit as string;
+      if (await finished()) return;
+      if (await git.revParse(tag)) {
+        throw new ConflictError(`${r.backupTag} exists, but was not made by this rollback`, 'move that tag away, then git rollback to --continue');
+      }
+      const entries = frozen.selection.databases.map((n) => stepMemo(jc, `backup:${n}`).entry as DatabaseEntry);
+      const { snapshot } = await addDatabases(git, ctx.repo, captureCommit, entries);
+      const kept = keptCopies(jc);
+      const event = await ctx.log.prepare({
+        type: r.action,
+        target: r.target,
+        reason: r.reason,
+        outcome: 'ok',
+        ms: Date.now() - new Date(journal.startedAt).getTime(),
+        backup: r.backupTag,
+        mode: r.mode,
+        from: frozen.before,
+        to: { commit: r.targetCommit },
+        only: r.only,
+        skip: r.skip,
+        steps: stepSummary(journal).concat([{ id: 'finish', kind: 'finish', title: 'record the backup and the event', ms: 0, outcome: 'ok' }]),
+        health: (stepMemo(jc, 'health').result as RollbackEvent['health']) ?? null,
+        commitsUndone: frozen.commitsUndone,
+        keptDatabases: kept,
+        ...(r.deploy ? { deploy: r.deploy } : {}),
+      });
+      await ctx.store.create(
+        {
+          kind: 'backup',
+          id: frozen.backupId,
+          description: `before ${r.action === 'undo' ? 'undo to' : 'rollback to'} ${r.target}`,
+          commit: frozen.before.commit,
+          branch: frozen.before.branch,
+          dirty: !!snapshot.worktree,
+          snapshot,
+          release: null,
+          date: new Date(stepMemo(jc, 'capture').date as string),
+          extra: { action: r.action, target: r.target },
+        },
+        { alsoUpdate: [event.command, `delete ${JOB_REF(job)} ${captureCommit}`] },
+      );
+      s.memo.tag = r.backupTag;
+    },
+  });
+
+  add({
+    id: 'cleanup',
+    async run(s) {
+      await discardStaging(ctx.stateDir, job).catch((e: Error) => s.warn(`could not remove ${join(ctx.stateDir, 'tmp')}: ${e.message}`));
+      await discardStaging(ctx.stateDir, `${job}_revert`).catch(() => undefined);
+      for (const name of frozen.selection.databases) {
+        const e = engine(name);
+        await e.discardStaged(restoreJob(jc, name, s, null)).catch((err: Error) => s.warn(`database ${name}: could not remove the loaded copy: ${err.message}`));
+      }
+      const kept = keptCopies(jc);
+      if (r.dropOld) {
+        for (const name of frozen.selection.databases) {
+          await engine(name)
+            .dropParked(job)
+            .catch((err: Error) => s.warn(`database ${name}: could not drop the previous copy: ${err.message}`));
+        }
+        s.memo.kept = [];
+      } else s.memo.kept = kept;
+    },
+  });
+
+  // The plan's order, restricted to the steps the journal holds.
+  return journal.steps.map((j) => {
+    const d = defs.get(j.id);
+    if (!d) throw new RollbackError(`internal: no step ${j.id}`);
+    return { ...d, id: j.id, kind: j.kind, title: j.title };
+  });
 }
 
-/** Puts back everything flipped so far, from the backup point. */
-async function revert(ctx: Context, flipped: Flipped, backup: Point | null, staged: { engine: Engine; staged: StagedRestore }[], reporter: Reporter): Promise<void> {
-  reporter.warn('a step failed: putting everything back from the backup');
-  const snapshot = backup ? await loadSnapshot(ctx, backup) : null;
-  for (const d of [...flipped.databases].reverse()) {
-    try {
-      await d.staged.unswap();
-    } catch (error) {
-      // Engines that cannot swap back (command) restore the backup's dump instead.
-      const entry = snapshot?.databases.find((e) => e.name === d.engine.name);
-      if (!entry) throw error;
-      const store = await ctx.dumpStore();
-      const again = await d.engine.stage(store.read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256), { jobId: `revert_${Date.now()}`, entry });
-      await again.swap();
-      await again.discard().catch(() => undefined);
-    }
-  }
-  for (const d of staged) await d.staged.discard().catch(() => undefined);
-  if (!backup) return;
-  if (flipped.code) {
-    const b = flipped.code;
-    if (b.branch) await ctx.git.run(['checkout', '-f', '-q', '-B', b.branch, backup.commit]);
-    else await ctx.git.run(['checkout', '-f', '-q', '--detach', backup.commit]);
-    if (snapshot?.worktree) await restoreWorktree(ctx.git, snapshot.worktree);
-  }
-  if (snapshot && (flipped.files.length > 0 || flipped.removed.length > 0)) {
-    const had = new Set([...snapshot.config, ...snapshot.paths].map((f) => f.path));
-    const entries = [...snapshot.config, ...snapshot.paths].map((e) => ({ entry: e, rel: e.path }));
-    const job = `revert${Date.now()}`;
-    const again = await stageFiles(ctx.git, ctx.repo, entries, job);
-    await applyStaged(again, job);
-    for (const f of flipped.files) {
-      if (had.has(f.entry.path)) continue;
-      const st = await lstat(f.target).catch(() => null);
-      if (st && !st.isDirectory()) await rm(f.target, { force: true });
-    }
-  }
-  await discardStaged(flipped.files);
+/** Test-only: a stream that holds back after its first chunk until `pause` resolves (ROLLBACK_TEST_PAUSE=<step>:mid). */
+function pausedAfterFirstChunk(input: Readable, pause: () => Promise<void>): Readable {
+  let first = true;
+  const held = new Transform({
+    transform(chunk, _enc, done) {
+      if (!first) return done(null, chunk);
+      first = false;
+      this.push(chunk);
+      pause().then(() => done(), done);
+    },
+  });
+  input.on('error', (e) => held.destroy(e));
+  return input.pipe(held);
 }
+
+/** Branches a code step may move, per mode: recorded before it runs, put back by its revert. */
+function codeRefs(jc: JobContext): string[] {
+  const r = jc.journal.request;
+  const { before, target } = jc.frozen;
+  if ((r.mode === 'reset' || r.mode === 'revert') && before.branch) return [`refs/heads/${before.branch}`];
+  if (r.mode === 'branch' && r.branchName) return [`refs/heads/${r.branchName}`];
+  if (r.mode === 'exact' && target.branch) return [`refs/heads/${target.branch}`];
+  return [];
+}
+
+/** Previous database copies left by the job (names), for the event and the output. */
+function keptCopies(jc: JobContext): string[] {
+  const out: string[] = [];
+  for (const name of jc.frozen.selection.databases) {
+    const e = jc.engines.get(name);
+    if (!e?.parks) continue;
+    const entry = stepMemo(jc, `backup:${name}`).entry as DatabaseEntry | undefined;
+    if (entry?.absent) continue;
+    const parked = e.tempObjects(jc.journal.job).find((t) => t.role === 'parked');
+    if (parked) out.push(parked.name);
+  }
+  return out;
+}
+
+/** Puts files back as the capture has them; those absent before the job are removed. */
+async function putBack(jc: JobContext, paths: readonly string[], absentBefore: ReadonlySet<string>): Promise<void> {
+  const { ctx, journal } = jc;
+  const before = await captured(jc);
+  const byPath = new Map([...before.config, ...before.paths].map((f) => [f.path, f]));
+  const entries: FileEntry[] = [];
+  for (const p of paths) {
+    const e = byPath.get(p);
+    if (e) entries.push(e);
+    else if (absentBefore.has(p) || !(await exists(join(ctx.repo.root, p)))) await removePath(ctx.repo.root, p);
+    else throw new RollbackError(`cannot put ${p} back: the backup does not hold it`);
+  }
+  const job = `${journal.job}_revert`;
+  for (const p of stagingPlan(ctx.stateDir, ctx.repo.root, entries, job)) await applyStaged(ctx.git, p, job);
+  await discardStaging(ctx.stateDir, job);
+}
+
+interface Check {
+  what: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Compares every resource the job touched with the state captured before it: "nothing changed" is said only from this. */
+async function checkReverted(jc: JobContext): Promise<Check[]> {
+  const { ctx, frozen, journal } = jc;
+  const checks: Check[] = [];
+  const ran = (id: string) => {
+    const s = journal.steps.find((x) => x.id === id);
+    return !!s && s.state !== 'pending';
+  };
+  const capture = typeof stepMemo(jc, 'capture').commit === 'string' ? await captured(jc) : null;
+  const head = await ctx.git.head();
+  if (journal.steps.some((s) => s.id === 'code')) {
+    const same = head.commit === frozen.before.commit && head.branch === frozen.before.branch;
+    const wt = capture && ran('code') ? await worktreeMatches(ctx.git, ctx.repo, capture.worktree) : { ok: true, detail: '' };
+    checks.push({
+      what: 'code',
+      ok: same && wt.ok,
+      detail: !same
+        ? `HEAD is ${head.commit?.slice(0, 12)}${head.branch ? ` on ${head.branch}` : ' (detached)'}, was ${frozen.before.commit.slice(0, 12)}${frozen.before.branch ? ` on ${frozen.before.branch}` : ''}`
+        : !wt.ok
+          ? wt.detail
+          : `${head.commit?.slice(0, 12)}${head.branch ? ` on ${head.branch}` : ''}${capture?.worktree ? ', uncommitted work as it was' : ''}`,
+    });
+  }
+  if (capture && (ran('files') || ran('remove-extra'))) {
+    const bad: string[] = [];
+    for (const f of [...capture.config, ...capture.paths]) if (!(await matches(join(ctx.repo.root, f.path), f))) bad.push(f.path);
+    const absent = (stepMemo(jc, 'files').absentBefore as string[] | undefined) ?? [];
+    for (const p of absent) if (await exists(join(ctx.repo.root, p))) bad.push(`${p} (should not exist)`);
+    const n = capture.config.length + capture.paths.length;
+    checks.push({ what: 'files', ok: bad.length === 0, detail: bad.length ? `differ: ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ', …' : ''}` : `${n} file${n === 1 ? '' : 's'} as they were` });
+  }
+  const prints = (stepMemo(jc, 'capture').fingerprints as Record<string, string | null> | undefined) ?? {};
+  for (const name of frozen.selection.databases) {
+    if (!ran(`stage:${name}`) && !ran(`swap:${name}`)) continue;
+    const e = jc.engines.get(name);
+    const was = prints[name];
+    const now = e ? await e.fingerprint().catch(() => null) : null;
+    if (!was || !now) checks.push({ what: `database ${name}`, ok: true, detail: 'not swapped in' + (ran(`swap:${name}`) ? '; put back (its engine cannot confirm it)' : '') });
+    else checks.push({ what: `database ${name}`, ok: was === now, detail: was === now ? 'the same database as before' : `not the database that was live before (${was} → ${now})` });
+  }
+  return checks;
+}
+
+// ------------------------------------------------------------------ undo
 
 /** The backup made by the last rollback or undo that went through: what `undo` returns to. */
 export type LastAction =
@@ -470,9 +1070,12 @@ export type LastAction =
   | { kind: 'delete'; removed: RemovedPoint[]; event: RollbackEvent; commit: string };
 
 /**
- * The newest action `undo` can undo: a rollback or undo (back to its backup;
- * so undo twice is a redo), or a delete or prune (the points are put back).
- * Restores made by undo are not themselves undone, and mark what they undid.
+ * What `git rollback undo` would do — the one answer `undo`, `status`,
+ * `list` and `prune` all use: the newest action that went through, a
+ * rollback or undo (back to its backup; so undo twice is a redo), or a
+ * delete or prune (the points are put back). Restores made by undo are not
+ * themselves undone, and mark what they undid; failed, reverted, cancelled
+ * and aborted jobs changed nothing and are skipped.
  */
 export async function lastAction(ctx: Context): Promise<LastAction | null> {
   const undone = new Set<string>();
@@ -485,16 +1088,6 @@ export async function lastAction(ctx: Context): Promise<LastAction | null> {
     if ((event.type === 'rollback' || event.type === 'undo') && typeof event.backup === 'string') return { kind: 'rollback', backup: event.backup, event, commit };
     if ((event.type === 'delete' || event.type === 'prune') && Array.isArray(event.removed) && event.removed.length > 0) {
       return { kind: 'delete', removed: event.removed as RemovedPoint[], event, commit };
-    }
-  }
-  return null;
-}
-
-export async function lastUndoable(ctx: Context): Promise<{ backup: string; event: { type: string; target: string | null; time: string } } | null> {
-  const events = await ctx.log.read(200);
-  for (const { event } of events) {
-    if ((event.type === 'rollback' || event.type === 'undo') && event.outcome === 'ok' && typeof event.backup === 'string') {
-      return { backup: event.backup, event: { type: event.type, target: event.target, time: event.time } };
     }
   }
   return null;

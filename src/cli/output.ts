@@ -109,6 +109,8 @@ export async function stepReporter(quiet: boolean): Promise<Reporter> {
   return {
     step: (t) => (tty ? s.start(t) : undefined),
     done: (t, ms) => (tty ? s.succeed(`${t} ${color.dim(`(${formatMs(ms)})`, process.stderr)}`) : quiet ? undefined : info(`✓ ${t} (${formatMs(ms)})`)),
+    reverting: (t) => (tty ? s.start(`putting back: ${t}`) : undefined),
+    reverted: (t, ms) => (tty ? s.succeed(`put back: ${t} ${color.dim(`(${formatMs(ms)})`, process.stderr)}`) : quiet ? undefined : info(`↺ put back: ${t} (${formatMs(ms)})`)),
     warn: (t) => {
       s.stop();
       warn(t);

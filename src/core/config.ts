@@ -16,11 +16,13 @@ export interface HealthConfig {
 export interface Config {
   /** Where it was read from, or null for defaults. */
   file: string | null;
+  /** The parsed file before validation and ${VAR} expansion: a rollback's journal keeps it, so --continue/--abort use the config the job started with. */
+  raw?: unknown;
   config: string[];
   paths: string[];
   databases: DatabaseConfig[];
   capture: Record<string, string>;
-  hooks: { beforeRollback: string | null; afterRollback: string | null };
+  hooks: { beforeRollback: string | null; afterRollback: string | null; onFailure: string | null };
   health: HealthConfig | null;
   retention: { keepLast: number | null; keepWithin: string | null; keepReleases: boolean };
   tags: { point: string; release: string; backup: string; deploy: string };
@@ -37,7 +39,7 @@ export function defaultConfig(): Config {
     paths: [],
     databases: [],
     capture: {},
-    hooks: { beforeRollback: null, afterRollback: null },
+    hooks: { beforeRollback: null, afterRollback: null, onFailure: null },
     health: null,
     retention: { keepLast: null, keepWithin: null, keepReleases: true },
     tags: { point: 'rollback/', release: 'release/v', backup: 'backup/', deploy: 'deploy/' },
@@ -61,6 +63,7 @@ export function validateConfig(raw: unknown, file: string, env: Record<string, s
   };
   const cfg = defaultConfig();
   cfg.file = file;
+  cfg.raw = raw;
   if (raw === null || raw === undefined) return cfg;
   if (typeof raw !== 'object' || Array.isArray(raw)) fail('(top level)', 'a mapping of settings', raw);
   const obj = raw as Raw;
@@ -113,7 +116,7 @@ export function validateConfig(raw: unknown, file: string, env: Record<string, s
   if (obj.hooks !== undefined && obj.hooks !== null) {
     if (typeof obj.hooks !== 'object' || Array.isArray(obj.hooks)) fail('hooks', 'a mapping', obj.hooks);
     for (const [k, v] of Object.entries(obj.hooks as Raw)) {
-      if (k !== 'beforeRollback' && k !== 'afterRollback') fail(`hooks.${k}`, 'beforeRollback or afterRollback', k);
+      if (k !== 'beforeRollback' && k !== 'afterRollback' && k !== 'onFailure') fail(`hooks.${k}`, 'beforeRollback, afterRollback or onFailure', k);
       if (v !== null && typeof v !== 'string') fail(`hooks.${k}`, 'a shell command', v);
       cfg.hooks[k as 'beforeRollback'] = (v as string | null) ?? null;
     }

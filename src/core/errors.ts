@@ -11,6 +11,7 @@ export const ExitCode = {
   corrupt: 6,
   rolledBack: 7,
   critical: 8,
+  interrupted: 9,
   cancelled: 130,
 } as const;
 
@@ -65,6 +66,15 @@ export class RolledBackError extends RollbackError {
 /** A step failed and putting things back failed too: the journal says what to do. */
 export class CriticalError extends RollbackError {
   override exitCode: number = ExitCode.critical;
+}
+
+/**
+ * A rollback job is waiting in the journal: it stopped part-way (a second
+ * interrupt), or another command found it. `to --continue` finishes it,
+ * `to --abort` puts everything back.
+ */
+export class InterruptedJobError extends RollbackError {
+  override exitCode: number = ExitCode.interrupted;
 }
 
 /** An external program (git, pg_dump, …) failed. stderr is kept, secrets redacted. */

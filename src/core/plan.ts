@@ -3,7 +3,7 @@
 // the very plan the real run executes.
 import { UsageError } from './errors.js';
 import { formatBytes } from './text.js';
-import type { DatabaseEntry, FileEntry, Point } from './types.js';
+import type { DatabaseEntry, Point } from './types.js';
 
 export const MODES = ['checkout', 'reset', 'branch', 'revert'] as const;
 export type Mode = (typeof MODES)[number] | 'exact';
@@ -48,9 +48,11 @@ export function parseSelection(only: string[] | undefined, skip: string[] | unde
   return sel;
 }
 
-export type StepKind = 'check' | 'backup' | 'hook' | 'code' | 'worktree' | 'files' | 'remove' | 'database' | 'health';
+export type StepKind = 'check' | 'backup' | 'hook' | 'code' | 'worktree' | 'files' | 'remove' | 'database' | 'health' | 'finish';
 
 export interface Step {
+  /** Stable id: the journal records the step under it ("capture", "stage:main", "swap:main", …). */
+  id: string;
   kind: StepKind;
   title: string;
   details: string[];
@@ -67,6 +69,21 @@ export interface DatabasePlan {
   strategy: string;
   downtime: string;
   where: string;
+  /** From the engine's verify: what is carried, sessions it will end or wait for… */
+  notes?: string[];
+  /** The engine keeps the previous copy whole at the swap, so its backup dump can wait until after. */
+  parks: boolean;
+  /** Fast undo: an earlier job's parked copy to take back instead of loading the dump. */
+  adoptFrom?: string | null;
+  /** Names of the staged and parked copies, for the plan. */
+  staged?: string;
+  parked?: string;
+}
+
+export interface Hooks {
+  beforeRollback: string | null;
+  afterRollback: string | null;
+  onFailure?: string | null;
 }
 
 export interface PlanInput {
@@ -78,12 +95,14 @@ export interface PlanInput {
   branchName?: string;
   config: FileChange[];
   paths: FileChange[];
+  /** Files that match the configured patterns now but are not in the point (computed locally). */
   extra: { config: string[]; paths: string[] };
   removeExtra: boolean;
+  dropOld?: boolean;
   databases: DatabasePlan[];
   /** Configured and selected databases the point has no dump of: left as they are. */
   databasesNotInPoint?: string[];
-  hooks: { beforeRollback: string | null; afterRollback: string | null };
+  hooks: Hooks;
   health: string | null;
   /** Commits between target and current HEAD, for the summary line. */
   commitsUndone?: number | null;
@@ -99,35 +118,70 @@ export interface Plan {
 }
 
 const short = (sha: string) => sha.slice(0, 12);
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/**
+ * The plan is the job: every step after "verify" is run by the step runner
+ * under its id, in this order (src/app/rollback.ts gives each id its run and
+ * revert). Order: nothing live changes until every dump is loaded beside its
+ * database and every file is staged; databases whose engine cannot keep the
+ * previous copy are backed up first; the others are backed up from their
+ * parked previous copy after the swap, so service comes back without waiting
+ * for the backup dump.
+ */
 export function buildPlan(input: PlanInput): Plan {
   const { target, selection: sel } = input;
   const snap = target.note?.snapshot ?? null;
   const steps: Step[] = [];
-  const dbNames = input.databases.map((d) => d.entry.name);
+  const dbs = input.databases;
 
+  const verifyDetails = [
+    `every stored object exists and matches its checksum${dbs.length ? '; database servers answer, privileges and client tools fit the dumps' : ''}`,
+  ];
+  for (const name of input.databasesNotInPoint ?? []) verifyDetails.push(`database ${name} is left as it is: the point has no dump of it`);
+  steps.push({ id: 'verify', kind: 'check', title: 'verify the point and the servers (nothing changes yet)', details: verifyDetails });
+
+  const parkedLater = dbs.filter((d) => d.parks).map((d) => d.entry.name);
   steps.push({
-    kind: 'check',
-    title: 'verify the snapshot',
-    details: [
-      `every stored object exists and matches its sha256${input.databases.length ? '; database servers answer and client tools fit the dumps' : ''}`,
-    ],
-  });
-  steps.push({
+    id: 'capture',
     kind: 'backup',
-    title: `back up the current state as ${input.backupTag}`,
+    title: `save the current state for undo (backup ${input.backupTag})`,
     details: [
       `HEAD ${short(input.current.commit)}${input.current.branch ? ` on ${input.current.branch}` : ' (detached)'}` +
-        (input.current.dirtyFiles ? `, ${input.current.dirtyFiles} uncommitted file${input.current.dirtyFiles === 1 ? '' : 's'}` : ''),
-      'config files, data paths' + (dbNames.length ? `, databases ${dbNames.join(', ')}` : ''),
-      'undo with: git rollback undo',
+        (input.current.dirtyFiles ? `, ${plural(input.current.dirtyFiles, 'uncommitted file')}` : ''),
+      'config files and data paths as they are now',
+      ...(parkedLater.length ? [`database${parkedLater.length === 1 ? '' : 's'} ${parkedLater.join(', ')}: kept whole at the swap, dumped into the backup right after`] : []),
     ],
   });
-  if (input.hooks.beforeRollback) steps.push({ kind: 'hook', title: 'run hook beforeRollback', details: [input.hooks.beforeRollback] });
+  for (const d of dbs.filter((x) => !x.parks)) {
+    steps.push({ id: `backup:${d.entry.name}`, kind: 'backup', title: `back up database ${d.entry.name} before restoring it`, details: ['its engine cannot keep the previous copy at the swap'] });
+  }
+
+  const files = [...(sel.config && snap ? snap.config : []), ...(sel.paths && snap ? snap.paths : [])];
+  if (files.length > 0) {
+    const size = files.reduce((n, e) => n + e.size, 0);
+    steps.push({ id: 'stage-files', kind: 'files', title: `stage ${plural(files.length, 'file')} (${formatBytes(size)}) and check their checksums`, details: [] });
+  }
+  for (const d of dbs) {
+    steps.push({
+      id: `stage:${d.entry.name}`,
+      kind: 'database',
+      title: d.adoptFrom
+        ? `take back the previous copy of database ${d.entry.name} (fast undo, no restore)`
+        : `load database ${d.entry.name} (${d.entry.engine}, ${formatBytes(d.entry.size)}) beside ${d.where}`,
+      details: [
+        `strategy: ${d.strategy}`,
+        ...(d.entry.absent ? ['the point has no such database: it will be made absent (the current one is kept aside)'] : [`dump: ${d.entry.format} by ${d.entry.tool}, sha256 ${d.entry.sha256.slice(0, 12)}`]),
+        ...(d.notes ?? []),
+      ],
+    });
+  }
+
+  if (input.hooks.beforeRollback) steps.push({ id: 'hook:beforeRollback', kind: 'hook', title: 'run hook beforeRollback', details: [input.hooks.beforeRollback] });
 
   if (sel.code) {
     const t = short(input.target.commit);
-    const undone = input.commitsUndone ? ` (${input.commitsUndone} commit${input.commitsUndone === 1 ? '' : 's'} undone)` : '';
+    const undone = input.commitsUndone ? ` (${plural(input.commitsUndone, 'commit')} undone)` : '';
     const title = {
       checkout: `check out ${t} (detached HEAD)${undone}`,
       reset: `reset ${input.current.branch ?? 'HEAD'} to ${t} (as git reset --hard)${undone}`,
@@ -135,43 +189,51 @@ export function buildPlan(input: PlanInput): Plan {
       revert: `commit on ${input.current.branch ?? 'HEAD'} a revert whose tree equals ${t} (history kept)`,
       exact: `${target.note?.branch ? `put branch ${target.note.branch} back at ${t} and check it out` : `check out ${t} (detached HEAD)`}`,
     }[input.mode];
-    steps.push({ kind: 'code', title, details: input.current.dirtyFiles ? ['uncommitted changes are replaced (they are in the backup)'] : [] });
+    steps.push({ id: 'code', kind: 'code', title, details: input.current.dirtyFiles ? ['uncommitted changes are replaced (they are in the backup)'] : [] });
     if (snap?.worktree) {
-      steps.push({ kind: 'worktree', title: `restore the point's uncommitted work (${snap.worktree.files} file${snap.worktree.files === 1 ? '' : 's'})`, details: [] });
+      steps.push({ id: 'worktree', kind: 'worktree', title: `restore the point's uncommitted work (${plural(snap.worktree.files, 'file')})`, details: [] });
     }
   }
-  const fileStep = (label: string, changes: FileChange[], entries: FileEntry[]) => {
-    if (entries.length === 0) return;
-    const changed = changes.filter((c) => c.state !== 'same');
-    const size = entries.reduce((n, e) => n + e.size, 0);
-    steps.push({
-      kind: 'files',
-      title: `restore ${entries.length} ${label} file${entries.length === 1 ? '' : 's'} (${formatBytes(size)}; ${changed.length} differ from now)`,
-      details: changes.map((c) => `${c.state === 'same' ? '=' : c.state === 'added' ? '+' : '~'} ${c.path}`),
-    });
-  };
-  if (sel.config && snap) fileStep('config', input.config, snap.config);
-  if (sel.paths && snap) fileStep('data path', input.paths, snap.paths);
+  if (files.length > 0) {
+    const details: string[] = [];
+    const list = (label: string, changes: FileChange[], entries: readonly { path: string }[]) => {
+      if (entries.length === 0) return;
+      const changed = changes.filter((c) => c.state !== 'same').length;
+      details.push(`${label}: ${entries.length} (${changed} differ from now)`);
+      for (const c of changes) details.push(`  ${c.state === 'same' ? '=' : c.state === 'added' ? '+' : '~'} ${c.path}`);
+    };
+    list('config files', input.config, sel.config && snap ? snap.config : []);
+    list('data path files', input.paths, sel.paths && snap ? snap.paths : []);
+    steps.push({ id: 'files', kind: 'files', title: `restore ${plural(files.length, 'file')}`, details });
+  }
   const extra = [...(sel.config ? input.extra.config : []), ...(sel.paths ? input.extra.paths : [])];
-  if (extra.length > 0) {
-    steps.push(
-      input.removeExtra
-        ? { kind: 'remove', title: `remove ${extra.length} file${extra.length === 1 ? '' : 's'} that did not exist at the point`, details: extra.map((p) => `- ${p}`) }
-        : { kind: 'remove', title: `keep ${extra.length} file${extra.length === 1 ? '' : 's'} that did not exist at the point (restore.removeExtra is off)`, details: extra.map((p) => `  ${p}`) },
-    );
+  if (extra.length > 0 && input.removeExtra) {
+    steps.push({ id: 'remove-extra', kind: 'remove', title: `remove ${plural(extra.length, 'file')} that did not exist at the point`, details: extra.map((p) => `- ${p}`) });
+  } else if (extra.length > 0 && files.length > 0) {
+    const step = steps.find((s) => s.id === 'files') as Step;
+    step.details.push(`keeping ${plural(extra.length, 'file')} that did not exist at the point (--remove-extra removes them):`, ...extra.map((p) => `  ${p}`));
   }
-  for (const d of input.databases) {
+  for (const d of dbs) {
     steps.push({
+      id: `swap:${d.entry.name}`,
       kind: 'database',
-      title: `restore database ${d.entry.name} (${d.entry.engine}, ${formatBytes(d.entry.size)}) into ${d.where}`,
-      details: [`strategy: ${d.strategy}`, `downtime: ${d.downtime}`, `dump: ${d.entry.format} by ${d.entry.tool}, sha256 ${d.entry.sha256.slice(0, 12)}`],
+      title: `swap in database ${d.entry.name}`,
+      details: [`downtime: ${d.downtime}`, ...(d.parks && d.parked ? [`the current copy is kept as ${d.parked}`] : [])],
     });
   }
-  for (const name of input.databasesNotInPoint ?? []) {
-    steps.push({ kind: 'database', title: `leave database ${name} as it is: the point has no dump of it`, details: [] });
+  if (input.hooks.afterRollback) steps.push({ id: 'hook:afterRollback', kind: 'hook', title: 'run hook afterRollback', details: [input.hooks.afterRollback] });
+  if (input.health) steps.push({ id: 'health', kind: 'health', title: 'check health', details: [input.health] });
+  for (const d of dbs.filter((x) => x.parks)) {
+    steps.push({ id: `backup:${d.entry.name}`, kind: 'backup', title: `store the backup of database ${d.entry.name} from its previous copy`, details: [] });
   }
-  if (input.hooks.afterRollback) steps.push({ kind: 'hook', title: 'run hook afterRollback', details: [input.hooks.afterRollback] });
-  if (input.health) steps.push({ kind: 'health', title: 'check health', details: [input.health] });
+  steps.push({ id: 'finish', kind: 'finish', title: `record the backup ${input.backupTag} and the event`, details: ['undo with: git rollback undo'] });
+  const kept = dbs.filter((d) => d.parks && d.parked && !d.entry.absent).map((d) => d.parked as string);
+  steps.push({
+    id: 'cleanup',
+    kind: 'finish',
+    title: 'remove temporary copies',
+    details: kept.length === 0 ? [] : input.dropOld ? [`drop the previous database copies ${kept.join(', ')} (--drop-old)`] : [`keep the previous database copies ${kept.join(', ')} for a fast undo (git rollback prune removes them)`],
+  });
 
   return { target: target.tag, targetCommit: target.commit, backupTag: input.backupTag, mode: input.mode, steps, input };
 }
@@ -192,6 +254,6 @@ export function planToJSON(plan: Plan): unknown {
     targetCommit: plan.targetCommit,
     backup: plan.backupTag,
     mode: plan.mode,
-    steps: plan.steps.map((s) => ({ kind: s.kind, title: s.title, details: s.details })),
+    steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title, details: s.details })),
   };
 }

@@ -108,10 +108,14 @@ describe('buildPlan', () => {
       target, backupTag: 'backup/b', mode: 'checkout', selection: parseSelection(undefined, undefined, ['main']),
       current: { commit: 'd'.repeat(40), branch: 'main', dirtyFiles: 2 }, config: [{ path: '.env', state: 'changed' }], paths: [],
       extra: { config: ['.env.local'], paths: [] }, removeExtra: true,
-      databases: [{ entry: target.note!.snapshot!.databases[0]!, strategy: 'temp + rename swap', downtime: '~1 s', where: 'postgres://app@h/db' }],
+      databases: [{ entry: target.note!.snapshot!.databases[0]!, strategy: 'temp + rename swap', downtime: '~1 s', where: 'postgres://app@h/db', parks: true, parked: 'db_rollback_b' }],
       hooks: { beforeRollback: 'stop', afterRollback: null }, health: null, commitsUndone: 3,
     });
-    assert.deepEqual(plan.steps.map((s) => s.kind), ['check', 'backup', 'hook', 'code', 'files', 'remove', 'database']);
+    // Nothing live changes before every dump is loaded and every file staged;
+    // the database backup is stored from the parked copy after the swap.
+    assert.deepEqual(plan.steps.map((s) => s.id), [
+      'verify', 'capture', 'stage-files', 'stage:main', 'hook:beforeRollback', 'code', 'files', 'remove-extra', 'swap:main', 'backup:main', 'finish', 'cleanup',
+    ]);
     const text = renderPlan(plan).join('\n');
     assert.match(text, /3 commits undone/);
     assert.match(text, /2 uncommitted files/);

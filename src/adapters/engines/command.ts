@@ -1,30 +1,66 @@
 // Any other engine (MongoDB, Neo4j, Docker volumes…) through two shell
 // commands: `dump` writes the dump on stdout, `restore` reads it on stdin.
-// Both run with `sh -c` in the repository root with the environment of
-// git-rollback, so they can use $VARS for secrets.
+// They run in the repository root with the environment of git-rollback (so
+// they can use $VARS for secrets), under `bash -o pipefail -c` when bash is
+// installed: a pipeline (`mongodump --archive | gzip`) then fails when ANY of
+// its stages fails, not only the last. Without bash, `sh -c` with
+// `set -o pipefail` when that shell has it (dash, Debian's sh, does not: the
+// plan and each dump then say that only the last stage's failure is seen).
 //
 // There is no temp + swap here: we cannot know how to restore "beside" an
-// unknown engine. stage() can only make the dump safe to use (written to a
-// private temp file, which completes the store's sha256 check before the
-// restore command sees a byte); swap() runs the restore command; unswap()
-// is impossible, so a failure after it is undone by restoring the automatic
-// backup's own dump of this database (which the caller does anyway).
-import { open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+// unknown engine. stage() only makes the dump safe to use (written to
+// `.git/rollback/tmp/<database>.<job>.dump`, which completes the store's
+// sha256 check before the restore command sees a byte); swap() runs the
+// restore command; unswap() is impossible, so the runner stores the backup
+// dump of this database before the swap (parks = false) and reverts a swap by
+// restoring that dump under job `<job>_r`.
+import { access, constants, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreStrategy, StagedRestore } from '../../core/engine.js';
+import type {
+  DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreCheck, RestoreJob, RestoreStrategy, TempObject,
+} from '../../core/engine.js';
 import type { DatabaseEntry } from '../../core/types.js';
-import { ExternalToolError, RollbackError } from '../../core/errors.js';
-import { run } from '../process.js';
+import { CancelledError, ConflictError, ExternalToolError, RollbackError } from '../../core/errors.js';
+import { hasTool, run } from '../process.js';
 import { startPiped } from '../piped.js';
-import { materialize, privateTempDir, streamToolInto, validateKeys, type EngineContext } from './common.js';
+import { materialize, safeJobId, streamToolInto, tidy, validateKeys, type EngineContext } from './common.js';
+
+export const COMMAND_FORMAT = 'command';
+
+/** How commands are run: the program, its arguments before the command text, and whether pipefail is on. */
+interface Shell {
+  file: string;
+  args: string[];
+  prefix: string;
+  pipefail: boolean;
+  tool: string;
+}
+
+let shellFound: Promise<Shell> | undefined;
+
+/** bash -o pipefail when there is bash; else sh, with pipefail only if that sh has it. Found once per process. */
+export function findShell(): Promise<Shell> {
+  shellFound ??= (async (): Promise<Shell> => {
+    if (await hasTool('bash', ['-c', 'exit 0'])) return { file: 'bash', args: ['-o', 'pipefail', '-c'], prefix: '', pipefail: true, tool: 'bash -o pipefail' };
+    const probe = await run('sh', ['-c', 'set -o pipefail'], { reject: false }).catch(() => ({ exitCode: 1 }));
+    return probe.exitCode === 0
+      ? { file: 'sh', args: ['-c'], prefix: 'set -o pipefail\n', pipefail: true, tool: 'sh (pipefail)' }
+      : { file: 'sh', args: ['-c'], prefix: '', pipefail: false, tool: 'sh (no pipefail)' };
+  })();
+  return shellFound;
+}
+
+const NO_PIPEFAIL = 'no bash, and this sh has no pipefail: in a command with "|", a failing stage before the last one is not noticed (install bash)';
 
 export class CommandEngine implements Engine {
   readonly engine = 'command';
+  readonly parks = false;
   readonly name: string;
   private readonly dumpCommand: string;
   private readonly restoreCommand: string;
   private readonly checkCommand: string | undefined;
+  private gitDir?: string;
 
   constructor(config: DatabaseConfig, private readonly ctx: EngineContext) {
     validateKeys(config, { dump: 'string', restore: 'string' }, { check: 'string' });
@@ -41,72 +77,165 @@ export class CommandEngine implements Engine {
 
   strategy(): RestoreStrategy {
     return {
-      text: 'verify the stored dump into a temp file, then run the restore command with it on stdin (no swap: undo replays the backup\'s dump)',
+      text: 'verify the stored dump into a temp file, then run the restore command with it on stdin (no swap: a revert replays the backup\'s dump)',
       downtime: 'as long as the restore command runs; what clients see meanwhile depends on it',
     };
   }
 
-  async check(): Promise<EngineProbe> {
-    if (this.checkCommand) {
-      const r = await run('sh', ['-c', this.checkCommand], { cwd: this.ctx.cwd, env: this.ctx.env, reject: false });
-      if (r.exitCode !== 0) {
-        throw new ExternalToolError(`check command of database ${this.name}`, r.exitCode, r.stderr, undefined, `fix the service or databases.${this.name}.check`);
-      }
-    }
-    return { tool: 'sh' };
+  private async runCommand(command: string, what: string) {
+    const shell = await findShell();
+    return run(shell.file, [...shell.args, shell.prefix + command], { cwd: this.ctx.cwd, env: this.ctx.env, reject: false })
+      .then((r) => ({ ...r, what }));
   }
 
-  async dump(out: Writable): Promise<DumpOutcome> {
+  private async runCheck(): Promise<void> {
+    if (!this.checkCommand) return;
+    const r = await this.runCommand(this.checkCommand, 'check');
+    if (r.exitCode !== 0) {
+      throw new ExternalToolError(`check command of database ${this.name}`, r.exitCode, r.stderr, undefined, `fix the service or databases.${this.name}.check`);
+    }
+  }
+
+  async check(_mode: 'dump'): Promise<EngineProbe> {
+    await this.runCheck();
+    return { tool: (await findShell()).tool };
+  }
+
+  /** `.git/rollback/tmp` in the common git dir (beside the journal, shared by linked worktrees), where staged dumps wait. */
+  private async tmpDir(): Promise<string> {
+    this.gitDir ??= resolve(this.ctx.cwd, (await run('git', ['rev-parse', '--git-common-dir'], { cwd: this.ctx.cwd })).stdout.trim());
+    return join(this.gitDir, 'rollback', 'tmp');
+  }
+
+  private stagedName(jobId: string): string {
+    return `${this.name}.${safeJobId(jobId)}.dump`;
+  }
+
+  private shown(path: string): string {
+    const rel = relative(this.ctx.cwd, path);
+    return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+  }
+
+  async checkRestore(entry: DatabaseEntry, _jobId: string): Promise<RestoreCheck> {
+    if (entry.absent) {
+      throw new ConflictError(`database ${this.name}: the point has no dump of it (it was absent), and a command engine cannot make a database absent`, `leave it out: --skip db:${this.name}`);
+    }
+    if (entry.format !== COMMAND_FORMAT) {
+      throw new ConflictError(`database ${this.name}: the stored dump has format ${entry.format}, which the command engine cannot restore`);
+    }
+    await this.runCheck();
+    const shell = await findShell();
+    const tmp = await this.tmpDir();
+    let dir = tmp;
+    while (!(await stat(dir).then(() => true, () => false)) && resolve(dir, '..') !== dir) dir = resolve(dir, '..');
     try {
-      await this.check();
+      await access(dir, constants.W_OK);
+    } catch {
+      throw new RollbackError(`database ${this.name}: cannot write in ${this.shown(dir)}`, 'the stored dump is verified into a temp file there before the restore command reads it');
+    }
+    const notes = ['no swap: the restore command replaces the live data; a revert replays the automatic backup\'s dump of it'];
+    if (!shell.pipefail) notes.push(NO_PIPEFAIL);
+    return { tool: shell.tool, notes };
+  }
+
+  async dump(out: Writable, _options?: { allowAbsent?: boolean }): Promise<DumpOutcome> {
+    let shell: Shell;
+    try {
+      await this.runCheck();
+      shell = await findShell();
     } catch (error) {
       out.destroy(error as Error);
       throw error;
     }
-    const proc = startPiped('sh', ['-c', this.dumpCommand], { cwd: this.ctx.cwd, env: this.ctx.env, stdin: 'ignore', label: `dump command of database ${this.name}` });
-    await streamToolInto(proc, out, `dump command of database ${this.name}`, `run it by hand to see why; it must write the dump on stdout (databases.${this.name}.dump)`);
-    return { format: 'command', ext: 'dump', tool: 'sh' };
+    const what = `dump command of database ${this.name}`;
+    const proc = startPiped(shell.file, [...shell.args, shell.prefix + this.dumpCommand], { cwd: this.ctx.cwd, env: this.ctx.env, stdin: 'ignore', label: what });
+    await streamToolInto(proc, out, what, `run it by hand to see why; it must write the dump on stdout, and every stage of a pipeline must exit 0 (databases.${this.name}.dump)`);
+    const warnings: string[] = [];
+    const stderr = tidy(proc.stderr());
+    if (stderr) warnings.push(`${what} exited 0 but wrote on stderr: ${stderr}`);
+    if (!shell.pipefail && this.dumpCommand.includes('|')) warnings.push(`${what}: ${NO_PIPEFAIL}`);
+    return { format: COMMAND_FORMAT, ext: 'dump', tool: shell.tool, ...(warnings.length ? { warnings } : {}) };
   }
 
-  async stage(input: Readable, _ctx: { jobId: string; entry: DatabaseEntry }): Promise<StagedRestore> {
-    const dir = await privateTempDir('cmd');
-    const file = join(dir, 'dump');
+  tempObjects(jobId: string): TempObject[] {
+    const where = this.gitDir ? this.shown(join(this.gitDir, 'rollback', 'tmp')) : '.git/rollback/tmp';
+    return [{ database: this.name, engine: this.engine, role: 'staged', kind: 'file', name: `${where}/${this.stagedName(jobId)}`, jobId }];
+  }
+
+  async stage(input: Readable, job: RestoreJob): Promise<void> {
+    const tmp = await this.tmpDir();
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
+    const file = join(tmp, this.stagedName(job.jobId));
+    await rm(file, { force: true });
+    const abort = () => input.destroy(new CancelledError(`database ${this.name}: restore cancelled; nothing live was touched`));
+    job.signal.addEventListener('abort', abort, { once: true });
     try {
+      job.signal.throwIfAborted();
       await materialize(input, file);
     } catch (error) {
-      await rm(dir, { recursive: true, force: true });
-      throw error;
+      await rm(file, { force: true });
+      throw job.signal.aborted ? new CancelledError(`database ${this.name}: restore cancelled; nothing live was touched`) : error;
+    } finally {
+      job.signal.removeEventListener('abort', abort);
     }
-    let state: 'staged' | 'swapped' | 'discarded' = 'staged';
-    const engine = this;
-    return {
-      async swap() {
-        if (state !== 'staged') throw new RollbackError(`database ${engine.name}: swap called twice`);
-        state = 'swapped';
-        const handle = await open(file, 'r');
-        try {
-          const proc = startPiped('sh', ['-c', engine.restoreCommand], {
-            cwd: engine.ctx.cwd,
-            env: engine.ctx.env,
-            stdin: handle.fd,
-            stdout: 'ignore',
-            label: `restore command of database ${engine.name}`,
-          });
-          await proc.wait(`run it by hand with the dump on stdin to see why (databases.${engine.name}.restore)`);
-        } finally {
-          await handle.close();
-        }
-      },
-      async unswap() {
-        throw new RollbackError(
-          `database ${engine.name}: a command engine cannot put the previous data back by itself`,
-          'restore the automatic backup point (git rollback undo), which replays its dump of this database',
-        );
-      },
-      async discard() {
-        state = 'discarded';
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
+  }
+
+  async swap(job: RestoreJob): Promise<void> {
+    if (job.memo.restored === true) return;
+    const file = join(await this.tmpDir(), this.stagedName(job.jobId));
+    const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'ENOENT' ? new RollbackError(`database ${this.name}: nothing is staged for job ${job.jobId} (${this.shown(file)} is missing)`) : error;
+    });
+    try {
+      // Recorded first: from here on the live data may be half replaced, and only replaying a dump mends that.
+      job.memo.restoreStarted = true;
+      await job.save();
+      const shell = await findShell();
+      const proc = startPiped(shell.file, [...shell.args, shell.prefix + this.restoreCommand], {
+        cwd: this.ctx.cwd,
+        env: this.ctx.env,
+        stdin: handle.fd,
+        stdout: 'ignore',
+        label: `restore command of database ${this.name}`,
+      });
+      await proc.wait(`run it by hand with the dump on stdin to see why (databases.${this.name}.restore)`);
+    } finally {
+      await handle.close();
+    }
+    job.memo.restored = true;
+    await job.save();
+  }
+
+  async unswap(job: RestoreJob): Promise<void> {
+    if (job.memo.restoreStarted !== true) return;
+    throw new RollbackError(
+      `database ${this.name}: a command engine cannot put the previous data back by itself`,
+      'the backup dump stored before the restore is replayed instead (git rollback to --abort, or git rollback undo)',
+    );
+  }
+
+  async discardStaged(job: RestoreJob): Promise<void> {
+    await rm(join(await this.tmpDir(), this.stagedName(job.jobId)), { force: true });
+  }
+
+  async dropParked(_jobId: string): Promise<void> {
+    // Nothing is parked: the restore command replaced the data in place.
+  }
+
+  async leftovers(): Promise<TempObject[]> {
+    const tmp = await this.tmpDir();
+    const names = await readdir(tmp).catch(() => [] as string[]);
+    const prefix = `${this.name}.`;
+    const found: TempObject[] = [];
+    for (const name of names) {
+      if (!name.startsWith(prefix)) continue;
+      const m = /^([a-z0-9_]+)\.dump$/.exec(name.slice(prefix.length));
+      if (m) found.push({ database: this.name, engine: this.engine, role: 'staged', kind: 'file', name: this.shown(join(tmp, name)), jobId: m[1]! });
+    }
+    return found;
+  }
+
+  async fingerprint(): Promise<string | null> {
+    return null; // what the commands dump is opaque to us
   }
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { DatabaseConfig, StagedRestore } from '../../core/engine.js';
+import type { DatabaseConfig } from '../../core/engine.js';
 import { ConfigError, ExternalToolError, redact, RollbackError } from '../../core/errors.js';
 import type { Piped } from '../piped.js';
 
@@ -203,42 +203,4 @@ export function versionOf(text: string): string {
 /** For errors built from a tool's stderr by hand (not through ExternalToolError). */
 export function tidy(stderr: string): string {
   return redact(stderr).trim().split('\n').filter(Boolean).slice(-3).join(' | ');
-}
-
-/** What an engine does at each step of a staged restore. */
-export interface RestoreSteps {
-  /** Makes the staged copy live; returns the name the previous copy is kept under, if any. */
-  swap(): Promise<string | undefined>;
-  /** After swap(): puts the previous copy back. */
-  unswap(): Promise<void>;
-  /** Cleans up; `swapped` says whether the staged copy is live now. */
-  discard(swapped: boolean): Promise<void>;
-}
-
-/**
- * Wraps an engine's steps in the order every StagedRestore follows: swap once,
- * unswap only after a swap, and `keptAs` naming the previous copy while it is kept.
- */
-export function guardedRestore(name: string, steps: RestoreSteps): StagedRestore {
-  let state: 'staged' | 'swapped' | 'unswapped' | 'discarded' = 'staged';
-  const staged: StagedRestore = {
-    async swap() {
-      if (state !== 'staged') throw new RollbackError(`database ${name}: swap called twice`);
-      const keptAs = await steps.swap();
-      state = 'swapped';
-      if (keptAs !== undefined) staged.keptAs = keptAs;
-    },
-    async unswap() {
-      if (state !== 'swapped') throw new RollbackError(`database ${name}: unswap without swap`);
-      await steps.unswap();
-      state = 'unswapped';
-      delete staged.keptAs;
-    },
-    async discard() {
-      const swapped = state === 'swapped';
-      state = 'discarded';
-      await steps.discard(swapped);
-    },
-  };
-  return staged;
 }

@@ -1,13 +1,16 @@
 // A minimal RESP2 client over node:net: binary-safe (keys and DUMP payloads
 // are Buffers), pipelined (replies resolve in order), nothing else. Enough for
-// SCAN/DUMP/PTTL/RESTORE/SWAPDB; it saves a dependency and a redis-cli
-// install, and redis-cli cannot stream DUMP payloads binary-safely anyway.
+// SCAN/DUMP/RESTORE/SWAPDB, and for reading a replication snapshot (SYNC) as a
+// byte stream; it saves a dependency and a redis-cli install, and redis-cli
+// cannot stream DUMP payloads binary-safely anyway.
 import { connect, type Socket } from 'node:net';
 import { RollbackError } from '../../core/errors.js';
 
 export type Reply = null | number | Buffer | string | ReplyError | Reply[];
 
 export class ReplyError extends Error {}
+
+const CRLF = Buffer.from('\r\n');
 
 export class RespClient {
   private readonly socket: Socket;
@@ -51,19 +54,34 @@ export class RespClient {
 
   /** Sends one command; resolves with its reply (error replies reject with ReplyError). */
   call(...args: Array<string | Buffer | number>): Promise<Reply> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-    for (const arg of args) {
-      const data = Buffer.isBuffer(arg) ? arg : Buffer.from(String(arg));
-      parts.push(Buffer.from(`$${data.length}\r\n`), data, Buffer.from('\r\n'));
+    return this.batch([args])[0]!;
+  }
+
+  /**
+   * Sends several commands in one write (one packet where they fit, instead
+   * of one per command); each promise resolves with its own reply.
+   */
+  batch(commands: Array<Array<string | Buffer | number>>): Array<Promise<Reply>> {
+    if (this.closedError) {
+      const error = this.closedError;
+      return commands.map(() => Promise.reject(error));
     }
-    return new Promise((resolve, reject) => {
-      this.waiting.push({
-        resolve: (reply) => (reply instanceof ReplyError ? reject(reply) : resolve(reply)),
-        reject,
-      });
-      this.socket.write(Buffer.concat(parts));
-    });
+    const parts: Buffer[] = [];
+    for (const args of commands) {
+      parts.push(Buffer.from(`*${args.length}\r\n`));
+      for (const arg of args) {
+        const data = Buffer.isBuffer(arg) ? arg : Buffer.from(String(arg));
+        parts.push(Buffer.from(`$${data.length}\r\n`), data, CRLF);
+      }
+    }
+    const promises = commands.map(
+      () =>
+        new Promise<Reply>((resolve, reject) => {
+          this.waiting.push({ resolve: (reply) => (reply instanceof ReplyError ? reject(reply) : resolve(reply)), reject });
+        }),
+    );
+    this.socket.write(Buffer.concat(parts));
+    return promises;
   }
 
   /** Resolves once the socket has flushed what we wrote (for pipelining with bounded memory). */
@@ -74,6 +92,66 @@ export class RespClient {
   close(): void {
     this.socket.end();
     this.socket.destroy();
+  }
+
+  /**
+   * Sends SYNC (after every earlier reply has arrived) and returns the
+   * replication snapshot that follows as a stream of exactly its bytes (an
+   * RDB file); the connection is closed at its end. Rejects with ReplyError
+   * when the server refuses (no permission, renamed command, a replica
+   * without its master). The client is unusable for commands afterwards.
+   */
+  async sync(): Promise<{ size: number; data: AsyncIterable<Buffer> }> {
+    if (this.waiting.length > 0) throw new RollbackError('redis client: SYNC while replies are pending');
+    const socket = this.socket;
+    socket.removeAllListeners('data');
+    socket.pause();
+    let pending = this.buffer;
+    this.buffer = Buffer.alloc(0);
+    const chunks = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const read = async (): Promise<Buffer> => {
+      const next = await chunks.next();
+      if (next.done) throw this.closedError ?? new RollbackError('redis closed the connection during SYNC');
+      return next.value;
+    };
+    socket.write('SYNC\r\n');
+    // The server sends newlines to keep the link alive while it forks and saves, then "$<size>\r\n".
+    let header: string;
+    for (;;) {
+      while (pending.length > 0 && pending[0] === 0x0a) pending = pending.subarray(1);
+      const eol = pending.indexOf('\r\n');
+      if (eol >= 0) {
+        header = pending.toString('utf8', 0, eol);
+        pending = pending.subarray(eol + 2);
+        break;
+      }
+      pending = Buffer.concat([pending, await read()]);
+    }
+    if (header.startsWith('-')) throw new ReplyError(header.slice(1));
+    const m = /^\$(\d+)$/.exec(header);
+    if (!m) throw new RollbackError(`unexpected reply to SYNC from redis: ${JSON.stringify(header.slice(0, 40))}`);
+    const size = Number(m[1]);
+    const first = pending;
+    const close = () => this.close();
+    async function* data(): AsyncGenerator<Buffer> {
+      let left = size;
+      try {
+        if (first.length > 0) {
+          const piece = first.subarray(0, left);
+          left -= piece.length;
+          yield piece;
+        }
+        while (left > 0) {
+          const chunk = await read();
+          const piece = chunk.length > left ? chunk.subarray(0, left) : chunk;
+          left -= piece.length;
+          yield piece;
+        }
+      } finally {
+        close();
+      }
+    }
+    return { size, data: data() };
   }
 
   private drain(): void {

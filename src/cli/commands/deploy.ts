@@ -8,13 +8,14 @@ import { checkHealth } from '../../adapters/health.js';
 import { formatMs } from '../../core/duration.js';
 import { RollbackError, RolledBackError, UsageError } from '../../core/errors.js';
 import { parseSelection } from '../../core/plan.js';
-import { open, reasonOption, withLock, type GlobalArgs } from '../common.js';
+import { open, reasonOption, withLock, type GlobalArgs, lockWait, waitOption } from '../common.js';
 import { color, info, print, printJSON, stepReporter } from '../output.js';
 
 interface Args extends GlobalArgs {
   command?: string[];
   name?: string;
   reason?: string;
+  wait?: string;
   rollback?: boolean;
 }
 
@@ -27,6 +28,7 @@ export const deployCommand: CommandModule<object, Args> = {
       .option('name', { type: 'string', describe: 'Readable id for the deploy point (deploy/<name>)' })
       .option('rollback', { type: 'boolean', default: true, describe: 'Roll back automatically on failure (--no-rollback: only report)' })
       .option('reason', reasonOption)
+      .option('wait', waitOption)
       .option('json', { type: 'boolean', describe: 'Print the result as JSON' })
       .parserConfiguration({ 'populate--': true })
       .example('$0 deploy -- ./deploy.sh production', 'deploy; roll back code, config and databases if it fails')
@@ -36,7 +38,7 @@ export const deployCommand: CommandModule<object, Args> = {
     const command = [...(args.command ?? []), ...(argv['--'] ?? [])].map(String);
     if (command.length === 0) throw new UsageError('name the deploy command after --', 'e.g. git rollback deploy -- ./deploy.sh');
     const ctx = await open(args);
-    await withLock(ctx, 'git rollback deploy', 0, async () => {
+    await withLock(ctx, 'git rollback deploy', lockWait(args, 0), async () => {
       const started = Date.now();
       const shown = command.join(' ');
       const made = await makePoint(ctx, {
@@ -68,10 +70,21 @@ export const deployCommand: CommandModule<object, Args> = {
       }
       info(`${color.red('Deploy failed', process.stderr)}: ${failure}. Rolling back to ${made.point.tag}…`);
       const selection = parseSelection(undefined, undefined, ctx.config.databases.map((d) => d.name));
-      const prepared = await prepareRollback(ctx, { action: 'rollback', target: made.point, mode: 'exact', selection, removeExtra: ctx.config.restore.removeExtra, reason: `deploy failed: ${failure}`, only: [], skip: [] });
+      const prepared = await prepareRollback(ctx, {
+        action: 'rollback',
+        target: made.point,
+        mode: 'exact',
+        selection,
+        removeExtra: true,
+        dropOld: ctx.config.restore.dropOld,
+        reason: `deploy failed: ${failure}`,
+        only: [],
+        skip: [],
+        deploy: { point: made.point.tag, failure },
+      });
       const outcome = await executeRollback(ctx, prepared, await stepReporter(!!args.json));
-      await ctx.log.append({ ...base, outcome: 'reverted', ms: Date.now() - started, error: failure, rollback: outcome.plan.backupTag });
-      throw new RolledBackError(`deploy failed (${failure}) and was rolled back to ${made.point.tag} in ${formatMs(outcome.ms)}`, `the failed state is kept as ${outcome.plan.backupTag}; inspect it with git rollback show ${outcome.plan.backupTag}`);
+      await ctx.log.append({ ...base, outcome: 'reverted', ms: Date.now() - started, error: failure, rollback: outcome.backup });
+      throw new RolledBackError(`deploy failed (${failure}) and was rolled back to ${made.point.tag} in ${formatMs(outcome.ms)}`, `the failed state is kept as ${outcome.backup}; inspect it with git rollback show ${outcome.backup}`);
     });
   },
 };

@@ -1,10 +1,12 @@
 // git rollback point [description]: makes a point of the current state.
 import type { CommandModule } from 'yargs';
 import { makePoint } from '../../app/points.js';
+import type { Context } from '../../app/context.js';
 import { formatMs } from '../../core/duration.js';
+import { ConflictError } from '../../core/errors.js';
 import { formatBytes } from '../../core/text.js';
 import type { PointNote } from '../../core/types.js';
-import { open, reasonOption, withLock, type GlobalArgs } from '../common.js';
+import { open, reasonOption, withLock, type GlobalArgs, lockWait, waitOption } from '../common.js';
 import { color, print, printJSON, spinner, warn } from '../output.js';
 
 interface Args extends GlobalArgs {
@@ -12,6 +14,7 @@ interface Args extends GlobalArgs {
   name?: string;
   includeUntracked?: boolean;
   reason?: string;
+  wait?: string;
 }
 
 export const pointCommand: CommandModule<object, Args> = {
@@ -23,6 +26,7 @@ export const pointCommand: CommandModule<object, Args> = {
       .option('name', { type: 'string', describe: 'Readable id instead of the UTC timestamp (tag rollback/<name>)' })
       .option('include-untracked', { alias: 'u', type: 'boolean', describe: 'Also capture untracked files (not ignored ones)' })
       .option('reason', reasonOption)
+      .option('wait', waitOption)
       .option('json', { type: 'boolean', describe: 'Print the point as JSON' })
       .example('$0 point "AI服务集成完成"', 'a point with a Chinese description')
       .example('$0 point "before migration 42" --name pre-m42', 'a point with a readable id')
@@ -30,17 +34,17 @@ export const pointCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const ctx = await open(args);
     const spin = await spinner(!args.json);
-    const made = await withLock(ctx, 'git rollback point', 15_000, async () => {
+    const made = await withLock(ctx, 'git rollback point', lockWait(args, 15_000), async () => {
       spin.start('making point');
       try {
-        return await makePoint(ctx, {
+        return await madeOrNothing(ctx, args.name, () => makePoint(ctx, {
           kind: 'point',
           description: args.description ?? '',
           ...(args.name !== undefined ? { name: args.name } : {}),
           includeUntracked: !!args.includeUntracked,
           reason: args.reason ?? null,
           onProgress: (t) => spin.start(`snapshot: ${t}`),
-        });
+        }));
       } finally {
         spin.stop();
       }
@@ -52,6 +56,21 @@ export const pointCommand: CommandModule<object, Args> = {
     print(`  ${color.dim(`took ${formatMs(made.ms)}`)}`);
   },
 };
+
+/**
+ * A point is made by one ref transaction at its very end: when anything
+ * fails, no point exists — say so, truthfully (checked: the tag is not there).
+ */
+async function madeOrNothing<T>(ctx: Context, name: string | undefined, make: () => Promise<T>): Promise<T> {
+  try {
+    return await make();
+  } catch (error) {
+    const tag = name !== undefined ? `${ctx.config.tags.point}${name}` : null;
+    const exists = tag ? await ctx.git.revParse(`refs/tags/${tag}`) : null;
+    if (!exists && error instanceof Error && !(error instanceof ConflictError)) error.message += ' — no point was made';
+    throw error;
+  }
+}
 
 /** Lines describing what a point holds, shared by point, release and show. */
 export function describeNote(note: PointNote): string[] {

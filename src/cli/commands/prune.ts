@@ -1,12 +1,14 @@
 // git rollback prune: removes points the retention policy no longer keeps, and
 // the previous database copies that rollbacks left behind.
 import type { CommandModule } from 'yargs';
+import { describeLeftover, findLeftovers, removeLeftover } from '../../app/leftovers.js';
 import { lastAction } from '../../app/rollback.js';
+import { refuseIfInterrupted } from './to.js';
 import { parseDuration } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
 import { decidePrune } from '../../core/retention.js';
 import { POINT_KINDS, type PointKind } from '../../core/types.js';
-import { confirmOrRefuse, open, reasonOption, withLock, type GlobalArgs } from '../common.js';
+import { confirmOrRefuse, open, reasonOption, withLock, type GlobalArgs, lockWait, waitOption } from '../common.js';
 import { color, localTime, print, printJSON, table, warn } from '../output.js';
 
 interface Args extends GlobalArgs {
@@ -17,6 +19,7 @@ interface Args extends GlobalArgs {
   dryRun?: boolean;
   yes?: boolean;
   reason?: string;
+  wait?: string;
 }
 
 export const pruneCommand: CommandModule<object, Args> = {
@@ -27,10 +30,11 @@ export const pruneCommand: CommandModule<object, Args> = {
       .option('keep-last', { type: 'number', describe: 'Keep the newest N points of each kind (default: retention.keepLast)' })
       .option('keep-within', { type: 'string', describe: 'Keep points younger than this, e.g. 7d (default: retention.keepWithin)' })
       .option('kind', { type: 'string', array: true, choices: [...POINT_KINDS], describe: 'Only prune these kinds' })
-      .option('keep-databases', { type: 'boolean', describe: 'Do not drop previous database copies (<db>_rollback_<id>)' })
+      .option('keep-databases', { type: 'boolean', describe: 'Do not drop previous database copies (<db>_rollback_<id>) or loaded copies left by interrupted rollbacks' })
       .option('dry-run', { alias: 'n', type: 'boolean', describe: 'Show what would be removed' })
       .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation' })
       .option('reason', reasonOption)
+      .option('wait', waitOption)
       .option('json', { type: 'boolean', describe: 'Print the decisions as JSON' })
       .example('$0 prune --dry-run', 'what the configured retention would remove')
       .example('$0 prune --keep-last 10 --kind backup --yes', 'keep 10 backups, no prompt'),
@@ -38,7 +42,9 @@ export const pruneCommand: CommandModule<object, Args> = {
     const ctx = await open(args);
     if (args.keepWithin !== undefined && parseDuration(args.keepWithin) === null) throw new UsageError(`--keep-within ${args.keepWithin}: expected a duration like 7d or 12h`);
     if (args.keepLast !== undefined && (!Number.isInteger(args.keepLast) || args.keepLast < 0)) throw new UsageError(`--keep-last ${args.keepLast}: expected a whole number >= 0`);
-    await withLock(ctx, 'git rollback prune', 15_000, async () => {
+    await withLock(ctx, 'git rollback prune', lockWait(args, 15_000), async () => {
+      // A job in the journal may still need its copies and its backup.
+      await refuseIfInterrupted(ctx);
       const points = await ctx.store.list();
       const last = await lastAction(ctx);
       const decisions = decidePrune(
@@ -54,17 +60,9 @@ export const pruneCommand: CommandModule<object, Args> = {
       );
       const remove = decisions.filter((d) => !d.keep);
       const engines = args.keepDatabases ? [] : await ctx.engines();
-      const kept: { engine: (typeof engines)[number]; name: string }[] = [];
-      for (const e of engines) {
-        if (!e.listKept) continue;
-        try {
-          for (const name of await e.listKept()) kept.push({ engine: e, name });
-        } catch (error) {
-          warn(`database ${e.name}: cannot list previous copies: ${(error as Error).message}`);
-        }
-      }
+      const kept = (await findLeftovers(ctx, engines, null, warn)).filter((l) => !args.keepDatabases || !l.engine);
       if (args.json && args.dryRun) {
-        return printJSON({ dryRun: true, points: decisions.map((d) => ({ tag: d.point.tag, keep: d.keep, reason: d.reason })), databases: kept.map((k) => ({ database: k.engine.name, drop: k.name })) });
+        return printJSON({ dryRun: true, points: decisions.map((d) => ({ tag: d.point.tag, keep: d.keep, reason: d.reason })), databases: kept.map((k) => ({ database: k.object.database || null, role: k.object.role, drop: k.object.name })) });
       }
       if (!args.json) {
         if (remove.length === 0 && kept.length === 0) return print('Nothing to prune.');
@@ -72,20 +70,20 @@ export const pruneCommand: CommandModule<object, Args> = {
           print(`${args.dryRun ? 'Would remove' : 'Remove'} ${remove.length} point${remove.length === 1 ? '' : 's'}:`);
           for (const line of table([{ header: 'POINT' }, { header: 'CREATED' }, { header: 'WHY' }], remove.map((d) => [d.point.tag, localTime(d.point.createdAt), d.reason]))) print(`  ${line}`);
         }
-        for (const k of kept) print(`${args.dryRun ? 'Would drop' : 'Drop'} previous copy ${k.name} of database ${k.engine.name}`);
+        for (const k of kept) print(`${args.dryRun ? 'Would remove' : 'Remove'} ${describeLeftover(k)}`);
       } else if (remove.length === 0 && kept.length === 0) return printJSON({ removed: [], droppedDatabases: [] });
       if (args.dryRun) return print(color.dim('Dry run: nothing was changed.'));
-      await confirmOrRefuse(`Prune ${remove.length} point${remove.length === 1 ? '' : 's'}${kept.length ? ` and ${kept.length} database cop${kept.length === 1 ? 'y' : 'ies'}` : ''}?`, args.yes, 'prune');
+      await confirmOrRefuse(`Prune ${remove.length} point${remove.length === 1 ? '' : 's'}${kept.length ? ` and ${kept.length} leftover${kept.length === 1 ? '' : 's'} of earlier rollbacks` : ''}?`, args.yes, 'prune');
       const started = Date.now();
       const removed = await ctx.store.delete(remove.map((d) => d.point));
       const dropped: string[] = [];
       for (const k of kept) {
-        await k.engine.dropKept!(k.name);
-        dropped.push(`${k.engine.name}:${k.name}`);
+        await removeLeftover(k);
+        dropped.push(k.object.database ? `${k.object.database}:${k.object.name}` : k.object.name);
       }
       await ctx.log.append({ type: 'prune', target: null, reason: args.reason ?? null, outcome: 'ok', ms: Date.now() - started, removed, droppedDatabases: dropped });
       if (args.json) return printJSON({ removed: removed.map((r) => r.tag), droppedDatabases: dropped });
-      print(`Pruned ${removed.length} point${removed.length === 1 ? '' : 's'}${dropped.length ? ` and ${dropped.length} database cop${dropped.length === 1 ? 'y' : 'ies'}` : ''}. Until the next git gc, git rollback undo brings the points back.`);
+      print(`Pruned ${removed.length} point${removed.length === 1 ? '' : 's'}${dropped.length ? ` and ${dropped.length} leftover${dropped.length === 1 ? '' : 's'} of earlier rollbacks` : ''}. Until the next git gc, git rollback undo brings the points back.`);
     });
   },
 };

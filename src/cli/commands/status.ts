@@ -65,13 +65,22 @@ export function renderStatus(s: Status, now = new Date()): string[] {
 
   if (s.inProgress) {
     const j = s.inProgress;
-    out.push(`${label('In progress')}${color.red(`${j.action} to ${j.target} ${j.state === 'running' ? 'was interrupted' : `is ${j.state}`}`)} (started ${j.startedAt}, pid ${j.pid}); finish it: git rollback to --continue, or revert it: git rollback to --abort`);
+    if (j.running) out.push(`${label('In progress')}${j.action} to ${j.target} (pid ${j.pid} on ${j.host}, started ${j.startedAt})`);
+    else {
+      const why = j.direction === 'revert' ? `failed (${j.error ?? '?'}) and was being put back when it stopped` : 'was interrupted';
+      out.push(`${label('In progress')}${color.red(`${j.action} to ${j.target} ${why}`)} (started ${j.startedAt}, pid ${j.pid} is gone)`);
+      out.push(`${label('')}where things are: ${j.where.join('; ') || 'nothing changed yet'}`);
+      if (j.leftovers.length) out.push(`${label('')}left over: ${j.leftovers.join(', ')}`);
+      out.push(`${label('')}${j.direction === 'revert' ? 'finish putting it back' : 'finish it: git rollback to --continue, or put it back'}: git rollback to --abort`);
+    }
   } else if (s.lock) {
     out.push(`${label('In progress')}${s.lock.command} (pid ${s.lock.pid} on ${s.lock.host})`);
   } else out.push(`${label('In progress')}nothing`);
 
   if (!s.undo) out.push(`${label('Undo')}nothing to undo`);
-  else if (!s.undo.exists) out.push(`${label('Undo')}not possible: the backup ${s.undo.backup} of the last ${s.undo.type} is gone`);
+  else if (s.undo.kind === 'delete') {
+    out.push(`${label('Undo')}git rollback undo brings back ${s.undo.points.length} point${s.undo.points.length === 1 ? '' : 's'} removed by the ${s.undo.type} (${age(new Date(s.undo.time), now)}): ${s.undo.points.slice(0, 3).join(', ')}${s.undo.points.length > 3 ? ', …' : ''}`);
+  } else if (!s.undo.exists) out.push(`${label('Undo')}not possible: the backup ${s.undo.backup} of the last ${s.undo.type} is gone`);
   else {
     out.push(`${label('Undo')}git rollback undo returns to ${s.undo.backup} (the state before the ${s.undo.type} to ${s.undo.target ?? '?'}, ${age(new Date(s.undo.time), now)})`);
   }

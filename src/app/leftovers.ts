@@ -1,0 +1,55 @@
+// What earlier rollbacks left on the servers and on disk: previous database
+// copies kept for a fast undo ('parked'), and loaded or staged copies of jobs
+// that died without a journal to finish them ('staged', 'scratch'). `prune`
+// removes them; a job still in the journal keeps its own.
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Engine, RestoreJob, TempObject } from '../core/engine.js';
+import type { Context } from './context.js';
+
+export interface Leftover {
+  object: TempObject;
+  engine: Engine | null;
+  /** Absolute path, for files and folders of ours in the git dir. */
+  path?: string;
+}
+
+/** Every leftover not owned by the job in `activeJob` (the journal's), engines that cannot be asked being reported through `warn`. */
+export async function findLeftovers(ctx: Context, engines: readonly Engine[], activeJob: string | null, warn: (t: string) => void): Promise<Leftover[]> {
+  const out: Leftover[] = [];
+  for (const e of engines) {
+    try {
+      for (const o of await e.leftovers()) if (o.jobId !== activeJob) out.push({ object: o, engine: e });
+    } catch (error) {
+      warn(`database ${e.name}: cannot list what earlier rollbacks left: ${(error as Error).message}`);
+    }
+  }
+  const tmp = join(ctx.stateDir, 'tmp');
+  for (const name of await readdir(tmp).catch(() => [] as string[])) {
+    const m = /^stage-([a-z0-9_]+?)(?:_revert)?$/.exec(name);
+    if (!m || m[1] === activeJob) continue;
+    out.push({ object: { database: '', engine: 'files', role: 'staged', kind: 'folder', name: join('.git', 'rollback', 'tmp', name), jobId: m[1] as string }, engine: null, path: join(tmp, name) });
+  }
+  return out;
+}
+
+export async function removeLeftover(l: Leftover): Promise<void> {
+  if (l.path) return rm(l.path, { recursive: true, force: true });
+  if (!l.engine) return;
+  if (l.object.role === 'parked') return l.engine.dropParked(l.object.jobId);
+  const job: RestoreJob = {
+    jobId: l.object.jobId,
+    entry: { name: l.engine.name, engine: l.engine.engine, format: 'unknown', path: '', size: 0, sha256: '', tool: '', ms: 0 },
+    memo: {},
+    save: async () => undefined,
+    signal: new AbortController().signal,
+    warn: () => undefined,
+  };
+  await l.engine.discardStaged(job);
+}
+
+export function describeLeftover(l: Leftover): string {
+  const o = l.object;
+  const what = o.role === 'parked' ? 'previous copy' : o.role === 'scratch' ? 'scratch space' : 'loaded copy';
+  return o.database ? `${what} ${o.name} of database ${o.database}` : `staging folder ${o.name}`;
+}

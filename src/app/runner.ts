@@ -1,0 +1,328 @@
+// The step runner: runs a job's steps in order, recording each one in the
+// journal before and after it runs, and puts back what ran when a step fails
+// or the user interrupts. Every step can run again after a crash part-way
+// through it, and every revert too, so a job killed at any moment can be
+// finished (`--continue`, forward from the first unfinished step) or
+// reverted (`--abort`, every step that ran or may have run, newest first).
+//
+// Signals (SIGINT, SIGTERM, SIGHUP) during a job: the step running finishes
+// (a cancellable one, such as loading a dump into a temp database, is cut
+// short: nothing live depends on it), then everything that ran is put back.
+// A second signal stops after the revert step running and leaves the journal
+// for --continue/--abort. docs/commands.md, "Interrupted rollbacks".
+import type { TempObject } from '../core/engine.js';
+import { CancelledError, RollbackError } from '../core/errors.js';
+import type { StepKind } from '../core/plan.js';
+import type { Journal, JournalFile, JournalStep } from '../adapters/journal.js';
+
+/** What a step's run and revert get. */
+export interface StepScope {
+  /** The step's own facts, kept in the journal (JSON only). */
+  memo: Record<string, unknown>;
+  /** Writes the journal now (fsynced). */
+  save(): Promise<void>;
+  /** Records objects in the journal (fsynced) before they are made. */
+  track(objects: TempObject[]): Promise<void>;
+  /** Marks recorded objects as removed. */
+  untrack(objects: readonly TempObject[]): Promise<void>;
+  /** Aborted when the user interrupts: cancellable steps stop early. */
+  signal: AbortSignal;
+  warn(text: string): void;
+  journal: Journal;
+  /** Test-only pause point inside a step (ROLLBACK_TEST_PAUSE=<step>:<when>); resolves at once otherwise. */
+  pause(when: string): Promise<void>;
+}
+
+export interface StepDef {
+  id: string;
+  kind: StepKind;
+  title: string;
+  /** A signal may cut it short (it changes nothing live); otherwise the runner waits for it. */
+  cancellable?: boolean;
+  run(s: StepScope): Promise<void>;
+  /** Puts back what run() changed; must work after a partial run() and when called twice. */
+  revert?(s: StepScope): Promise<void>;
+  /**
+   * Once this step is done the job has happened: nothing after it is
+   * reverted, and what follows only tidies up (failures there are warnings).
+   */
+  commits?: boolean;
+  /**
+   * For a committing step: whether it went through even though the journal
+   * does not say so (killed between its change and the journal write).
+   */
+  wentThrough?(s: StepScope): Promise<boolean>;
+}
+
+export interface RunnerReporter {
+  step(title: string): void;
+  done(title: string, ms: number): void;
+  reverting(title: string): void;
+  reverted(title: string, ms: number): void;
+  warn(text: string): void;
+}
+
+/** A forward run failed (or was interrupted), and what ran was put back. */
+export class RevertedFailure extends Error {
+  constructor(
+    readonly failure: Error,
+    readonly interrupted: boolean,
+  ) {
+    super(failure.message);
+  }
+}
+
+/** A forward run failed and putting things back failed too; the journal is kept. */
+export class StuckFailure extends Error {
+  constructor(
+    readonly failure: Error,
+    readonly revertError: Error | null,
+    /** Stopped by a second signal rather than a failure. */
+    readonly stopped: boolean,
+  ) {
+    super(revertError ? `${failure.message}; putting things back also failed: ${revertError.message}` : failure.message);
+  }
+}
+
+/**
+ * Test-only fault injection (never set outside tests; docs/commands.md):
+ * - ROLLBACK_TEST_CRASH=<step>:<before|running|after|revert-before|revert-after>: SIGKILL itself there.
+ * - ROLLBACK_TEST_FAIL=<step>: the step throws after running.
+ * - ROLLBACK_TEST_PAUSE=<step>:<when>[,…] with ROLLBACK_TEST_PAUSE_FILE: write that file, then wait
+ *   (until a signal arrives) there — `when` as above, or `mid` inside a database load.
+ */
+function faults(env: NodeJS.ProcessEnv) {
+  const split = (spec: string) => {
+    const at = spec.lastIndexOf(':');
+    return at > 0 ? { step: spec.slice(0, at), when: spec.slice(at + 1) } : { step: '', when: '' };
+  };
+  const crash = split(env.ROLLBACK_TEST_CRASH ?? '');
+  const fail = env.ROLLBACK_TEST_FAIL ?? '';
+  const pauses = (env.ROLLBACK_TEST_PAUSE ?? '').split(',').filter(Boolean).map(split);
+  const pauseFile = env.ROLLBACK_TEST_PAUSE_FILE;
+  return {
+    maybeCrash(step: string, when: string) {
+      if (crash.step === step && crash.when === when) process.kill(process.pid, 'SIGKILL');
+    },
+    maybeFail(step: string) {
+      if (fail === step) throw new RollbackError(`injected failure at step ${step} (ROLLBACK_TEST_FAIL)`);
+    },
+    /** Resolves once a signal arrives (or at once when no pause is set here). */
+    async maybePause(step: string, when: string, signalled: () => Promise<void>) {
+      if (!pauseFile || !pauses.some((p) => p.step === step && p.when === when)) return;
+      const { appendFileSync } = await import('node:fs');
+      const waiting = signalled();
+      appendFileSync(pauseFile, `${step}:${when}\n`);
+      await waiting;
+    },
+  };
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export class Runner {
+  private readonly abort = new AbortController();
+  private signals = 0;
+  private signalName: string | null = null;
+  private readonly faults = faults(process.env);
+  private waiters: Array<() => void> = [];
+  /** Resolves at the next signal (test pauses wait on it). */
+  private nextSignal = () => new Promise<void>((resolve) => this.waiters.push(resolve));
+  private readonly onSignal = (name: NodeJS.Signals) => {
+    this.signals++;
+    this.signalName ??= name;
+    for (const w of this.waiters.splice(0)) w();
+    if (this.signals === 1) {
+      this.reporter.warn(`${name}: finishing the current step, then putting everything back (press Ctrl-C again to stop after the next step and keep the journal)`);
+      this.abort.abort(new CancelledError(`interrupted by ${name}`));
+    } else {
+      this.reporter.warn(`${name} again: stopping after the current step; the journal is kept`);
+    }
+  };
+
+  constructor(
+    private readonly file: JournalFile,
+    readonly journal: Journal,
+    private readonly steps: readonly StepDef[],
+    private readonly reporter: RunnerReporter,
+  ) {
+    const ids = new Set(journal.steps.map((s) => s.id));
+    for (const s of steps) {
+      if (!ids.has(s.id)) throw new RollbackError(`internal: step ${s.id} is not in the journal`);
+    }
+  }
+
+  /** The journal entry for each defined step, in order. */
+  private entry(id: string): JournalStep {
+    return this.journal.steps.find((s) => s.id === id) as JournalStep;
+  }
+
+  private scope(step: JournalStep): StepScope {
+    return {
+      pause: (when) => this.faults.maybePause(step.id, when, this.nextSignal),
+      memo: step.memo,
+      save: () => this.save(),
+      track: async (objects) => {
+        for (const o of objects) {
+          const known = this.journal.temps.find((t) => t.engine === o.engine && t.database === o.database && t.name === o.name && t.kind === o.kind);
+          if (known) delete known.removed;
+          else this.journal.temps.push({ ...o });
+        }
+        await this.save();
+      },
+      untrack: async (objects) => {
+        for (const o of objects) {
+          const known = this.journal.temps.find((t) => t.engine === o.engine && t.database === o.database && t.name === o.name && t.kind === o.kind);
+          if (known) known.removed = true;
+        }
+        await this.save();
+      },
+      signal: this.abort.signal,
+      warn: (t) => this.reporter.warn(t),
+      journal: this.journal,
+    };
+  }
+
+  save(): Promise<void> {
+    return this.file.write(this.journal);
+  }
+
+  private listening = 0;
+
+  /** Signal handlers are on while a forward run or a revert is in progress (nested: forward → revert). */
+  private listen(on: boolean): void {
+    this.listening += on ? 1 : -1;
+    if (on && this.listening === 1) for (const s of SIGNALS) process.on(s, this.onSignal);
+    if (!on && this.listening === 0) for (const s of SIGNALS) process.off(s, this.onSignal);
+  }
+
+  get interrupted(): boolean {
+    return this.signals > 0;
+  }
+
+  /**
+   * Runs every step not done yet. On a failure or a first signal, reverts and
+   * throws RevertedFailure; if the revert fails or a second signal stops it,
+   * throws StuckFailure with the journal kept.
+   */
+  async forward(): Promise<void> {
+    this.listen(true);
+    try {
+      this.journal.direction = 'forward';
+      delete this.journal.error;
+      for (const def of this.steps) {
+        const step = this.entry(def.id);
+        if (step.state === 'done') continue;
+        if (this.interrupted && !this.isCommitted) return await this.fail(this.abort.signal.reason as Error);
+        this.faults.maybeCrash(def.id, 'before');
+        step.state = 'running';
+        delete step.error;
+        await this.save();
+        this.faults.maybeCrash(def.id, 'running');
+        await this.faults.maybePause(def.id, 'running', this.nextSignal);
+        const t = Date.now();
+        this.reporter.step(def.title);
+        try {
+          await def.run(this.scope(step));
+          this.faults.maybeFail(def.id);
+        } catch (error) {
+          step.state = 'failed';
+          step.error = (error as Error).message;
+          step.ms = Date.now() - t;
+          await this.save().catch(() => undefined);
+          if (def.commits || this.committed(def)) throw error;
+          return await this.fail(this.interrupted ? (this.abort.signal.reason as Error) : (error as Error));
+        }
+        this.faults.maybeCrash(def.id, 'after');
+        step.state = 'done';
+        step.ms = Date.now() - t;
+        await this.save();
+        this.reporter.done(def.title, step.ms);
+      }
+      // Interrupted during the last step: it finished, and is put back with the rest.
+      if (this.interrupted && !this.isCommitted) return await this.fail(this.abort.signal.reason as Error);
+    } finally {
+      this.listen(false);
+    }
+  }
+
+  /** True when a committing step before `def` is done: the job already happened. */
+  private committed(def: StepDef): boolean {
+    for (const s of this.steps) {
+      if (s === def) return false;
+      if (s.commits && this.entry(s.id).state === 'done') return true;
+    }
+    return false;
+  }
+
+  /** Whether the job has reached its committing step (nothing can be reverted any more). */
+  get isCommitted(): boolean {
+    return this.steps.some((s) => s.commits && this.entry(s.id).state === 'done');
+  }
+
+  /**
+   * After a crash: a committing step the journal shows as running may have
+   * gone through; ask it, and record it as done if it did.
+   */
+  async settle(): Promise<void> {
+    for (const def of this.steps) {
+      const step = this.entry(def.id);
+      if (!def.commits || !def.wentThrough || (step.state !== 'running' && step.state !== 'failed')) continue;
+      if (await def.wentThrough(this.scope(step))) {
+        step.state = 'done';
+        delete step.error;
+        await this.save();
+      }
+    }
+  }
+
+  private async fail(cause: Error): Promise<never> {
+    this.journal.error = cause.message;
+    try {
+      await this.revertAll();
+    } catch (error) {
+      if (error instanceof StuckFailure) throw new StuckFailure(cause, error.revertError, error.stopped);
+      throw error;
+    }
+    throw new RevertedFailure(cause, this.interrupted);
+  }
+
+  /** Reverts every step that ran or may have run, newest first. Throws StuckFailure when it cannot finish. */
+  async revertAll(): Promise<void> {
+    this.listen(true);
+    try {
+      this.journal.direction = 'revert';
+      await this.save();
+      for (const def of [...this.steps].reverse()) {
+        const step = this.entry(def.id);
+        if (step.state === 'pending' || step.state === 'reverted') continue;
+        if (this.signals > 1) throw new StuckFailure(new Error(this.journal.error ?? 'interrupted'), null, true);
+        this.faults.maybeCrash(def.id, 'revert-before');
+        step.state = 'reverting';
+        await this.save();
+        await this.faults.maybePause(def.id, 'revert-running', this.nextSignal);
+        const t = Date.now();
+        if (def.revert) this.reporter.reverting(def.title);
+        try {
+          await def.revert?.(this.scope(step));
+        } catch (error) {
+          step.error = `revert: ${(error as Error).message}`;
+          await this.save().catch(() => undefined);
+          throw new StuckFailure(new Error(this.journal.error ?? 'failed'), error as Error, false);
+        }
+        this.faults.maybeCrash(def.id, 'revert-after');
+        step.state = 'reverted';
+        step.ms = Date.now() - t;
+        await this.save();
+        if (def.revert) this.reporter.reverted(def.title, step.ms);
+      }
+    } finally {
+      this.listen(false);
+    }
+  }
+}
+
+/** A fresh journal entry for each step. */
+export function journalSteps(steps: readonly StepDef[]): JournalStep[] {
+  return steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title, state: 'pending', memo: {} }));
+}
