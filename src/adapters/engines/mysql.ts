@@ -48,7 +48,7 @@ import {
   type SchemaObjects,
   type SequenceDefault,
 } from './mysql-objects.js';
-import { ER, hintFor, ident, literal, maskSecret, MysqlError, MysqlSession, serverErrorLines, withSession, type Endpoint } from './mysql-session.js';
+import { ER, hintFor, ident, literal, maskSecret, MysqlError, MysqlSession, serverErrorLines, toolPassword, withSession, type Endpoint } from './mysql-session.js';
 
 const MAX_IDENT = 64;
 export const FORMAT = 'mysqldump-sql';
@@ -104,8 +104,12 @@ interface AdoptMemo {
   attrs: SchemaAttrs | null;
 }
 
+/** `details.parked` of a backup dump made from a parked copy (the runner reads `jobId` to offer fast undo). */
 interface ParkedDetails {
+  /** The job whose parked copy this is: adoptParked(jobId, …). */
+  jobId: string;
   schema: string;
+  /** proof() of the parked copy when it was dumped. */
   proof: string;
   events: Record<string, string>;
 }
@@ -133,7 +137,8 @@ export class MysqlEngine implements Engine {
     this.lockWaitTimeout = wait;
     this.endSessions = (config.endSessions as boolean | undefined) ?? false;
     this.env = { ...ctx.env, ...(this.url.password ? { MYSQL_PWD: this.url.password } : {}) };
-    this.endpoint = { name: this.name, url: this.url };
+    const password = this.url.password ? undefined : toolPassword(ctx.env);
+    this.endpoint = { name: this.name, url: this.url, ...(password ? { password } : {}) };
   }
 
   describe(): string {
@@ -192,7 +197,8 @@ export class MysqlEngine implements Engine {
   }
 
   private connArgs(): string[] {
-    const args = ['--no-defaults', '-h', this.url.host || '127.0.0.1', '-u', this.url.user || 'root'];
+    // No --no-defaults: the tools read ~/.my.cnf as users expect (a password kept there, say).
+    const args = ['-h', this.url.host || '127.0.0.1', '-u', this.url.user || 'root'];
     if (this.url.port) args.push('-P', String(this.url.port));
     return args;
   }
@@ -203,21 +209,16 @@ export class MysqlEngine implements Engine {
 
   /** A client tool's failure, shown by the server's ERROR line, with the hint that fits it. */
   private toolError(tool: string, code: number, stderr: string, context: string): RollbackError {
-    const { text, errno } = serverErrorLines(maskSecret(stderr, this.url.password));
-    return new ExternalToolError(tool, code, maskSecret(stderr, this.url.password), `database ${this.name}: ${tool} failed (exit ${code}): ${text}`, [hintFor(errno, text, this.name), context].filter(Boolean).join('; '));
+    const masked = maskSecret(maskSecret(stderr, this.url.password), this.endpoint.password ?? '');
+    const { text, errno } = serverErrorLines(masked);
+    return new ExternalToolError(tool, code, masked, `database ${this.name}: ${tool} failed (exit ${code}): ${text}`, [hintFor(errno, text, this.name), context].filter(Boolean).join('; '));
   }
 
   // --- reading the server ------------------------------------------------------
 
   private async attrs(s: MysqlSession, schema: string): Promise<SchemaAttrs | null> {
     const [row] = await s.query(`SELECT * FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${literal(schema)}`, `read schema ${schema}`);
-    if (!row) return null;
-    const comment = row.SCHEMA_COMMENT;
-    return {
-      charset: String(row.DEFAULT_CHARACTER_SET_NAME),
-      collation: String(row.DEFAULT_COLLATION_NAME),
-      ...(typeof comment === 'string' && comment !== '' ? { comment } : {}),
-    };
+    return row ? attrsOf(row) : null;
   }
 
   private async tables(s: MysqlSession, schema: string): Promise<string[]> {
@@ -248,35 +249,70 @@ export class MysqlEngine implements Engine {
   // --- check and dump ------------------------------------------------------------
 
   async check(_mode: 'dump' = 'dump'): Promise<EngineProbe> {
-    const [tools, version] = await Promise.all([
-      this.tools(),
-      this.session(async (s) => {
-        if (!(await this.schemaExists(s, this.live))) throw new RollbackError(`database ${this.name}: ${this.live} does not exist on ${this.describe()}`);
-        return s.version;
-      }),
-    ]);
-    return { tool: `${tools.dump} ${tools.dumpVersion}`, serverVersion: version };
+    const [tools, facts] = await Promise.all([this.tools(), this.dumpFacts(this.live)]);
+    if (!facts.attrs) throw new RollbackError(`database ${this.name}: ${this.live} does not exist on ${this.describe()}`);
+    return { tool: `${tools.dump} ${tools.dumpVersion}`, serverVersion: facts.version };
   }
 
-  /** What the dump needs to know: does the schema exist, its attributes, its versioned tables. */
-  private async dumpFacts(schema: string) {
-    return this.session(async (s) => {
-      const attrs = await this.attrs(s, schema);
-      if (!attrs) return { version: s.version, attrs, versioned: [] as string[], trxPrecise: [] as string[] };
-      const rows = await s.rows(
-        `SELECT t.TABLE_NAME, MAX(c.DATA_TYPE) FROM information_schema.TABLES t
-           LEFT JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.GENERATION_EXPRESSION = 'ROW START'
-         WHERE t.TABLE_SCHEMA = ${literal(schema)} AND t.TABLE_TYPE = 'SYSTEM VERSIONED' GROUP BY t.TABLE_NAME ORDER BY 1`,
-        'list system-versioned tables',
-      );
-      return {
-        version: s.version,
-        attrs,
-        versioned: rows.map((r) => r[0]!),
-        // Transaction-precise history (ROW START as BIGINT UNSIGNED): mariadb-dump cannot dump it.
-        trxPrecise: rows.filter((r) => r[1] === 'bigint').map((r) => r[0]!),
-      };
+  /**
+   * Runs one query with the client tool, for the paths that need a single
+   * answer (a point): one short process costs less than loading the driver.
+   * Every value must come back HEX()-encoded, so no byte of it (a tab, a
+   * newline) can be mistaken for the output's separators.
+   */
+  private async clientHex(sql: string, doing: string): Promise<Array<Array<string>>> {
+    // Not waiting for tools(): MariaDB's client name first, MySQL's when it is missing.
+    const args = [...this.connArgs(), '--batch', '--skip-column-names', '-e', sql];
+    let client = 'mariadb';
+    const r = await run(client, args, { env: this.env, reject: false }).catch(async (error: unknown) => {
+      if (!/not installed/.test((error as Error).message)) throw error;
+      client = 'mysql';
+      return run(client, args, { env: this.env, reject: false });
     });
+    if (r.exitCode !== 0) throw this.toolError(client, r.exitCode, r.stderr, doing);
+    return r.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.split('\t').map((h) => (h === 'NULL' ? '' : Buffer.from(h, 'hex').toString('utf8'))));
+  }
+
+  /**
+   * What a dump needs to know, in one client call (the point's fixed cost):
+   * the server version, the schema's attributes (absent: no row values) and
+   * its system-versioned tables; only when there are some, which keep
+   * transaction-precise history (mariadb-dump cannot dump that).
+   */
+  private async dumpFacts(schema: string) {
+    const lit = literal(schema);
+    const query = (comment: string) =>
+      `SELECT HEX(VERSION()), HEX(s.SCHEMA_NAME), HEX(s.DEFAULT_CHARACTER_SET_NAME), HEX(s.DEFAULT_COLLATION_NAME), HEX(${comment}),
+         HEX((SELECT GROUP_CONCAT(t.TABLE_NAME SEPARATOR '/') FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = ${lit} AND t.TABLE_TYPE = 'SYSTEM VERSIONED'))
+       FROM (SELECT 1) one LEFT JOIN information_schema.SCHEMATA s ON s.SCHEMA_NAME = ${lit}`;
+    let rows: string[][];
+    try {
+      rows = await this.clientHex(query('s.SCHEMA_COMMENT'), `read schema ${schema}`);
+    } catch (error) {
+      // MySQL has no schema comments.
+      if (!/Unknown column 's\.SCHEMA_COMMENT'/.test((error as Error).message)) throw error;
+      rows = await this.clientHex(query("''"), `read schema ${schema}`);
+    }
+    const [version = '', name = '', charset = '', collation = '', comment = '', versionedList = ''] = rows[0] ?? [];
+    if (!name) return { version, attrs: null, versioned: [] as string[], trxPrecise: [] as string[] };
+    const attrs: SchemaAttrs = { charset, collation, ...(comment ? { comment } : {}) };
+    // Table names cannot hold '/' (it is a path separator in the data directory).
+    const versioned = versionedList ? versionedList.split('/').sort() : [];
+    let trxPrecise: string[] = [];
+    if (versioned.length > 0) {
+      // Transaction-precise history (ROW START as BIGINT UNSIGNED).
+      trxPrecise = (
+        await this.clientHex(
+          `SELECT DISTINCT HEX(TABLE_NAME) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${lit}
+             AND TABLE_NAME IN (${versioned.map(literal).join(', ')}) AND GENERATION_EXPRESSION = 'ROW START' AND DATA_TYPE = 'bigint'`,
+          'list system-versioned tables',
+        )
+      ).map((r) => r[0]!).sort();
+    }
+    return { version, attrs, versioned, trxPrecise };
   }
 
   private dumpArgs(schema: string, history: boolean): string[] {
@@ -1062,7 +1098,7 @@ export class MysqlEngine implements Engine {
     if (!before || before !== after) {
       throw new RollbackError(`database ${this.name}: the parked copy ${parked} changed while it was dumped (or lost its guards): the dump may not match it`, 'run the dump again (to --continue)');
     }
-    const parkedDetails: ParkedDetails = { schema: parked, proof: after, events };
+    const parkedDetails: ParkedDetails = { jobId: safeJobId(job.jobId), schema: parked, proof: after, events };
     return {
       format: FORMAT, ext: 'sql', tool: `${tools.dump} ${tools.dumpVersion}`, serverVersion: facts.version,
       details: { ...details, ...attrDetails(plan.liveAttrs ?? facts.attrs!), parked: parkedDetails },
@@ -1278,6 +1314,15 @@ function retargetTriggerText(statement: string, from: string, to: string): strin
   const spans = qualifiers.filter((q) => q.value === from);
   if (spans.length === 0) return statement;
   return retarget({ kind: 'TRIGGER', name: '', sql: statement }, from, to).sql;
+}
+
+function attrsOf(row: Record<string, unknown>): SchemaAttrs {
+  const comment = row.SCHEMA_COMMENT;
+  return {
+    charset: String(row.DEFAULT_CHARACTER_SET_NAME),
+    collation: String(row.DEFAULT_COLLATION_NAME),
+    ...(typeof comment === 'string' && comment !== '' ? { comment } : {}),
+  };
 }
 
 function attrsFrom(details: Record<string, unknown> | undefined): SchemaAttrs | null {
