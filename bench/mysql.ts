@@ -233,7 +233,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
     quiet.push(app.gap(q0, performance.now()));
     t = performance.now();
-    tracing = i === 0;
+    tracing = i === 0 && flags.trace !== 'undo';
     await engine.swap(j);
     tracing = false;
     const t1 = performance.now();
@@ -248,8 +248,10 @@ async function main(): Promise<void> {
     // Fast undo: the parked copy back by renames.
     const u = job(`u${i}`, backup);
     t = performance.now();
+    tracing = i === 0 && flags.trace === 'undo';
     if (!(await engine.adoptParked!(id, u))) throw new Error('adoptParked refused');
     await engine.swap(u);
+    tracing = false;
     undos.push(performance.now() - t);
     // The same undo from the backup's dump (what undo does once the parked copy is pruned).
     await parkedInto(engine, store, u);

@@ -353,9 +353,9 @@ export async function createViews(s: MysqlSession, schema: string, views: Def[],
  * Triggers of one schema in their action order. A FOLLOWS/PRECEDES clause
  * needs the trigger it names first: such a trigger waits for a later pass.
  */
-export async function createTriggers(s: MysqlSession, schema: string, triggers: Def[]): Promise<void> {
+export async function createTriggers(s: MysqlSession, schema: string, triggers: Def[], schemaCollation?: string): Promise<void> {
   if (triggers.length === 0) return;
-  const collation = await collationOf(s, schema);
+  const collation = schemaCollation ?? (await collationOf(s, schema));
   let pending = triggers;
   while (pending.length > 0) {
     const failed: Def[] = [];

@@ -32,6 +32,7 @@ import { run } from '../process.js';
 import { startPiped, type Piped } from '../piped.js';
 import { derivedName, describeUrl, parseDbUrl, safeJobId, streamToolInto, validateKeys, versionOf, type EngineContext, type ParsedUrl } from './common.js';
 import {
+  collationOf,
   createDef,
   createTriggers,
   createViews,
@@ -57,6 +58,8 @@ const MOVABLE = `TABLE_TYPE NOT IN ('VIEW', 'SYSTEM VIEW', 'TEMPORARY')`;
 /** Our guard triggers on a parked copy's tables: `_rb_guard_<n>_<i|u|d>`. */
 const GUARD = /^_rb_guard_\d+_[iud]$/;
 const DEFAULT_LOCK_WAIT = 5;
+/** Sessions for trigger DDL on many tables at once. */
+const PARALLEL = 4;
 
 interface SchemaAttrs {
   charset: string;
@@ -823,10 +826,15 @@ export class MysqlEngine implements Engine {
     }
     const dropped: Array<{ schema: string; def: Def }> = [];
     try {
+      const byTable = new Map<string, Array<{ schema: string; def: Def }>>();
       for (const d of drops) {
-        await dropDef(s, d.schema, d.def.kind, d.def.name);
-        dropped.push(d);
+        const key = `${d.schema}\u0000${d.def.kind === 'TRIGGER' ? d.def.table : '\u0000views'}`;
+        byTable.set(key, [...(byTable.get(key) ?? []), d]);
       }
+      await this.spread(s, [...byTable.values()], async (session, d) => {
+        await dropDef(session, d.schema, d.def.kind, d.def.name);
+        dropped.push(d);
+      });
       crashPoint(`${direction}:dropped`);
       await s.exec(`RENAME TABLE ${renames.map(([from, to, t]) => `${ident(from)}.${ident(t)} TO ${ident(to)}.${ident(t)}`).join(', ')}`, `${direction} the tables`);
     } catch (error) {
@@ -891,28 +899,73 @@ export class MysqlEngine implements Engine {
    */
   private async ensureTriggers(s: MysqlSession, schema: string, defs: Def[]): Promise<void> {
     if (defs.length === 0) return;
-    const rows = await s.rows(
-      `SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(schema)}
-       ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`,
-    );
+    const [rows, collation] = await Promise.all([
+      s.rows(
+        `SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(schema)}
+         ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`,
+      ),
+      collationOf(s, schema),
+    ]);
     const byTable = new Map<string, Def[]>();
     for (const d of defs) byTable.set(d.table!, [...(byTable.get(d.table!) ?? []), d]);
+    const work: Array<{ table: string; drop: string[]; create: Def[] }> = [];
     for (const [table, wanted] of byTable) {
       // Our guards on a parked copy come first and are not the restore's business.
       const have = rows.filter((r) => r[0] === table && !GUARD.test(r[1]!)).map((r) => r[1]!);
       const wantedNames = wanted.map((d) => d.name);
       const extra = have.filter((n) => !wantedNames.includes(n));
-      const prefixOk = extra.length === 0 && have.every((n, i) => n === wantedNames.filter((w) => have.includes(w))[i]) && wantedNames.slice(0, have.length).every((n) => have.includes(n));
-      if (!prefixOk) {
-        for (const n of have) if (wantedNames.includes(n)) await dropDef(s, schema, 'TRIGGER', n);
-        if (extra.length > 0) {
-          // Not ours to drop: report rather than guess.
-          throw new RollbackError(`database ${this.name}: ${schema}.${table} has trigger(s) ${extra.join(', ')} the restore did not expect`);
-        }
-        await createTriggers(s, schema, wanted);
-      } else {
-        await createTriggers(s, schema, wanted.filter((d) => !have.includes(d.name)));
+      if (extra.length > 0) {
+        // Not ours to drop: report rather than guess.
+        throw new RollbackError(`database ${this.name}: ${schema}.${table} has trigger(s) ${extra.join(', ')} the restore did not expect`);
       }
+      const prefixOk = wantedNames.slice(0, have.length).every((n, i) => n === have[i]);
+      if (prefixOk) work.push({ table, drop: [], create: wanted.slice(have.length) });
+      else work.push({ table, drop: have, create: wanted });
+    }
+    // Tables are independent: their trigger DDL runs side by side, unless one is made under
+    // another schema collation (made by switching the schema's, which the others would see).
+    const switching = defs.some((d) => d.dbCollation && d.dbCollation !== collation);
+    await this.spread(
+      s,
+      work.filter((w) => w.drop.length + w.create.length > 0).map((w) => [w]),
+      async (session, w) => {
+        for (const n of w.drop) await dropDef(session, schema, 'TRIGGER', n);
+        await createTriggers(session, schema, w.create, collation);
+      },
+      switching ? 1 : PARALLEL,
+    );
+  }
+
+  /**
+   * Runs every group's items in order, the groups spread over up to `width`
+   * sessions (the first is `s`): DDL on different tables then runs side by
+   * side on the server (each DROP/CREATE TRIGGER waits on its own file sync).
+   * Every group runs to its end; the first failure is thrown after.
+   */
+  private async spread<T>(s: MysqlSession, groups: T[][], work: (session: MysqlSession, item: T) => Promise<void>, width = PARALLEL): Promise<void> {
+    const busy = groups.filter((g) => g.length > 0);
+    const n = Math.min(width, busy.length);
+    if (n <= 1) {
+      for (const g of busy) for (const x of g) await work(s, x);
+      return;
+    }
+    const extra: MysqlSession[] = [];
+    try {
+      extra.push(...(await Promise.all(Array.from({ length: n - 1 }, () => MysqlSession.open(this.endpoint, 'open a session')))));
+      await Promise.all(extra.map((e) => e.exec(`SET SESSION lock_wait_timeout = ${this.lockWaitTimeout}`)));
+      let next = 0;
+      const results = await Promise.allSettled(
+        [s, ...extra].map(async (session) => {
+          while (next < busy.length) {
+            const g = busy[next++]!;
+            for (const x of g) await work(session, x);
+          }
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      await Promise.all(extra.map((e) => e.close()));
     }
   }
 
@@ -986,20 +1039,25 @@ export class MysqlEngine implements Engine {
   private async guard(s: MysqlSession, schema: string, tables: string[], taken: string[]): Promise<void> {
     const existing = new Set(await s.column(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(schema)}`));
     const base = new Set(await s.column(`SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${literal(schema)} AND TABLE_TYPE <> 'SEQUENCE' AND ${MOVABLE}`));
+    const groups: Array<Array<{ table: string; name: string; event: string }>> = [];
     for (const [i, table] of tables.entries()) {
       if (!base.has(table)) continue;
+      const group: Array<{ table: string; name: string; event: string }> = [];
       for (const [letter, event] of [['i', 'INSERT'], ['u', 'UPDATE'], ['d', 'DELETE']] as const) {
         const name = `_rb_guard_${i}_${letter}`;
         if (taken.includes(name)) throw new RollbackError(`database ${this.name}: a trigger of ${this.live} is named ${name}, a name git-rollback keeps for itself`);
-        if (existing.has(name)) continue;
-        await s.createIn(
-          schema,
-          `CREATE TRIGGER ${ident(name)} BEFORE ${event} ON ${ident(table)} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'git-rollback: this parked copy is read-only (drop it with git rollback prune)'`,
-          {},
-          `guard ${schema}.${table}`,
-        );
+        if (!existing.has(name)) group.push({ table, name, event });
       }
+      groups.push(group);
     }
+    await this.spread(s, groups, (session, g) =>
+      session.createIn(
+        schema,
+        `CREATE TRIGGER ${ident(g.name)} BEFORE ${g.event} ON ${ident(g.table)} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'git-rollback: this parked copy is read-only (drop it with git rollback prune)'`,
+        {},
+        `guard ${schema}.${g.table}`,
+      ),
+    );
   }
 
   // --- unswap ------------------------------------------------------------------
@@ -1196,7 +1254,10 @@ export class MysqlEngine implements Engine {
       await s.exec(this.createSchemaSql(staged, adopt.attrs), `create schema ${staged}`);
       const movedAlready = adopt.tables.length > 0 && (await s.column(`SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${literal(staged)} AND TABLE_NAME = ${literal(adopt.tables[0]!)}`)).length > 0;
       if (!movedAlready && adopt.tables.length > 0) {
-        for (const t of await s.column(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(from)}`)) await dropDef(s, from, 'TRIGGER', t);
+        const triggers = await s.rows(`SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(from)}`);
+        const byTable = new Map<string, string[]>();
+        for (const [table, name] of triggers) byTable.set(table!, [...(byTable.get(table!) ?? []), name!]);
+        await this.spread(s, [...byTable.values()], (session, name) => dropDef(session, from, 'TRIGGER', name));
         await s.exec(`RENAME TABLE ${adopt.tables.map((t) => `${ident(from)}.${ident(t)} TO ${ident(staged)}.${ident(t)}`).join(', ')}`, `move ${from} to ${staged}`);
         crashPoint('adopt:renamed');
       }
