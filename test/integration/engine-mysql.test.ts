@@ -281,7 +281,7 @@ describe('mysql engine: the parked copy', () => {
     // Fast undo: the parked copy becomes the staged copy of the undo job by renames.
     const u = job('20261123_000002', backup);
     assert.equal(await engine.adoptParked!('20261123_000001', u), true);
-    assert.deepEqual(schemasLike(name), [name, `${name}_rb_tmp_20261123_000002`], 'the parked schema was moved, not copied');
+    assert.deepEqual(schemasLike(name), [name, parked], 'the parked copy is adopted where it is (the swap renames its tables once)');
     await engine.swap(u);
     assertSameState(await mysqlFingerprint(name), changed, 'after fast undo');
     assert.deepEqual(schemasLike(name), [name, `${name}_rollback_20261123_000002`]);
@@ -437,7 +437,7 @@ describe('mysql engine: crashes at every point of stage, swap and unswap', () =>
       assert.equal(r.code, 0, `${crash} then unswap: ${r.stderr}`);
       assertSameState(await quick(name), changed, `${crash} then unswap`);
     }
-    // A swap killed after its rename, then the job's fast-undo path: swap, dump the parked copy, adopt it killed half way.
+    // Swapped for good, the backup dumped from the parked copy; then a fast undo killed after adopting, continued.
     r = await step('swap', o);
     assert.equal(r.code, 0, r.stderr);
     assertSameState(await quick(name), original, 'swapped');
@@ -445,6 +445,22 @@ describe('mysql engine: crashes at every point of stage, swap and unswap', () =>
     assert.equal((memo.swap as { phase: string }).phase, 'swapped');
     await engine.discardStaged(fileJob(jobId, entry, memoFile));
     assert.deepEqual(schemasLike(name), [name, `${name}_rollback_k1`]);
+    r = await step('dumpParked', o);
+    assert.equal(r.code, 0, r.stderr);
+    const backup = await dumpParkedInto(engine, store, fileJob(jobId, entry, memoFile));
+    const undoMemo = join(dir, 'undo.json');
+    writeFileSync(undoMemo, '{}');
+    const u = { schema: name, jobId: 'k2', memoFile: undoMemo, entry: backup, repo, from: 'k1' };
+    r = await step('adoptParked', { ...u, crash: 'adopt:dropped' });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    r = await step('adoptParked', u);
+    assert.equal(r.stdout, 'true', r.stderr);
+    r = await step('swap', { ...u, crash: 'swap:renamed' });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    r = await step('swap', u);
+    assert.equal(r.code, 0, r.stderr);
+    assertSameState(await quick(name), changed, 'fast undo after two crashes');
+    assert.deepEqual(schemasLike(name), [name, `${name}_rollback_k2`]);
   });
 });
 

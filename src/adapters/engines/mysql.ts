@@ -78,11 +78,19 @@ interface StagedMemo {
   attrs: SchemaAttrs | null;
   /** Sequence defaults left out while loading (see DumpStatementFilter), set again once live. */
   sequenceDefaults?: SequenceDefault[];
+  /**
+   * Where the staged copy is, when not in the job's staged schema: fast undo
+   * (adoptParked) leaves an earlier job's parked copy where it is and makes
+   * it this job's staged copy, so the swap renames its tables once.
+   */
+  schema?: string;
 }
 
 /** The swap's plan, recorded before it changes anything, so any later call can finish or undo it. */
 interface SwapPlan {
   phase: 'swapping' | 'swapped' | 'unswapping';
+  /** The schema holding the staged copy (the job's staged schema, or an adopted parked copy). */
+  stagedSchema: string;
   /** Restoring an absent entry: only park the live copy. */
   parkOnly: boolean;
   liveExisted: boolean;
@@ -100,12 +108,6 @@ interface SwapPlan {
   emptyMoved?: boolean;
 }
 
-interface AdoptMemo {
-  from: string;
-  tables: string[];
-  objects: SchemaObjects;
-  attrs: SchemaAttrs | null;
-}
 
 /** `details.parked` of a backup dump made from a parked copy (the runner reads `jobId` to offer fast undo). */
 interface ParkedDetails {
@@ -645,8 +647,27 @@ export class MysqlEngine implements Engine {
   }
 
   async discardStaged(job: RestoreJob): Promise<void> {
-    const { staged } = this.names(job.jobId);
-    await this.session((s) => this.dropOurs(s, staged, false), 'drop the staged schema');
+    const memo = job.memo as { staged?: StagedMemo; swap?: SwapPlan };
+    const own = this.names(job.jobId).staged;
+    const staged = this.stagedSchema(job.jobId, memo.staged);
+    await this.session(async (s) => {
+      // While swapped, an adopted copy's tables are live: only its empty schema may go.
+      const swapped = memo.swap !== undefined && memo.swap.phase !== 'swapping';
+      if (staged !== own) await this.dropOurs(s, staged, swapped);
+      await this.dropOurs(s, own, false);
+    }, 'drop the staged schema');
+  }
+
+  /** The schema that holds `jobId`'s staged copy; an adopted one only when its name is one of ours. */
+  private stagedSchema(jobId: string, staged: StagedMemo | undefined): string {
+    const own = this.names(jobId).staged;
+    const other = staged?.schema;
+    if (!other || other === own) return own;
+    const id = /_rollback_([a-z0-9_]+)$/.exec(other)?.[1];
+    if (!id || this.names(id).parked !== other || other === this.live) {
+      throw new RollbackError(`database ${this.name}: the journal names ${other} as the staged copy; it is not one of git-rollback's parked copies of ${this.live}`);
+    }
+    return other;
   }
 
   // --- swap --------------------------------------------------------------------
@@ -700,7 +721,8 @@ export class MysqlEngine implements Engine {
 
   /** Has the rename of this plan happened (tables in their swapped places)? */
   private async moved(s: MysqlSession, jobId: string, plan: SwapPlan): Promise<boolean> {
-    const { staged, parked } = this.names(jobId);
+    const { parked } = this.names(jobId);
+    const staged = plan.stagedSchema;
     if (plan.stagedTables.length > 0) {
       const where = await s.column(
         `SELECT TABLE_SCHEMA FROM information_schema.TABLES WHERE TABLE_NAME = ${literal(plan.stagedTables[0]!)} AND TABLE_SCHEMA IN (${literal(staged)}, ${literal(this.live)})`,
@@ -725,7 +747,7 @@ export class MysqlEngine implements Engine {
   }
 
   private async plan(s: MysqlSession, job: RestoreJob, staged: StagedMemo): Promise<SwapPlan> {
-    const names = this.names(job.jobId);
+    const names = { staged: this.stagedSchema(job.jobId, staged) };
     const liveAttrs = await this.attrs(s, this.live);
     const parkOnly = staged.absent === true;
     if (!parkOnly && !(await this.schemaExists(s, names.staged))) {
@@ -744,6 +766,7 @@ export class MysqlEngine implements Engine {
     const incoming = new Set(stagedTables);
     return {
       phase: 'swapping',
+      stagedSchema: names.staged,
       parkOnly,
       liveExisted: liveAttrs !== null,
       liveTables,
@@ -790,7 +813,8 @@ export class MysqlEngine implements Engine {
    * the incoming triggers. A rename that fails puts the triggers back.
    */
   private async exchange(s: MysqlSession, plan: SwapPlan, job: RestoreJob, direction: 'swap' | 'unswap'): Promise<void> {
-    const { staged, parked } = this.names(job.jobId);
+    const { parked } = this.names(job.jobId);
+    const staged = plan.stagedSchema;
     const live = this.live;
     let renames: Array<[string, string, string]>;
     let drops: Array<{ schema: string; def: Def }>;
@@ -970,8 +994,8 @@ export class MysqlEngine implements Engine {
   }
 
   /** After the rename: the live schema's triggers, views, routines, events and attributes become the restored ones. */
-  private async finishSwap(s: MysqlSession, jobId: string, plan: SwapPlan, stagedMemo: StagedMemo): Promise<void> {
-    const { staged } = this.names(jobId);
+  private async finishSwap(s: MysqlSession, _jobId: string, plan: SwapPlan, stagedMemo: StagedMemo): Promise<void> {
+    const staged = plan.stagedSchema;
     const live = this.live;
     if (!plan.parkOnly) {
       if (plan.stagedAttrs) await this.alterAttrs(s, live, plan.stagedAttrs);
@@ -1101,7 +1125,8 @@ export class MysqlEngine implements Engine {
   }
 
   private async finishUnswap(s: MysqlSession, jobId: string, plan: SwapPlan): Promise<void> {
-    const { staged, parked } = this.names(jobId);
+    const { parked } = this.names(jobId);
+    const staged = plan.stagedSchema;
     const live = this.live;
     if (plan.liveExisted) {
       await s.exec(this.createSchemaSql(live, plan.liveAttrs), `create schema ${live}`);
@@ -1223,16 +1248,22 @@ export class MysqlEngine implements Engine {
     return hash.digest('hex');
   }
 
+  /**
+   * Fast undo: the parked copy of `fromJobId` becomes this job's staged copy
+   * where it is (no copy, no rename now: the swap renames its tables straight
+   * into place). Only when proof() equals the one recorded with its dump;
+   * otherwise resolves false having changed nothing. Its guard and own
+   * triggers are dropped (the rename needs that; its own wait in the memo,
+   * as a staged copy's do).
+   */
   async adoptParked(fromJobId: string, job: RestoreJob): Promise<boolean> {
     const from = this.names(fromJobId).parked;
-    const { staged } = this.names(job.jobId);
-    const memo = job.memo as { staged?: StagedMemo; adopt?: AdoptMemo; swap?: SwapPlan };
+    const memo = job.memo as { staged?: StagedMemo; swap?: SwapPlan };
     const recorded = job.entry.details?.parked as ParkedDetails | undefined;
     if (!recorded || recorded.schema !== from || typeof recorded.proof !== 'string') return false;
     return this.session(async (s) => {
       await s.exec(`SET SESSION lock_wait_timeout = ${this.lockWaitTimeout}`);
-      let adopt = memo.adopt;
-      if (!adopt || adopt.from !== from) {
+      if (memo.staged?.schema !== from) {
         if (!(await this.schemaExists(s, from))) return false;
         const now = await this.proof(s, from);
         if (now !== recorded.proof) {
@@ -1240,36 +1271,22 @@ export class MysqlEngine implements Engine {
           return false;
         }
         const objects = await readObjects(s, from);
-        adopt = { from, tables: await this.tables(s, from), objects, attrs: await this.attrs(s, from) };
-        memo.adopt = adopt;
         memo.staged = {
-          triggers: objects.triggers.filter((t) => !GUARD.test(t.name)).map((t) => retarget(t, from, staged)),
+          schema: from,
+          triggers: objects.triggers.filter((t) => !GUARD.test(t.name)),
           events: recorded.events ?? {},
-          attrs: adopt.attrs,
+          attrs: await this.attrs(s, from),
         };
         delete memo.swap;
         await job.save();
-        await this.session((other) => this.dropOurs(other, staged, false));
+        // A staged copy of this job from an earlier attempt: not needed any more.
+        await this.dropOurs(s, this.names(job.jobId).staged, false);
       }
-      await s.exec(this.createSchemaSql(staged, adopt.attrs), `create schema ${staged}`);
-      const movedAlready = adopt.tables.length > 0 && (await s.column(`SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${literal(staged)} AND TABLE_NAME = ${literal(adopt.tables[0]!)}`)).length > 0;
-      if (!movedAlready && adopt.tables.length > 0) {
-        const triggers = await s.rows(`SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(from)}`);
-        const byTable = new Map<string, string[]>();
-        for (const [table, name] of triggers) byTable.set(table!, [...(byTable.get(table!) ?? []), name!]);
-        await this.spread(s, [...byTable.values()], (session, name) => dropDef(session, from, 'TRIGGER', name));
-        await s.exec(`RENAME TABLE ${adopt.tables.map((t) => `${ident(from)}.${ident(t)} TO ${ident(staged)}.${ident(t)}`).join(', ')}`, `move ${from} to ${staged}`);
-        crashPoint('adopt:renamed');
-      }
-      await this.replaceObjects(s, staged, {
-        triggers: [],
-        views: adopt.objects.views.map((v) => retarget(v, from, staged)),
-        routines: adopt.objects.routines,
-        events: adopt.objects.events,
-      });
-      if (await this.schemaExists(s, from)) await this.dropOurs(s, from, true);
-      delete memo.adopt;
-      await job.save();
+      const triggers = await s.rows(`SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(from)}`);
+      const byTable = new Map<string, string[]>();
+      for (const [table, name] of triggers) byTable.set(table!, [...(byTable.get(table!) ?? []), name!]);
+      await this.spread(s, [...byTable.values()], (session, name) => dropDef(session, from, 'TRIGGER', name));
+      crashPoint('adopt:dropped');
       return true;
     }, 'adopt the parked copy');
   }
