@@ -1,12 +1,18 @@
 // Bundles the CLI into one ESM entry plus lazily loaded chunks: a cold start
 // parses only what the command needs (see docs/benchmarks.md, start-up).
+// Every dependency is bundled, so the published package depends on nothing.
+//   node scripts/build.mjs            development build, with source maps
+//   node scripts/build.mjs --release  what `npm pack` ships: no source maps
+//                                     (ROLLBACK_SOURCEMAP=1 keeps them)
 import { build } from 'esbuild';
-import { rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 
 // Built beside dist/ and swapped in, so tests running meanwhile never see half a build.
 const dist = new URL('../dist', import.meta.url).pathname;
 const staging = `${dist}.build-${process.pid}`;
-import { readFile } from 'node:fs/promises';
+const release = process.argv.includes('--release');
+const sourcemap = !release || process.env.ROLLBACK_SOURCEMAP === '1' ? 'linked' : false;
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -23,7 +29,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  sourcemap: 'linked',
+  sourcemap,
   legalComments: 'none',
   define: { __VERSION__: JSON.stringify(pkg.version) },
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
@@ -32,6 +38,9 @@ await build({
   },
   // cosmiconfig loads TypeScript only for rollback.config.ts, which we do not support.
   external: ['typescript'],
+  // One js-yaml: cosmiconfig require()s its CommonJS entry, init imports it;
+  // without this the bundle would carry the ESM build as a second copy.
+  alias: { 'js-yaml': fileURLToPath(new URL('../node_modules/js-yaml/index.js', import.meta.url)) },
   logLevel: 'warning',
 });
 

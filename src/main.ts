@@ -1,11 +1,61 @@
-// git-rollback's entry: parses arguments with yargs, runs one command, and turns
-// errors into a one-line message, a hint and a documented exit code.
+// git-rollback's entry: picks the language, prints help itself (wrapped, in
+// the user's language), parses arguments with yargs, runs one command, and
+// turns errors into a one-line message, a hint and a documented exit code.
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, RollbackError, UsageError, redact } from './core/errors.js';
+import { detectLang, parseLang, setLang, t } from './core/i18n.js';
 import { commands } from './cli/commands/index.js';
+import { setLangFromFlag } from './cli/common.js';
+import { commandInfo, helpWidth, renderCommandHelp, renderOverview, type OptionInfo } from './cli/help.js';
+import { setQuiet } from './cli/output.js';
+import { terminalWidth } from './cli/text.js';
+import { yargsLocale } from './cli/yargs-locale.js';
 
 declare const __VERSION__: string;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+
+function globalOptions(): (OptionInfo & { global: true })[] {
+  return [
+    { name: 'config', aliases: [], type: 'string', describe: t('global.config'), global: true },
+    { name: 'lang', aliases: [], type: 'string', choices: ['en', 'zh-CN'], describe: t('global.lang'), global: true },
+    { name: 'quiet', aliases: ['q'], type: 'boolean', describe: t('global.quiet'), global: true },
+    { name: 'verbose', aliases: [], type: 'boolean', describe: t('global.verbose'), global: true },
+    { name: 'version', aliases: ['V'], type: 'boolean', describe: t('global.version'), global: true },
+    { name: 'help', aliases: ['h'], type: 'boolean', describe: t('global.help'), global: true },
+  ];
+}
+
+/** What main needs before yargs runs: --lang, -q, and whether help was asked for (and for which command). */
+function prescan(argv: string[]): { lang: string | null; quiet: boolean; help: boolean; words: string[] } {
+  let lang: string | null = null;
+  let quiet = false;
+  let help = false;
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') break;
+    if (a === '--lang') lang = argv[++i] ?? null;
+    else if (a.startsWith('--lang=')) lang = a.slice(7);
+    else if (a === '-q' || a === '--quiet') quiet = true;
+    else if (a === '-h' || a === '--help') help = true;
+    else if (!a.startsWith('-')) words.push(a);
+  }
+  return { lang, quiet, help, words };
+}
+
+/** The installed package's docs folder, named in help (meaningful after a global install). */
+function docsDir(): string | null {
+  try {
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs');
+    return existsSync(dir) ? dir : null;
+  } catch {
+    return null;
+  }
+}
 
 export async function main(argv: string[]): Promise<number> {
   // `git rollback list | head` closes stdout early. Ignore that and carry on:
@@ -13,27 +63,48 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
   });
-  let verbose = argv.includes('--verbose');
+  const pre = prescan(argv);
+  if (pre.lang !== null && !parseLang(pre.lang)) {
+    process.stderr.write(`git-rollback: --lang ${pre.lang}: expected en or zh-CN\n`);
+    return ExitCode.usage;
+  }
+  setLang(detectLang(process.env, pre.lang));
+  setLangFromFlag(pre.lang !== null);
+  setQuiet(pre.quiet);
+  let verbose = argv.includes('--verbose') || process.env.ROLLBACK_DEBUG === '1';
+
+  const all = commands();
+  const onlyGlobals = argv.every((a) => ['-q', '--quiet', '--verbose'].includes(a) || a.startsWith('--lang') || a === pre.lang);
+  // `git rollback help [command]` reads as -h.
+  const helpWord = pre.words[0] === 'help';
+  if (pre.help || helpWord || argv.length === 0 || onlyGlobals) {
+    const ctx = { version: VERSION, docsDir: docsDir(), width: helpWidth(terminalWidth()), globalOptions: globalOptions() };
+    const name = pre.words[helpWord ? 1 : 0];
+    const chosen = name ? all.find((c) => commandInfo(c).name === name || ([] as string[]).concat(c.aliases ?? []).includes(name)) : undefined;
+    process.stdout.write(chosen ? renderCommandHelp(commandInfo(chosen), ctx) : renderOverview(all.filter((c) => c.describe !== false).map(commandInfo), ctx));
+    return 0;
+  }
+
   const parser: Argv = yargs(argv)
     .scriptName('git rollback')
-    .usage('$0 <command> [options]\n\nRoll code, config files and databases back together — and undo it.')
-    .option('config', { type: 'string', describe: 'Use this config file instead of searching the repository root', global: true })
-    .option('verbose', { type: 'boolean', describe: 'Show stack traces and git commands on errors', global: true })
-    .version(typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev')
+    .locale('en')
+    .updateLocale(yargsLocale() as Record<string, string>)
+    .version(VERSION)
     .alias('version', 'V')
-    .help('help')
-    .alias('help', 'h')
+    .help(false)
     .strict()
-    .demandCommand(1, 'Name a command: git rollback --help lists them')
+    .demandCommand(1, t('main.nameCommand'))
     .recommendCommands()
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue('Docs: docs/commands.md · Exit codes: docs/exit-codes.md')
-    .fail((msg, err) => {
+    .fail((message, err) => {
       if (err) throw err;
       // yargs messages can span lines ("Invalid values:\n  Argument: …"): keep one line.
-      throw new UsageError((msg ?? 'invalid arguments').replace(/:?\s*\n\s*/g, ': ').trim(), 'see: git rollback <command> --help');
+      throw new UsageError((message ?? 'invalid arguments').replace(/:?\s*\n\s*/g, ': ').trim(), { key: 'main.usageHint' });
     });
-  for (const c of commands) parser.command(c);
+  for (const o of globalOptions()) {
+    if (o.name === 'version' || o.name === 'help') continue;
+    parser.option(o.name, { type: o.type as 'string' | 'boolean', describe: o.describe ?? '', global: true, ...(o.aliases.length ? { alias: o.aliases } : {}), ...(o.choices ? { choices: o.choices } : {}) });
+  }
+  for (const c of all) parser.command(c);
   try {
     await parser.parseAsync();
     return Number(process.exitCode ?? 0);
@@ -45,23 +116,26 @@ export async function main(argv: string[]): Promise<number> {
 
 function reportError(error: unknown, verbose: boolean): number {
   const out = process.stderr;
+  const prefix = t('error.prefix');
   const code = (error as { code?: string } | undefined)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test((error as Error)?.message ?? '')) {
     const path = (error as { path?: string }).path;
-    out.write(`git-rollback: the disk is full${path ? ` (writing ${path})` : ''}: ${redact((error as Error).message.split('\n')[0] ?? '')}\n`);
-    out.write(`hint: ${error instanceof RollbackError && error.hint ? `${redact(error.hint)}; ` : ''}free space on that disk (df -h .), then run the command again\n`);
+    out.write(`${prefix}${t('error.diskFull', { path: path ? ` (${path})` : '', detail: redact((error instanceof RollbackError ? error.localMessage() : (error as Error).message).split('\n')[0] ?? '') })}\n`);
+    const hint = error instanceof RollbackError ? error.localHint() : null;
+    out.write(`${t('error.hint')}${hint ? `${redact(hint)}; ` : ''}${t('error.diskFullHint')}\n`);
     return error instanceof RollbackError ? error.exitCode : ExitCode.error;
   }
   if (error instanceof RollbackError) {
-    out.write(`git-rollback: ${redact(error.message)}\n`);
-    if (error.hint) out.write(`hint: ${redact(error.hint)}\n`);
+    out.write(`${prefix}${redact(error.localMessage())}\n`);
+    const hint = error.localHint();
+    if (hint) out.write(`${t('error.hint')}${redact(hint)}\n`);
     if (verbose && error.stack) out.write(redact(error.stack) + '\n');
     return error.exitCode;
   }
   const e = error as Error;
-  out.write(`git-rollback: ${redact(e?.message ?? String(error))}\n`);
+  out.write(`${prefix}${redact(e?.message ?? String(error))}\n`);
   if (verbose && e?.stack) out.write(redact(e.stack) + '\n');
-  else out.write('hint: run again with --verbose for details; please report it if it looks like a bug\n');
+  else out.write(`${t('error.hint')}${t('error.unexpectedHint')}\n`);
   return ExitCode.error;
 }
 

@@ -1,6 +1,7 @@
 // Loads the config with cosmiconfig (module name "rollback") from the repository
 // root only, then validates it (src/core/config.ts).
 import { ConfigError } from '../core/errors.js';
+import { msg } from '../core/i18n.js';
 import { defaultConfig, validateConfig, type Config } from '../core/config.js';
 
 export const SEARCH_PLACES = [
@@ -14,7 +15,7 @@ export const SEARCH_PLACES = [
   'rollback.config.cjs',
 ];
 
-export async function loadConfig(root: string, env: Record<string, string | undefined> = process.env, explicitFile?: string): Promise<Config> {
+export async function loadConfig(root: string, explicitFile?: string): Promise<Config> {
   // Loaded on demand: most of git-rollback's start-up time is module loading.
   const mod = (await import('cosmiconfig')) as typeof import('cosmiconfig') & { default?: typeof import('cosmiconfig') };
   const cosmiconfig = mod.cosmiconfig ?? mod.default?.cosmiconfig;
@@ -23,18 +24,31 @@ export async function loadConfig(root: string, env: Record<string, string | unde
   try {
     result = explicitFile ? await explorer.load(explicitFile) : await explorer.search(root);
   } catch (error) {
-    const e = error as Error & { code?: string; mark?: { line: number } };
-    if (e.code === 'ENOENT') throw new ConfigError(`config file not found: ${explicitFile}`, 'check the --config path');
-    const where = e.mark ? ` (line ${e.mark.line + 1})` : '';
-    throw new ConfigError(`cannot parse config${where}: ${e.message.split('\n')[0]}`, 'fix the syntax; see docs/config.md');
+    throw parseError(error, root, explicitFile);
   }
   if (!result || result.isEmpty) {
     const cfg = defaultConfig();
     if (result?.filepath) cfg.file = result.filepath;
     return cfg;
   }
-  const file = relativeTo(root, result.filepath);
-  return validateConfig(result.config, file, env);
+  return validateConfig(result.config, relativeTo(root, result.filepath));
+}
+
+/**
+ * A parse error with its reason and position. cosmiconfig prefixes the
+ * parser's message with "YAML Error in <path>:\n", and js-yaml follows the
+ * reason with a snippet: keep the reason (js-yaml's `reason`, or the first
+ * line that is not the prefix) and the line and column.
+ */
+export function parseError(error: unknown, root: string, explicitFile?: string): ConfigError {
+  const e = error as Error & { code?: string; reason?: string; mark?: { line: number; column: number }; filepath?: string };
+  if (e.code === 'ENOENT') return new ConfigError({ key: 'config.notFound', params: { file: explicitFile ?? '?' } }, { key: 'config.notFoundHint' });
+  const lines = String(e.message ?? e).split('\n').map((l) => l.trim()).filter(Boolean);
+  const fileLine = /^(?:YAML|JSON) Error in (.+?):?$/.exec(lines[0] ?? '');
+  const file = relativeTo(root, e.filepath ?? fileLine?.[1] ?? explicitFile ?? 'config');
+  const reason = e.reason ?? (fileLine ? lines[1] : lines[0]) ?? 'syntax error';
+  const where = e.mark ? msg('config.syntaxLine', { line: e.mark.line + 1, column: e.mark.column + 1 }) : '';
+  return new ConfigError(msg('config.syntax', { file, where, reason: reason.replace(/\s*\(\d+:\d+\)$/, '') }), msg('config.syntaxHint'));
 }
 
 function relativeTo(root: string, file: string): string {

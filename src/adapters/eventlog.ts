@@ -5,7 +5,7 @@ import type { Git } from './git.js';
 
 export const LOG_REF = 'refs/rollback/log';
 
-export type EventType = 'point' | 'release' | 'rollback' | 'undo' | 'abort' | 'delete' | 'prune' | 'deploy' | 'verify' | 'protect' | 'unprotect';
+export type EventType = 'point' | 'release' | 'rollback' | 'undo' | 'abort' | 'delete' | 'prune' | 'deploy' | 'verify' | 'protect' | 'unprotect' | 'adopt';
 
 export interface RollbackEvent {
   schema: 1;

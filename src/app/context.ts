@@ -6,8 +6,9 @@ import { Git, type RepoInfo } from '../adapters/git.js';
 import { RepoLock } from '../adapters/lock.js';
 import { stateDir } from '../adapters/snapshot.js';
 import { PointStore } from '../adapters/store.js';
-import type { Config } from '../core/config.js';
+import { resolveDatabase, type Config } from '../core/config.js';
 import type { DumpStore, Engine } from '../core/engine.js';
+import type { TransferListener } from '../core/progress.js';
 import { UsageError } from '../core/errors.js';
 import type { TagPrefixes } from '../core/points.js';
 
@@ -22,7 +23,10 @@ export interface Context {
   env: NodeJS.ProcessEnv;
   /** Engines for the configured databases (created on first use). */
   engines(names?: Iterable<string>): Promise<Engine[]>;
+  /** The dump store; its streams report to `onTransfer` when one is set. */
   dumpStore(): Promise<DumpStore>;
+  /** Set by the CLI to show bytes/s and ETA of dumps and restores. */
+  onTransfer: TransferListener | null;
 }
 
 export interface OpenOptions {
@@ -37,12 +41,13 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
   if (options.needCommit !== false && !(await git.revParse('HEAD'))) {
     throw new UsageError('this repository has no commits yet', 'make a first commit: git add -A && git commit -m "first commit"');
   }
-  const config = await loadConfig(repo.root, process.env, options.configFile);
+  const config = await loadConfig(repo.root, options.configFile);
   const prefixes: TagPrefixes = config.tags;
   const dir = stateDir(repo);
   const engineCache = new Map<string, Engine>();
   let dumpStore: DumpStore | undefined;
-  return {
+  const ctx: Context = {
+    onTransfer: null,
     git,
     repo,
     config,
@@ -59,7 +64,9 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
       return selected.map((d): Engine => {
         const cached = engineCache.get(d.name);
         if (cached) return cached;
-        const created = createEngine(d, { cwd: repo.root, env: process.env });
+        // ${VAR} is expanded here, not at load: commands that never make an
+        // engine (list, show, log, status) need no database credentials.
+        const created = createEngine(resolveDatabase(d, process.env, config.file), { cwd: repo.root, env: process.env });
         engineCache.set(d.name, created);
         return created;
       });
@@ -67,9 +74,11 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
     async dumpStore() {
       if (!dumpStore) {
         const { GitDumpStore } = await import('../adapters/dump-store.js');
-        dumpStore = new GitDumpStore(repo.root);
+        const { meteredDumpStore } = await import('../adapters/progress.js');
+        dumpStore = meteredDumpStore(new GitDumpStore(repo.root), () => ctx.onTransfer);
       }
       return dumpStore;
     },
   };
+  return ctx;
 }

@@ -5,6 +5,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine, RestoreJob, TempObject } from '../core/engine.js';
+import { msg, type Msg } from '../core/i18n.js';
 import type { Context } from './context.js';
 
 export interface Leftover {
@@ -48,8 +49,8 @@ export async function removeLeftover(l: Leftover): Promise<void> {
   await l.engine.discardStaged(job);
 }
 
-export function describeLeftover(l: Leftover): string {
+export function describeLeftover(l: Leftover): Msg {
   const o = l.object;
-  const what = o.role === 'parked' ? 'previous copy' : o.role === 'scratch' ? 'scratch space' : 'loaded copy';
-  return o.database ? `${what} ${o.name} of database ${o.database}` : `staging folder ${o.name}`;
+  if (!o.database) return msg('leftover.folder', { name: o.name });
+  return msg(o.role === 'parked' ? 'leftover.parked' : o.role === 'scratch' ? 'leftover.scratch' : 'leftover.staged', { name: o.name, db: o.database });
 }

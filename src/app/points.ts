@@ -1,10 +1,14 @@
-// Making points: the snapshot, the tag, the note and the event, under the lock.
-import { captureSnapshot } from '../adapters/snapshot.js';
+// Making points: the snapshot (between the beforePoint and afterPoint hooks),
+// the tag, the note and the event, under the lock.
+import { captureSnapshot, type CaptureResult } from '../adapters/snapshot.js';
 import type { Engine } from '../core/engine.js';
-import { ConflictError } from '../core/errors.js';
+import { ConflictError, RollbackError } from '../core/errors.js';
+import { msg } from '../core/i18n.js';
 import { timestampId, uniqueId, validateId } from '../core/points.js';
+import type { TransferListener } from '../core/progress.js';
 import type { Point, PointKind, PointNote, ReleaseInfo } from '../core/types.js';
 import type { Context } from './context.js';
+import { runHook } from './hooks.js';
 
 export interface MakePointOptions {
   kind: PointKind;
@@ -23,6 +27,8 @@ export interface MakePointOptions {
   /** Do not log an event (backups are logged as part of the action). */
   silent?: boolean;
   onProgress?: (text: string) => void;
+  /** Bytes of each database dump as it streams into git. */
+  onTransfer?: TransferListener;
 }
 
 export interface MadePoint {
@@ -52,9 +58,12 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   }
   let engines: Engine[] = [];
   if (!o.noSnapshot) engines = await ctx.engines(o.databases);
-  const captured = o.noSnapshot
-    ? null
-    : await captureSnapshot(ctx.git, ctx.repo, {
+  const tag = `${ctx.config.tags[o.kind]}${id}`;
+  const capture = async () => {
+    const previous = ctx.onTransfer;
+    if (o.onTransfer) ctx.onTransfer = o.onTransfer;
+    try {
+      return await captureSnapshot(ctx.git, ctx.repo, {
         kind: o.kind,
         id,
         date,
@@ -66,7 +75,12 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
         ...(engines.length ? { dumpStore: await ctx.dumpStore() } : {}),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       });
-  const tag = `${ctx.config.tags[o.kind]}${id}`;
+    } finally {
+      ctx.onTransfer = previous;
+    }
+  };
+  const hookEnv = { ROLLBACK_POINT: tag, ROLLBACK_KIND: o.kind, ROLLBACK_COMMIT: commit, ROLLBACK_DATABASES: engines.map((e) => e.name).join(' ') };
+  const { captured, afterPointError } = o.noSnapshot ? { captured: null, afterPointError: null } : await aroundPointHooks(ctx, hookEnv, capture, o.onProgress);
   // The event goes into the same ref transaction as the tag: on a full disk
   // (or any failure) there is a point with its log entry, or neither.
   const event = o.silent
@@ -88,5 +102,46 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
     { alsoUpdate: event ? [event.command] : [] },
   );
   const ms = Date.now() - started;
+  if (afterPointError) {
+    // The point is good and recorded; the hook's failure (e.g. a server that
+    // did not start again) must still not pass unnoticed.
+    throw new RollbackError(msg('hook.afterPointFailed', { tag: point.tag, error: (afterPointError as RollbackError).message }), msg('hook.afterPointHint'));
+  }
   return { point, note, warnings: captured?.warnings ?? [], ms };
 }
+
+/**
+ * Runs `capture` (the snapshot: config, paths, dumps) between the beforePoint
+ * and afterPoint hooks. afterPoint runs whenever beforePoint was started, also
+ * after a failure (ROLLBACK_OUTCOME=failed), so a server stopped for the dump
+ * is started again. A failing beforePoint or capture fails the point; a
+ * failing afterPoint after a good capture is returned, for the caller to
+ * report once the point is recorded.
+ */
+export async function aroundPointHooks<T>(
+  ctx: Context,
+  env: Record<string, string>,
+  capture: () => Promise<T>,
+  onProgress?: (text: string) => void,
+): Promise<{ captured: T; afterPointError: RollbackError | null }> {
+  let result: T;
+  try {
+    if (ctx.config.hooks.beforePoint) onProgress?.('hook beforePoint');
+    await runHook(ctx, 'beforePoint', env);
+    result = await capture();
+  } catch (error) {
+    if (ctx.config.hooks.afterPoint) {
+      onProgress?.('hook afterPoint');
+      await runHook(ctx, 'afterPoint', { ...env, ROLLBACK_OUTCOME: 'failed' }).catch((e: Error) => {
+        if (error instanceof Error) error.message += ` (and hook afterPoint failed too: ${e.message})`;
+      });
+    }
+    throw error;
+  }
+  let afterPointError: RollbackError | null = null;
+  if (ctx.config.hooks.afterPoint) onProgress?.('hook afterPoint');
+  await runHook(ctx, 'afterPoint', { ...env, ROLLBACK_OUTCOME: 'ok' }).catch((e: RollbackError) => (afterPointError = e));
+  return { captured: result, afterPointError };
+}
+
+export type { CaptureResult };

@@ -19,7 +19,7 @@ import { addDatabases, captureSnapshot, extraFiles, storeDump } from '../adapter
 import { restoreWorktree, worktreeMatches } from '../adapters/worktree.js';
 import type { RollbackEvent } from '../adapters/eventlog.js';
 import type { RemovedPoint } from '../adapters/store.js';
-import { validateConfig, type Config, type HealthConfig } from '../core/config.js';
+import { resolveDatabase, type Config, type HealthConfig } from '../core/config.js';
 import type { Engine, RestoreJob } from '../core/engine.js';
 import {
   aboutDatabase,
@@ -30,6 +30,7 @@ import {
   InterruptedJobError,
   NotFoundError,
   RollbackError,
+  redact,
   RolledBackError,
   UsageError,
 } from '../core/errors.js';
@@ -37,6 +38,7 @@ import { buildPlan, type DatabasePlan, type FileChange, type Hooks, type Mode, t
 import { timestampId, uniqueId } from '../core/points.js';
 import type { DatabaseEntry, FileEntry, Manifest, Point, SnapshotInfo } from '../core/types.js';
 import type { Context } from './context.js';
+import { runFailureHook, runHook, type Failure } from './hooks.js';
 import { journalSteps, RevertedFailure, Runner, StuckFailure, type RunnerReporter, type StepDef, type StepScope } from './runner.js';
 
 export interface RollbackRequest {
@@ -64,8 +66,13 @@ interface Frozen {
   extra: string[];
   /** Database → earlier job whose parked copy a fast undo takes back. */
   adopt: Record<string, string>;
-  /** The config of the run (trusted when the job started): its hooks, health and engines are used on --continue/--abort too. */
-  config: { file: string | null; raw: unknown };
+  /**
+   * The config of the run (trusted when the job started): its hooks, health
+   * and engines are used on --continue/--abort too, never a config a checkout
+   * brought in. Databases are as written: ${VAR}s are expanded again from the
+   * environment, so no secret is written to the journal.
+   */
+  config: Config;
   hooks: Hooks;
   health: HealthConfig | null;
   /** Target paths the backup must capture even when no configured pattern matches them. */
@@ -207,8 +214,10 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
     const check = await engine.checkRestore(entry, job).catch((e: unknown) => {
       throw aboutDatabase(e, entry.name);
     });
-    const parkedFrom = (entry.details?.parked as { jobId?: unknown } | undefined)?.jobId;
-    const adoptFrom = target.kind === 'backup' && typeof parkedFrom === 'string' && engine.adoptParked ? parkedFrom : null;
+    // A backup's dumps were taken from the copies its own job parked (the job
+    // id is the backup's id): a fast undo takes such a copy back when the
+    // engine can show it unchanged since (adoptParked decides; otherwise the dump is loaded).
+    const adoptFrom = target.kind === 'backup' && engine.adoptParked && entry.details?.parked ? safeJobId(target.id) : null;
     if (adoptFrom) adopt[entry.name] = adoptFrom;
     const temps = engine.tempObjects(job);
     const s = engine.strategy(job);
@@ -257,7 +266,7 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
     selection: { code: selection.code, config: selection.config, paths: selection.paths, databases: dbEntries.map((d) => d.name) },
     extra: removeExtra ? [...(selection.config ? extra.config : []), ...(selection.paths ? extra.paths : [])] : [],
     adopt,
-    config: { file: ctx.config.file, raw: ctx.config.raw ?? null },
+    config: ctx.config,
     hooks,
     health: ctx.config.health,
     captureAlso: {
@@ -343,12 +352,14 @@ export async function resumeRollback(ctx: Context, how: 'continue' | 'abort', re
   const journal = await file.read();
   if (!journal) throw new NotFoundError('no interrupted rollback to continue or abort', 'git rollback status shows the current state');
   const frozen = journal.request.frozen as unknown as Frozen;
-  const config = frozen.config.raw !== null && frozen.config.raw !== undefined ? validateConfig(frozen.config.raw, frozen.config.file ?? '(journal)', ctx.env) : ctx.config;
+  const config = frozen.config;
   const names = frozen.selection.databases;
   const engines = new Map<string, Engine>();
   if (names.length > 0) {
     const { createEngine } = await import('../adapters/engines/index.js');
-    for (const d of config.databases.filter((x) => names.includes(x.name))) engines.set(d.name, createEngine(d, { cwd: ctx.repo.root, env: ctx.env }));
+    for (const d of config.databases.filter((x) => names.includes(x.name))) {
+      engines.set(d.name, createEngine(resolveDatabase(d, ctx.env, config.file), { cwd: ctx.repo.root, env: ctx.env }));
+    }
     for (const n of names) if (!engines.has(n)) throw new UsageError(`the journal's database "${n}" is not in the config it recorded`);
   }
   const target = (await ctx.store.list()).find((p) => p.tag === journal.request.target) ?? null;
@@ -439,22 +450,27 @@ async function afterRevert(jc: JobContext, cause: Error, interrupted: boolean): 
   await sweep(jc);
   await jc.file.remove();
   const bad = checks.filter((c) => !c.ok);
-  await jc.ctx.log
-    .append({
-      type: r.action,
-      target: r.target,
-      reason: r.reason,
-      outcome: interrupted ? 'cancelled' : 'reverted',
-      ms: Date.now() - jc.started,
-      backup: null,
-      mode: r.mode,
-      steps: stepSummary(jc.journal),
-      error: cause.message,
-      checks,
-      ...(r.deploy ? { deploy: r.deploy } : {}),
-    })
-    .catch(() => undefined);
-  await runOnFailure(jc, interrupted ? 'interrupted' : 'reverted', cause.message);
+  // A refusal before anything live moved (a damaged point found while
+  // staging) leaves no trace, like any refusal in the verify phase.
+  const refused = cause instanceof CorruptSnapshotError && bad.length === 0 && !jc.journal.steps.some((s) => liveStep(s.id) && s.state !== 'pending');
+  if (!refused) {
+    await jc.ctx.log
+      .append({
+        type: r.action,
+        target: r.target,
+        reason: r.reason,
+        outcome: interrupted ? 'cancelled' : 'reverted',
+        ms: Date.now() - jc.started,
+        backup: null,
+        mode: r.mode,
+        steps: stepSummary(jc.journal),
+        error: cause.message,
+        checks,
+        ...(r.deploy ? { deploy: r.deploy } : {}),
+      })
+      .catch(() => undefined);
+  }
+  await runOnFailure(jc, interrupted ? 'cancelled' : bad.length ? 'failed' : 'reverted', interrupted ? 130 : bad.length ? 8 : cause instanceof CorruptSnapshotError ? 6 : 7, cause.message);
   const warnings = hookWarnings(jc);
   if (bad.length > 0) {
     throw new CriticalError(
@@ -464,13 +480,20 @@ async function afterRevert(jc: JobContext, cause: Error, interrupted: boolean): 
   }
   const checked = `nothing changed — checked: ${checks.map((c) => `${c.what} (${c.detail})`).join(', ')}${warnings.length ? `; but ${warnings.join('; ')}` : ''}`;
   if (interrupted) throw new CancelledError(`${r.action} to ${r.target} was interrupted and everything was put back`, checked);
-  throw new RolledBackError(`${r.action} to ${r.target} failed and was put back: ${cause.message}`, checked);
+  // A damaged point found while staging, before anything live moved, is what it is: exit 6.
+  if (cause instanceof CorruptSnapshotError) throw new CorruptSnapshotError(`${r.action} to ${r.target} refused: ${cause.message}`, checked);
+  throw new RolledBackError(`${r.action} to ${r.target} failed and was reverted: ${cause.message}`, checked);
+}
+
+/** Steps that change something users see (as opposed to capturing and staging beside it). */
+function liveStep(id: string): boolean {
+  return !(id === 'capture' || id === 'stage-files' || id.startsWith('stage:') || id.startsWith('backup:'));
 }
 
 /** Putting things back failed, or a second signal stopped it: say where each resource is, and the one command that finishes. */
 async function stuck(jc: JobContext, error: StuckFailure): Promise<never> {
   const r = jc.journal.request;
-  await runOnFailure(jc, 'stuck', error.message);
+  await runOnFailure(jc, 'failed', error.stopped ? 9 : 8, error.message);
   const where = describeState(jc.journal).join('; ');
   if (error.stopped) {
     throw new InterruptedJobError(
@@ -507,14 +530,14 @@ function hookWarnings(jc: JobContext): string[] {
   return jc.journal.steps.filter((s) => s.kind === 'hook' && typeof s.memo.revertWarning === 'string').map((s) => s.memo.revertWarning as string);
 }
 
-async function runOnFailure(jc: JobContext, state: string, error: string): Promise<void> {
-  const command = jc.frozen.hooks.onFailure;
-  if (!command) return;
-  try {
-    await runHook(jc, command, { ROLLBACK_STATE: state, ROLLBACK_ERROR: error });
-  } catch (e) {
-    jc.reporter.warn(`hook onFailure failed: ${(e as Error).message}`);
-  }
+async function runOnFailure(jc: JobContext, outcome: Failure['outcome'], exitCode: number, error: string): Promise<void> {
+  const r = jc.journal.request;
+  const warning = await runFailureHook(
+    jc.ctx,
+    { action: r.deploy ? 'deploy' : r.action, target: r.target, backup: outcome === 'failed' ? r.backupTag : null, outcome, exitCode, error: redact(error), reason: r.reason },
+    jc.config.hooks,
+  );
+  if (warning) jc.reporter.warn(warning);
 }
 
 /** Removes what the job staged and no longer needs (after a revert): idempotent. */
@@ -569,27 +592,16 @@ function targetFiles(jc: JobContext): FileEntry[] {
   return [...(jc.frozen.selection.config ? s.config : []), ...(jc.frozen.selection.paths ? s.paths : [])];
 }
 
-function runHook(jc: JobContext, command: string, extra: Record<string, string> = {}): Promise<void> {
+/** Runs one of the job's hooks (frozen when it started), with the job's facts in its environment. */
+async function jobHook(jc: JobContext, name: 'beforeRollback' | 'afterRollback', extra: Record<string, string> = {}): Promise<void> {
   const r = jc.journal.request;
-  return import('execa').then(async ({ execa }) => {
-    const res = await execa('sh', ['-c', command], {
-      cwd: jc.ctx.repo.root,
-      reject: false,
-      all: true,
-      // A hook is an atomic step: a Ctrl-C on the terminal must not kill it half-way.
-      detached: true,
-      env: { ROLLBACK_ACTION: r.action, ROLLBACK_TARGET: r.target, ROLLBACK_COMMIT: r.targetCommit, ROLLBACK_BACKUP: r.backupTag, ...extra },
-    });
-    if (res.exitCode !== 0) throw new RollbackError(`hook \`${command}\` exited ${res.exitCode ?? 'on a signal'}: ${String(res.all ?? '').trim().split('\n').slice(-3).join(' | ')}`);
-  });
+  await runHook(jc.ctx, name, { ROLLBACK_ACTION: r.action, ROLLBACK_TARGET: r.target, ROLLBACK_COMMIT: r.targetCommit, ROLLBACK_BACKUP: r.backupTag, ...extra }, undefined, jc.config.hooks);
 }
 
 /** Runs a hook while putting things back: a failure is reported, not fatal (the rest must still be put back). */
 async function revertHook(jc: JobContext, s: StepScope, name: 'beforeRollback' | 'afterRollback'): Promise<void> {
-  const command = jc.frozen.hooks[name];
-  if (!command) return;
   try {
-    await runHook(jc, command, { ROLLBACK_STATE: 'reverting' });
+    await jobHook(jc, name, { ROLLBACK_STATE: 'reverting' });
     delete s.memo.revertWarning;
   } catch (e) {
     s.memo.revertWarning = `hook ${name} failed while putting things back: ${(e as Error).message}`;
@@ -708,7 +720,7 @@ function buildSteps(jc: JobContext): StepDef[] {
   add({
     id: 'hook:beforeRollback',
     async run() {
-      await runHook(jc, frozen.hooks.beforeRollback as string);
+      await jobHook(jc, 'beforeRollback');
     },
     // The service was stopped for the rollback: bring it back up on the state put back.
     async revert(s) {
@@ -857,7 +869,7 @@ function buildSteps(jc: JobContext): StepDef[] {
   add({
     id: 'hook:afterRollback',
     async run() {
-      await runHook(jc, frozen.hooks.afterRollback as string);
+      await jobHook(jc, 'afterRollback');
     },
     // Stop the service again before putting the previous state back under it.
     async revert(s) {
@@ -1004,8 +1016,11 @@ async function putBack(jc: JobContext, paths: readonly string[], absentBefore: R
   const entries: FileEntry[] = [];
   for (const p of paths) {
     const e = byPath.get(p);
+    const st = await lstat(join(ctx.repo.root, p)).catch(() => null);
     if (e) entries.push(e);
-    else if (absentBefore.has(p) || !(await exists(join(ctx.repo.root, p)))) await removePath(ctx.repo.root, p);
+    // A directory was in the file's place before, and restores never write over one: it is as it was.
+    else if (st?.isDirectory()) continue;
+    else if (absentBefore.has(p) || !st) await removePath(ctx.repo.root, p);
     else throw new RollbackError(`cannot put ${p} back: the backup does not hold it`);
   }
   const job = `${journal.job}_revert`;

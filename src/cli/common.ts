@@ -3,21 +3,34 @@
 import { openContext, type Context, type OpenOptions } from '../app/context.js';
 import { parseDuration } from '../core/duration.js';
 import { CancelledError, ConflictError, UsageError } from '../core/errors.js';
+import { msg, parseLang, setLang, t, type Msg } from '../core/i18n.js';
 import { canPrompt, confirm, info } from './output.js';
 
 export interface GlobalArgs {
   config?: string;
   verbose?: boolean;
   json?: boolean;
+  quiet?: boolean;
+  lang?: string;
+}
+
+let langFromFlag = false;
+
+/** main.ts says whether --lang was given: it wins over the config's `lang`. */
+export function setLangFromFlag(given: boolean): void {
+  langFromFlag = given;
 }
 
 export async function open(args: GlobalArgs, options: OpenOptions = {}): Promise<Context> {
-  return openContext({ ...options, ...(args.config ? { configFile: args.config } : {}) });
+  const ctx = await openContext({ ...options, ...(args.config ? { configFile: args.config } : {}) });
+  const configured = parseLang(ctx.config.lang);
+  if (!langFromFlag && configured) setLang(configured);
+  return ctx;
 }
 
 /** Runs `fn` holding the repository lock, waiting up to `waitMs` for it (and saying so). */
 export async function withLock<T>(ctx: Context, command: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
-  await ctx.lock.acquire(command, waitMs, (holder) => info(`waiting for the lock held by ${holder} (up to ${Math.round(waitMs / 1000)} s)…`));
+  await ctx.lock.acquire(command, waitMs, (holder) => info(t('common.waitingForLock', { holder, seconds: Math.round(waitMs / 1000) })));
   try {
     return await fn();
   } finally {
@@ -25,29 +38,27 @@ export async function withLock<T>(ctx: Context, command: string, waitMs: number,
   }
 }
 
-/** Asks on a terminal; without one, refuses unless --yes was given. */
-export async function confirmOrRefuse(question: string, yes: boolean | undefined, what: string): Promise<void> {
+/** Asks on a terminal; without one, refuses unless --yes was given. `what` names the action ("roll back"). */
+export async function confirmOrRefuse(question: string | Msg, yes: boolean | undefined, what: Msg): Promise<void> {
   if (yes) return;
-  if (!canPrompt()) {
-    throw new ConflictError(`refusing to ${what} without confirmation: no terminal to ask`, 'check the plan with --dry-run, then run again with --yes');
-  }
-  if (!(await confirm(question))) throw new CancelledError('cancelled; nothing was changed');
+  if (!canPrompt()) throw new ConflictError(msg('common.noTerminal', { what }), msg('common.noTerminalHint'));
+  if (!(await confirm(typeof question === 'string' ? question : t(question.key, question.params)))) throw new CancelledError(msg('common.cancelled'));
 }
 
-export const reasonOption = {
+export const reasonOption = () => ({
   type: 'string' as const,
-  describe: 'Why (kept in the event log and the incident report)',
-};
+  describe: t('opt.reason'),
+});
 
-export const waitOption = {
+export const waitOption = () => ({
   type: 'string' as const,
-  describe: 'Wait this long for another git-rollback to finish instead of failing at once, e.g. 30s or 5m',
-};
+  describe: t('opt.wait'),
+});
 
 /** The lock wait a command asked for with --wait (default: none, fail at once). */
 export function lockWait(args: { wait?: string }, fallbackMs = 0): number {
   if (args.wait === undefined) return fallbackMs;
   const ms = parseDuration(args.wait);
-  if (ms === null) throw new UsageError(`--wait ${args.wait}: expected a duration like 30s or 5m`);
+  if (ms === null) throw new UsageError(msg('common.badWait', { value: args.wait }));
   return ms;
 }

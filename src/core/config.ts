@@ -1,8 +1,12 @@
-// The config file's schema and its validation. Pure: takes the parsed object,
-// returns a typed Config or throws ConfigError naming the file, key and expectation.
+// The config file's one schema (valibot) and its validation. Pure: takes the
+// parsed object, returns a typed Config or throws ConfigError naming the file,
+// the key and what is expected. rollback.schema.json (for editors) is generated
+// from the same schema: scripts/gen-schema.ts.
+import * as v from 'valibot';
 import { ConfigError } from './errors.js';
 import type { DatabaseConfig } from './engine.js';
 import { parseDuration } from './duration.js';
+import { msg, type MessageKey, type Msg } from './i18n.js';
 import { closest } from './text.js';
 
 export interface HealthConfig {
@@ -13,24 +17,244 @@ export interface HealthConfig {
   timeoutMs: number;
 }
 
+export const HOOKS = ['beforePoint', 'afterPoint', 'beforeRollback', 'afterRollback', 'onFailure'] as const;
+export type HookName = (typeof HOOKS)[number];
+
 export interface Config {
   /** Where it was read from, or null for defaults. */
   file: string | null;
-  /** The parsed file before validation and ${VAR} expansion: a rollback's journal keeps it, so --continue/--abort use the config the job started with. */
-  raw?: unknown;
   config: string[];
   paths: string[];
+  /**
+   * As written: ${VAR} is expanded only when an engine is made
+   * (resolveDatabase), so commands that never touch a database need no
+   * credentials in the environment.
+   */
   databases: DatabaseConfig[];
   capture: Record<string, string>;
-  hooks: { beforeRollback: string | null; afterRollback: string | null; onFailure: string | null };
+  hooks: Record<HookName, string | null>;
   health: HealthConfig | null;
   retention: { keepLast: number | null; keepWithin: string | null; keepReleases: boolean };
   tags: { point: string; release: string; backup: string; deploy: string };
   restore: { removeExtra: boolean; dropOld: boolean };
+  /** Language of human output: "en", "zh-CN", or null to follow the locale. */
+  lang: string | null;
 }
 
-const TOP_KEYS = ['config', 'paths', 'databases', 'capture', 'hooks', 'health', 'retention', 'tags', 'restore'] as const;
-export const ENGINES = ['sqlite', 'postgres', 'mysql', 'redis', 'command'] as const;
+// ---------------------------------------------------------------------------
+// Per-engine keys of a `databases:` entry: the one place to add a key. The
+// engines still check their own keys when they are made (validateKeys in
+// src/adapters/engines/common.ts); keep both in step. Kinds: string, boolean,
+// integer (>= 0), duration ("5s", "500ms", or a number of seconds).
+// ---------------------------------------------------------------------------
+type KeyKind = 'string' | 'boolean' | 'integer' | 'duration';
+interface EngineKeys {
+  /** Other names accepted for `engine:`. */
+  aliases?: string[];
+  description: string;
+  required: Record<string, { kind: KeyKind; description: string }>;
+  optional?: Record<string, { kind: KeyKind; description: string }>;
+}
+
+export const ENGINE_KEYS: Record<string, EngineKeys> = {
+  sqlite: {
+    description: 'SQLite file, dumped with the online backup API',
+    required: { path: { kind: 'string', description: 'The database file, relative to the repository root' } },
+  },
+  postgres: {
+    aliases: ['postgresql'],
+    description: 'PostgreSQL: pg_dump, restored into a temp database and swapped in by rename',
+    required: { url: { kind: 'string', description: 'postgres://user@host:port/db; use ${VAR} for secrets' } },
+    optional: {
+      maintenanceDb: { kind: 'string', description: 'Database to connect to for CREATE/ALTER DATABASE (default postgres)' },
+      noOwner: { kind: 'boolean', description: 'Dump with --no-owner: restored objects belong to the restoring user' },
+    },
+  },
+  mysql: {
+    aliases: ['mariadb'],
+    description: 'MySQL or MariaDB: mysqldump, restored into a temp schema and swapped in with one RENAME TABLE',
+    required: { url: { kind: 'string', description: 'mysql://user@host:port/db; use ${VAR} for secrets' } },
+    optional: {
+      lockWaitTimeout: { kind: 'duration', description: 'How long the RENAME TABLE swap waits for locks ("5s")' },
+      endSessions: { kind: 'boolean', description: 'End the sessions holding locks on the tables (KILL) instead of waiting for them' },
+    },
+  },
+  redis: {
+    description: 'Redis: every key with its TTL; restored into a scratch db, then SWAPDB',
+    required: { url: { kind: 'string', description: 'redis://[:password@]host:port/db; use ${VAR} for secrets' } },
+    optional: { scratchDb: { kind: 'integer', description: 'Database number used to stage restores (default: the last)' } },
+  },
+  command: {
+    description: 'Any engine: a dump command writing to stdout, a restore command reading stdin',
+    required: {
+      dump: { kind: 'string', description: 'Shell command whose stdout is the dump' },
+      restore: { kind: 'string', description: 'Shell command that reads the dump on stdin' },
+    },
+    optional: { check: { kind: 'string', description: 'Shell command that exits 0 when the database answers' } },
+  },
+};
+
+export const ENGINES = Object.keys(ENGINE_KEYS);
+/** Every accepted `engine:` value, aliases included. */
+export const ENGINE_NAMES = Object.entries(ENGINE_KEYS).flatMap(([name, e]) => [name, ...(e.aliases ?? [])]);
+
+// Each schema's message is an expectation key (catalog "expect.*"), turned
+// into "<file>: <key>: expected …, got …" by configProblem().
+const E = (key: string) => key;
+
+const DURATION = /^\s*\d+(?:\.\d+)?\s*(?:ms|s|m|h|d|w)\s*$/;
+const nonEmpty = (key: string) => v.pipe(v.string(E(key)), v.trim(), v.minLength(1, E(key)));
+const command = (description: string) => v.pipe(nonEmpty('expect.command'), v.description(description));
+const duration = (description: string) =>
+  v.pipe(
+    v.union([v.pipe(v.string(), v.regex(DURATION, E('expect.duration'))), v.pipe(v.number(), v.minValue(0, E('expect.duration')))], E('expect.duration')),
+    v.description(description),
+  );
+const wholeNumber = (description: string) => v.pipe(v.number(E('expect.integer')), v.integer(E('expect.integer')), v.minValue(0, E('expect.integer')), v.description(description));
+const flag = (description: string) => v.pipe(v.boolean(E('expect.boolean')), v.description(description));
+const inRepo = (p: string) => !p.startsWith('/') && !p.split('/').includes('..');
+const pathList = (description: string) =>
+  v.pipe(
+    v.union([nonEmpty('expect.pathList'), v.array(nonEmpty('expect.pathList'))], E('expect.pathList')),
+    v.description(description),
+    v.check((x) => (typeof x === 'string' ? [x] : x).every(inRepo), E('expect.insideRepo')),
+  );
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+function keySchema(kind: KeyKind, description: string) {
+  switch (kind) {
+    case 'string':
+      return v.pipe(nonEmpty('expect.string'), v.description(description));
+    case 'boolean':
+      return flag(description);
+    case 'integer':
+      return wholeNumber(description);
+    case 'duration':
+      return duration(description);
+  }
+}
+
+function engineSchema(name: string, keys: EngineKeys) {
+  const entries: { engine: v.GenericSchema<string>; [key: string]: v.GenericSchema } = {
+    engine: v.pipe(v.picklist([name, ...(keys.aliases ?? [])]), v.description(keys.description)),
+  };
+  for (const [key, k] of Object.entries(keys.required)) entries[key] = keySchema(k.kind, k.description);
+  for (const [key, k] of Object.entries(keys.optional ?? {})) entries[key] = v.optional(keySchema(k.kind, k.description));
+  return v.strictObject(entries, E('expect.dbEntry'));
+}
+
+const databaseSchema = v.variant(
+  'engine',
+  Object.entries(ENGINE_KEYS).map(([name, keys]) => engineSchema(name, keys)) as unknown as [ReturnType<typeof engineSchema>],
+  E('expect.dbEntry'),
+);
+
+const optionalCommand = (description: string) => v.optional(v.nullable(command(description)));
+
+export const HOOK_DESCRIPTIONS: Record<HookName, string> = {
+  beforePoint: 'Run before a point\'s snapshot (dumps) is taken, e.g. to stop a server whose dump tool needs it stopped. Failing fails the point.',
+  afterPoint: 'Run after the snapshot, whether it succeeded or not (ROLLBACK_OUTCOME=ok|failed), e.g. to start the server again.',
+  beforeRollback: 'Run after the backup, before the first change of a rollback (stop the app). Failing puts everything back.',
+  afterRollback: 'Run after the last change of a rollback (start the app). Failing puts everything back.',
+  onFailure: 'Run when a rollback, undo or deploy fails, after the state is known (notify someone). Its own failure is only a warning.',
+};
+
+/** The raw config file as users write it. */
+export const ConfigSchema = v.pipe(
+  v.strictObject(
+    {
+      $schema: v.optional(v.string()),
+      config: v.optional(v.nullable(pathList('Config files to snapshot: globs relative to the repository root, tracked or git-ignored (.env, config/*.yml)'))),
+      paths: v.optional(v.nullable(pathList('Data folders or files to snapshot (uploads/)'))),
+      databases: v.optional(
+        v.nullable(
+          v.pipe(
+            v.record(v.pipe(v.string(), v.regex(NAME, E('expect.dbName'))), databaseSchema, E('expect.databases')),
+            v.description('Databases restored together with the code: name → engine settings. ${VAR} and ${VAR:-default} come from the environment.'),
+          ),
+        ),
+      ),
+      capture: v.optional(
+        v.nullable(
+          v.pipe(
+            v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/, E('expect.captureName'))), command('Shell command'), E('expect.capture')),
+            v.description('Command outputs recorded with every point: name → shell command'),
+          ),
+        ),
+      ),
+      hooks: v.optional(
+        v.nullable(
+          v.strictObject(
+            Object.fromEntries(HOOKS.map((h) => [h, optionalCommand(HOOK_DESCRIPTIONS[h])])) as Record<HookName, ReturnType<typeof optionalCommand>>,
+            E('expect.mapping'),
+          ),
+        ),
+      ),
+      health: v.optional(
+        v.nullable(
+          v.strictObject(
+            {
+              url: v.optional(v.nullable(v.pipe(nonEmpty('expect.string'), v.description('Must answer with a status below 400')))),
+              command: optionalCommand('Must exit 0'),
+              retries: v.optional(wholeNumber('Attempts before the rollback is reverted (default 10)')),
+              interval: v.optional(duration('Time between attempts (default "3s")')),
+              timeout: v.optional(duration('Time allowed for one attempt (default "5s")')),
+            },
+            E('expect.mapping'),
+          ),
+        ),
+      ),
+      retention: v.optional(
+        v.nullable(
+          v.strictObject(
+            {
+              keepLast: v.optional(wholeNumber('prune keeps the newest N points of each kind')),
+              keepWithin: v.optional(v.pipe(v.string(E('expect.duration')), v.regex(DURATION, E('expect.duration')), v.description('prune keeps points younger than this ("7d")'))),
+              keepReleases: v.optional(flag('prune never removes releases (default true)')),
+            },
+            E('expect.mapping'),
+          ),
+        ),
+      ),
+      tags: v.optional(
+        v.nullable(
+          v.pipe(
+            v.strictObject(
+              Object.fromEntries(
+                ['point', 'release', 'backup', 'deploy'].map((k) => [
+                  k,
+                  v.optional(v.pipe(v.string(E('expect.tagPrefix')), v.regex(/^[A-Za-z0-9._-][A-Za-z0-9._/-]*$/, E('expect.tagPrefix')), v.check((p) => !p.includes('..'), E('expect.tagPrefix')))),
+                ]),
+              ),
+              E('expect.mapping'),
+            ),
+            v.check((tags) => {
+              const given = Object.values(tags).filter(Boolean);
+              return new Set(given).size === given.length;
+            }, E('expect.distinctPrefixes')),
+            v.description('Tag prefix of each kind of point (refs/tags/<prefix><id>)'),
+          ),
+        ),
+      ),
+      restore: v.optional(
+        v.nullable(
+          v.strictObject(
+            {
+              removeExtra: v.optional(flag('to removes config/path files that did not exist at the point')),
+              dropOld: v.optional(flag('Drop previous database copies right after a rollback instead of at prune')),
+            },
+            E('expect.mapping'),
+          ),
+        ),
+      ),
+      lang: v.optional(v.nullable(v.pipe(v.picklist(['en', 'zh-CN', 'auto'], E('expect.lang')), v.description('Language of messages: en, zh-CN, or auto (from LC_ALL/LC_MESSAGES/LANG)')))),
+    },
+    E('expect.topLevel'),
+  ),
+  v.description('git-rollback configuration (.rollbackrc.yaml). Reference: git help rollback, docs/config.md'),
+);
+
+export type RawConfig = v.InferOutput<typeof ConfigSchema>;
 
 export function defaultConfig(): Config {
   return {
@@ -39,149 +263,136 @@ export function defaultConfig(): Config {
     paths: [],
     databases: [],
     capture: {},
-    hooks: { beforeRollback: null, afterRollback: null, onFailure: null },
+    hooks: { beforePoint: null, afterPoint: null, beforeRollback: null, afterRollback: null, onFailure: null },
     health: null,
     retention: { keepLast: null, keepWithin: null, keepReleases: true },
     tags: { point: 'rollback/', release: 'release/v', backup: 'backup/', deploy: 'deploy/' },
     restore: { removeExtra: false, dropOld: false },
+    lang: null,
   };
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return `"${value}"`;
-  return typeof value === 'object' ? 'a mapping' : String(value);
+const TOP_KEYS = Object.keys(ConfigSchema.entries);
+const NESTED_KEYS: Record<string, string[]> = {
+  hooks: [...HOOKS],
+  health: ['url', 'command', 'retries', 'interval', 'timeout'],
+  retention: ['keepLast', 'keepWithin', 'keepReleases'],
+  tags: ['point', 'release', 'backup', 'deploy'],
+  restore: ['removeExtra', 'dropOld'],
+};
+
+/** A value as a message shows it: "null", "a list", "a mapping", "\"text\"", 3. */
+function shown(value: unknown): Msg {
+  if (value === undefined) return msg('got.nothing');
+  if (value === null) return msg('got.null');
+  if (Array.isArray(value)) return msg('got.list');
+  if (typeof value === 'object') return msg('got.mapping');
+  return msg('got.text', { text: typeof value === 'string' ? JSON.stringify(value) : String(value) });
 }
 
-type Raw = Record<string, unknown>;
+function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+  let x = root;
+  for (const k of path) x = x && typeof x === 'object' ? (x as Record<string | number, unknown>)[k] : undefined;
+  return x;
+}
 
-/** Validates a parsed config object. `env` is used for ${VAR} expansion in databases. */
-export function validateConfig(raw: unknown, file: string, env: Record<string, string | undefined> = {}): Config {
-  const fail = (key: string, expected: string, got: unknown): never => {
-    throw new ConfigError(`${file}: ${key}: expected ${expected}, got ${describe(got)}`, 'fix the config file; see docs/config.md');
-  };
+function problemFor(issue: v.BaseIssue<unknown>, raw: unknown, file: string): Msg {
+  const path = (issue.path ?? []).map((p) => p.key as string | number);
+  const key = path.length ? path.join('.') : '(top level)';
+  // An unknown key: strictObject reports it with expected "never".
+  if (issue.type === 'strict_object' && issue.expected === 'never') {
+    const name = String(path[path.length - 1]);
+    const parent = path.slice(0, -1);
+    let known: string[];
+    let engine: string | null = null;
+    if (parent.length === 0) known = TOP_KEYS.filter((k) => k !== '$schema');
+    else if (parent.length === 2 && parent[0] === 'databases') {
+      engine = String((valueAt(raw, parent) as Record<string, unknown>).engine);
+      const keys = Object.entries(ENGINE_KEYS).find(([n, e]) => n === engine || e.aliases?.includes(engine as string))?.[1];
+      known = ['engine', ...Object.keys(keys?.required ?? {}), ...Object.keys(keys?.optional ?? {})];
+    } else known = NESTED_KEYS[String(parent[0])] ?? [];
+    const near = closest(name, known);
+    const didYouMean = near ? msg('config.didYouMean', { near }) : '';
+    return engine ? msg('config.unknownEngineKey', { file, key, engine, didYouMean }) : msg('config.unknownKey', { file, key, didYouMean });
+  }
+  return msg('config.invalid', { file, key, expected: expectationOf(issue, path), got: shown(valueAt(raw, path)) });
+}
+
+function expectationOf(issue: v.BaseIssue<unknown>, path: readonly (string | number)[]): Msg {
+  // A missing required key of a database entry.
+  if (issue.type === 'strict_object' && path.length === 3 && path[0] === 'databases') return msg('expect.string');
+  if (issue.type === 'variant' && path[path.length - 1] === 'engine') return msg('expect.engine', { engines: ENGINES.join(', ') });
+  const m = issue.message;
+  if (m.startsWith('expect.')) return msg(m as MessageKey);
+  if (issue.type === 'picklist' || issue.type === 'union') return msg('expect.valid');
+  return msg('expect.type', { type: String(issue.expected) });
+}
+
+/** Validates a parsed config object. ${VAR} in databases is left for resolveDatabase(). */
+export function validateConfig(raw: unknown, file: string): Config {
   const cfg = defaultConfig();
   cfg.file = file;
-  cfg.raw = raw;
   if (raw === null || raw === undefined) return cfg;
-  if (typeof raw !== 'object' || Array.isArray(raw)) fail('(top level)', 'a mapping of settings', raw);
-  const obj = raw as Raw;
-  for (const key of Object.keys(obj)) {
-    if (!(TOP_KEYS as readonly string[]).includes(key)) {
-      const near = closest(key, TOP_KEYS);
-      throw new ConfigError(`${file}: ${key}: unknown setting${near ? ` (did you mean "${near}"?)` : ''}`, `known settings: ${TOP_KEYS.join(', ')}`);
-    }
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(msg('config.invalid', { file, key: '(top level)', expected: msg('expect.topLevel'), got: shown(raw) }), msg('config.hint', { file }));
   }
-  const stringList = (key: string, value: unknown): string[] => {
-    if (value === undefined || value === null) return [];
-    if (typeof value === 'string') return [value];
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.trim() === '')) fail(key, 'a list of file paths or globs', value);
-    return value as string[];
-  };
-  cfg.config = stringList('config', obj.config);
-  cfg.paths = stringList('paths', obj.paths);
-  for (const p of [...cfg.config, ...cfg.paths]) {
-    if (p.startsWith('/') || p.split('/').includes('..')) fail(p === undefined ? 'config' : 'config/paths', 'paths inside the repository (relative, no "..")', p);
+  const result = v.safeParse(ConfigSchema, raw, { abortEarly: false });
+  if (!result.success) {
+    const issues = [...result.issues];
+    // Typos first: an unknown key usually explains the missing one next to it.
+    issues.sort((a, b) => Number(b.expected === 'never') - Number(a.expected === 'never'));
+    const more = issues.length - 1;
+    throw new ConfigError(problemFor(issues[0] as v.BaseIssue<unknown>, raw, file), more ? msg('config.hintMore', { file, n: more }) : msg('config.hint', { file }));
   }
-
-  if (obj.databases !== undefined && obj.databases !== null) {
-    if (typeof obj.databases !== 'object' || Array.isArray(obj.databases)) fail('databases', 'a mapping of name: { engine: … }', obj.databases);
-    for (const [name, entry] of Object.entries(obj.databases as Raw)) {
-      const key = `databases.${name}`;
-      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) fail(key, 'a name of letters, digits, "_", "-" or "."', name);
-      if (!entry || typeof entry !== 'object' || Array.isArray(entry)) fail(key, 'a mapping with an engine', entry);
-      const e = entry as Raw;
-      if (typeof e.engine !== 'string' || !(ENGINES as readonly string[]).includes(e.engine)) {
-        fail(`${key}.engine`, `one of ${ENGINES.join(', ')}`, e.engine);
-      }
-      const expanded: DatabaseConfig = { name, engine: e.engine as string };
-      for (const [k, v] of Object.entries(e)) {
-        if (k === 'engine') continue;
-        expanded[k] = typeof v === 'string' ? expandVars(v, env, `${file}: ${key}.${k}`) : v;
-      }
-      cfg.databases.push(expanded);
-    }
-  }
-
-  if (obj.capture !== undefined && obj.capture !== null) {
-    if (typeof obj.capture !== 'object' || Array.isArray(obj.capture)) fail('capture', 'a mapping of name: command', obj.capture);
-    for (const [name, command] of Object.entries(obj.capture as Raw)) {
-      if (typeof command !== 'string' || !command.trim()) fail(`capture.${name}`, 'a shell command', command);
-      if (!/^[A-Za-z0-9_.-]+$/.test(name)) fail(`capture.${name}`, 'a name of letters, digits, "_", "-" or "."', name);
-      cfg.capture[name] = command as string;
-    }
-  }
-
-  if (obj.hooks !== undefined && obj.hooks !== null) {
-    if (typeof obj.hooks !== 'object' || Array.isArray(obj.hooks)) fail('hooks', 'a mapping', obj.hooks);
-    for (const [k, v] of Object.entries(obj.hooks as Raw)) {
-      if (k !== 'beforeRollback' && k !== 'afterRollback' && k !== 'onFailure') fail(`hooks.${k}`, 'beforeRollback, afterRollback or onFailure', k);
-      if (v !== null && typeof v !== 'string') fail(`hooks.${k}`, 'a shell command', v);
-      cfg.hooks[k as 'beforeRollback'] = (v as string | null) ?? null;
-    }
-  }
-
-  if (obj.health !== undefined && obj.health !== null) {
-    const h = obj.health as Raw;
-    if (typeof h !== 'object' || Array.isArray(h)) fail('health', 'a mapping', h);
-    const health: HealthConfig = { url: null, command: null, retries: 10, intervalMs: 3000, timeoutMs: 5000 };
-    for (const [k, v] of Object.entries(h)) {
-      if (k === 'url' || k === 'command') {
-        if (v !== null && typeof v !== 'string') fail(`health.${k}`, 'a string', v);
-        health[k] = (v as string | null) ?? null;
-      } else if (k === 'retries') {
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail('health.retries', 'a whole number >= 0', v);
-        health.retries = v as number;
-      } else if (k === 'interval' || k === 'timeout') {
-        const ms = typeof v === 'string' ? parseDuration(v) : typeof v === 'number' ? v * 1000 : null;
-        if (ms === null) fail(`health.${k}`, 'a duration like "3s" or "500ms"', v);
-        if (k === 'interval') health.intervalMs = ms as number;
-        else health.timeoutMs = ms as number;
-      } else fail(`health.${k}`, 'one of url, command, retries, interval, timeout', k);
-    }
+  const c = result.output;
+  const list = (x: string | string[] | null | undefined) => (x == null ? [] : typeof x === 'string' ? [x] : x);
+  cfg.config = list(c.config);
+  cfg.paths = list(c.paths);
+  for (const [name, entry] of Object.entries(c.databases ?? {})) cfg.databases.push({ name, ...(entry as Record<string, unknown>), engine: String((entry as { engine: string }).engine) });
+  cfg.capture = { ...(c.capture ?? {}) } as Record<string, string>;
+  for (const h of HOOKS) cfg.hooks[h] = (c.hooks as Record<string, string | null | undefined> | null | undefined)?.[h] ?? null;
+  if (c.health) {
+    const ms = (x: string | number | undefined, d: number) => (x === undefined ? d : typeof x === 'number' ? x * 1000 : (parseDuration(x) as number));
+    const health: HealthConfig = {
+      url: c.health.url ?? null,
+      command: c.health.command ?? null,
+      retries: c.health.retries ?? 10,
+      intervalMs: ms(c.health.interval, 3000),
+      timeoutMs: ms(c.health.timeout, 5000),
+    };
     cfg.health = health.url || health.command ? health : null;
   }
-
-  if (obj.retention !== undefined && obj.retention !== null) {
-    const r = obj.retention as Raw;
-    if (typeof r !== 'object' || Array.isArray(r)) fail('retention', 'a mapping', r);
-    for (const [k, v] of Object.entries(r)) {
-      if (k === 'keepLast') {
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail('retention.keepLast', 'a whole number >= 0', v);
-        cfg.retention.keepLast = v as number;
-      } else if (k === 'keepWithin') {
-        if (typeof v !== 'string' || parseDuration(v) === null) fail('retention.keepWithin', 'a duration like "7d" or "12h"', v);
-        cfg.retention.keepWithin = v as string;
-      } else if (k === 'keepReleases') {
-        if (typeof v !== 'boolean') fail('retention.keepReleases', 'true or false', v);
-        cfg.retention.keepReleases = v as boolean;
-      } else fail(`retention.${k}`, 'one of keepLast, keepWithin, keepReleases', k);
-    }
+  if (c.retention) {
+    cfg.retention = {
+      keepLast: c.retention.keepLast ?? null,
+      keepWithin: c.retention.keepWithin ?? null,
+      keepReleases: c.retention.keepReleases ?? true,
+    };
   }
-
-  if (obj.tags !== undefined && obj.tags !== null) {
-    const t = obj.tags as Raw;
-    if (typeof t !== 'object' || Array.isArray(t)) fail('tags', 'a mapping', t);
-    for (const [k, v] of Object.entries(t)) {
-      if (!['point', 'release', 'backup', 'deploy'].includes(k)) fail(`tags.${k}`, 'one of point, release, backup, deploy', k);
-      if (typeof v !== 'string' || !/^[A-Za-z0-9._/-]+$/.test(v) || v.startsWith('/') || v.includes('..')) fail(`tags.${k}`, 'a tag prefix like "rollback/"', v);
-      cfg.tags[k as 'point'] = v as string;
-    }
+  if (c.tags) {
+    for (const [k, p] of Object.entries(c.tags)) if (p) cfg.tags[k as 'point'] = p;
     const prefixes = Object.values(cfg.tags);
-    if (new Set(prefixes).size !== prefixes.length) fail('tags', 'a different prefix for each kind', t);
-  }
-
-  if (obj.restore !== undefined && obj.restore !== null) {
-    const r = obj.restore as Raw;
-    if (typeof r !== 'object' || Array.isArray(r)) fail('restore', 'a mapping', r);
-    for (const [k, v] of Object.entries(r)) {
-      if (k !== 'removeExtra' && k !== 'dropOld') fail(`restore.${k}`, 'removeExtra or dropOld', k);
-      if (typeof v !== 'boolean') fail(`restore.${k}`, 'true or false', v);
-      cfg.restore[k as 'removeExtra'] = v as boolean;
+    if (new Set(prefixes).size !== prefixes.length) {
+      throw new ConfigError(msg('config.invalid', { file, key: 'tags', expected: msg('expect.distinctPrefixes'), got: shown(c.tags) }), msg('config.hint', { file }));
     }
   }
+  if (c.restore) cfg.restore = { removeExtra: c.restore.removeExtra ?? false, dropOld: c.restore.dropOld ?? false };
+  cfg.lang = c.lang && c.lang !== 'auto' ? c.lang : null;
   return cfg;
+}
+
+/**
+ * A database entry with ${VAR} expanded, for making its engine. An unset
+ * variable is an error naming it, the file and the key: raised only by
+ * commands that use the database, never by list/show/log/status.
+ */
+export function resolveDatabase(d: DatabaseConfig, env: Record<string, string | undefined>, file: string | null): DatabaseConfig {
+  const out: DatabaseConfig = { name: d.name, engine: d.engine };
+  for (const [k, value] of Object.entries(d)) {
+    if (k === 'name' || k === 'engine') continue;
+    out[k] = typeof value === 'string' ? expandVars(value, env, `${file ?? 'config'}: databases.${d.name}.${k}`) : value;
+  }
+  return out;
 }
 
 /** Expands ${VAR} and ${VAR:-default}; an unset variable without default is an error naming it. */
@@ -190,6 +401,6 @@ export function expandVars(value: string, env: Record<string, string | undefined
     const v = env[name];
     if (v !== undefined && v !== '') return v;
     if (fallback !== undefined) return fallback;
-    throw new ConfigError(`${where}: environment variable ${name} is not set`, `export ${name}=… before running git-rollback`);
+    throw new ConfigError(msg('config.unsetVar', { where, name }), msg('config.unsetVarHint', { name }));
   });
 }

@@ -1,6 +1,7 @@
 // Differences between two snapshots (or a snapshot and the working tree):
 // files by checksum, .env-style files by key (values never leave this module),
 // databases by size, checksum and recorded facts, captured outputs by line. Pure.
+import { t } from './i18n.js';
 import type { CaptureEntry, DatabaseEntry, FileEntry } from './types.js';
 
 /** What is known of a file on one side: a snapshot entry, or facts read from disk. */
@@ -99,7 +100,7 @@ export function diffKeys(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, 
 /** "+NEW_KEY ~DATABASE_URL -OLD_KEY (values hidden)". */
 export function formatKeys(k: KeyChanges): string {
   const parts = [...k.added.map((x) => `+${x}`), ...k.changed.map((x) => `~${x}`), ...k.removed.map((x) => `-${x}`)];
-  return parts.length ? `keys ${parts.join(' ')}` : 'same keys and values (formatting or comments changed)';
+  return parts.length ? t('diff.keys', { keys: parts.join(' ') }) : t('diff.sameKeys');
 }
 
 export interface DatabaseChange {
@@ -217,6 +218,6 @@ export function parseDescribe(text: string): { tag: string; ahead: number } | nu
 }
 
 export function describePosition(pos: { tag: string; ahead: number } | null): string {
-  if (!pos) return 'no point or release in its history';
-  return pos.ahead === 0 ? `${pos.tag} (exactly)` : `${pos.tag} + ${pos.ahead} commit${pos.ahead === 1 ? '' : 's'}`;
+  if (!pos) return t('diff.noPosition');
+  return pos.ahead === 0 ? t('diff.exactly', { tag: pos.tag }) : t('diff.ahead', { tag: pos.tag, n: pos.ahead });
 }

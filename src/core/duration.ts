@@ -1,4 +1,5 @@
 // Durations as users write them in config and flags: "500ms", "3s", "12h", "7d", "2w".
+import { t } from './i18n.js';
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** Milliseconds, or null when the text is not a duration. */
@@ -8,19 +9,19 @@ export function parseDuration(text: string): number | null {
   return Math.round(Number(m[1]) * (UNITS[m[2] as string] as number));
 }
 
-/** "3 days ago", "in 2 hours", "just now". */
+/** "3 days ago", "in 2 hours", "just now" (in the current language). */
 export function age(from: Date, now: Date = new Date()): string {
   const s = Math.round((now.getTime() - from.getTime()) / 1000);
   const abs = Math.abs(s);
-  const fmt = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
-  let text: string;
-  if (abs < 45) return 'just now';
-  if (abs < 3600) text = fmt(Math.round(abs / 60), 'minute');
-  else if (abs < 86400) text = fmt(Math.round(abs / 3600), 'hour');
-  else if (abs < 86400 * 45) text = fmt(Math.round(abs / 86400), 'day');
-  else if (abs < 86400 * 365) text = fmt(Math.round(abs / (86400 * 30)), 'month');
-  else text = fmt(Math.round(abs / (86400 * 365)), 'year');
-  return s >= 0 ? `${text} ago` : `in ${text}`;
+  if (abs < 45) return t('age.now');
+  let n: number;
+  let unit: 'minute' | 'hour' | 'day' | 'month' | 'year';
+  if (abs < 3600) [n, unit] = [Math.round(abs / 60), 'minute'];
+  else if (abs < 86400) [n, unit] = [Math.round(abs / 3600), 'hour'];
+  else if (abs < 86400 * 45) [n, unit] = [Math.round(abs / 86400), 'day'];
+  else if (abs < 86400 * 365) [n, unit] = [Math.round(abs / (86400 * 30)), 'month'];
+  else [n, unit] = [Math.round(abs / (86400 * 365)), 'year'];
+  return t(s >= 0 ? 'age.ago' : 'age.in', { span: t(`age.${unit}`, { n }) });
 }
 
 /** "1.2 s", "340 ms". */

@@ -1,5 +1,8 @@
 // One error hierarchy for the whole tool. main.ts maps each class to a
 // one-line message, an optional hint and a documented exit code (docs/exit-codes.md).
+// A message or hint is English text, or a catalog message (core/i18n.ts) that
+// main.ts shows in the user's language; Error.message is always English (logs, JSON).
+import { en, localize, type Msg } from './i18n.js';
 
 export const ExitCode = {
   ok: 0,
@@ -18,10 +21,31 @@ export const ExitCode = {
 export class RollbackError extends Error {
   exitCode: number = ExitCode.error;
   hint?: string;
-  constructor(message: string, hint?: string) {
-    super(message);
+  /** The catalog messages behind `message` and `hint`, when they came from the catalog. */
+  msg?: Msg;
+  hintMsg?: Msg;
+  /** Set by aboutDatabase(): the database the error concerns. */
+  database?: string;
+  constructor(message: string | Msg, hint?: string | Msg) {
+    super(typeof message === 'string' ? message : en(message.key, message.params));
     this.name = new.target.name;
-    this.hint = hint;
+    if (typeof message !== 'string') this.msg = message;
+    if (typeof hint === 'string') this.hint = hint;
+    else if (hint) {
+      this.hintMsg = hint;
+      this.hint = en(hint.key, hint.params);
+    }
+  }
+
+  /** The message in the current language (English text when it has no catalog entry). */
+  localMessage(): string {
+    if (!this.msg) return this.message;
+    const text = localize(this.msg);
+    return this.database && this.message.startsWith(`database ${this.database}: `) ? `${localize({ key: 'error.aboutDatabase', params: { name: this.database } })}${text}` : text;
+  }
+
+  localHint(): string | undefined {
+    return this.hintMsg ? localize(this.hintMsg) : this.hint;
   }
 }
 
@@ -83,10 +107,13 @@ export class ExternalToolError extends RollbackError {
     readonly tool: string,
     readonly exitCodeOfTool: number | undefined,
     readonly stderr: string,
-    message?: string,
-    hint?: string,
+    message?: string | Msg,
+    hint?: string | Msg,
   ) {
-    super(message ?? `${tool} failed${exitCodeOfTool === undefined ? '' : ` (exit ${exitCodeOfTool})`}: ${firstLines(stderr)}`, hint);
+    super(
+      message ?? { key: exitCodeOfTool === undefined ? 'error.toolFailed' : 'error.toolFailedExit', params: { tool, code: exitCodeOfTool, stderr: firstLines(stderr) } },
+      hint,
+    );
   }
 }
 
@@ -100,6 +127,7 @@ function firstLines(text: string, max = 3): string {
 export function aboutDatabase(error: unknown, name: string): unknown {
   if (error instanceof Error && !error.message.includes(`database ${name}`)) {
     error.message = `database ${name}: ${error.message}`;
+    if (error instanceof RollbackError) error.database = name;
   }
   return error;
 }

@@ -2,6 +2,7 @@
 // anything is touched. buildPlan() is pure; --dry-run prints renderPlan() of
 // the very plan the real run executes.
 import { UsageError } from './errors.js';
+import { en, localize, msg, type Msg } from './i18n.js';
 import { formatBytes } from './text.js';
 import type { DatabaseEntry, Point } from './types.js';
 
@@ -25,8 +26,8 @@ export function parseSelection(only: string[] | undefined, skip: string[] | unde
     if ((PARTS as readonly string[]).includes(item)) return;
     const m = /^db:(.+)$/.exec(item);
     if (m && databaseNames.includes(m[1] as string)) return;
-    if (m) throw new UsageError(`${flag} ${item}: no database named "${m[1]}"`, databaseNames.length ? `configured databases: ${databaseNames.join(', ')}` : 'no databases are configured');
-    throw new UsageError(`${flag} ${item}: unknown part`, 'use code, config, paths, db or db:<name>');
+    if (m) throw new UsageError(msg('plan.select.noDb', { flag, item, name: m[1] }), databaseNames.length ? msg('plan.select.dbs', { names: databaseNames.join(', ') }) : msg('plan.select.noDbs'));
+    throw new UsageError(msg('plan.select.unknown', { flag, item }), msg('plan.select.parts'));
   };
   const o = split(only);
   const s = split(skip);
@@ -54,8 +55,17 @@ export interface Step {
   /** Stable id: the journal records the step under it ("capture", "stage:main", "swap:main", …). */
   id: string;
   kind: StepKind;
+  /** English, for JSON, the journal and the event log. */
   title: string;
   details: string[];
+  /** The same title and details as catalog messages, for renderPlan() in the user's language. */
+  local?: { title: Msg; details: (Msg | string)[] };
+}
+
+/** A step whose text comes from the catalog: English in title/details, the messages in `local`. */
+function step(id: string, kind: StepKind, title: Msg, details: (Msg | string)[] = []): Step {
+  const english = (d: Msg | string) => (typeof d === 'string' ? d : en(d.key, d.params));
+  return { id, kind, title: english(title), details: details.map(english), local: { title, details } };
 }
 
 export interface FileChange {
@@ -70,7 +80,7 @@ export interface DatabasePlan {
   downtime: string;
   where: string;
   /** From the engine's verify: what is carried, sessions it will end or wait for… */
-  notes?: string[];
+  notes?: (string | Msg)[];
   /** The engine keeps the previous copy whole at the swap, so its backup dump can wait until after. */
   parks: boolean;
   /** Fast undo: an earlier job's parked copy to take back instead of loading the dump. */
@@ -135,105 +145,107 @@ export function buildPlan(input: PlanInput): Plan {
   const steps: Step[] = [];
   const dbs = input.databases;
 
-  const verifyDetails = [
-    `every stored object exists and matches its checksum${dbs.length ? '; database servers answer, privileges and client tools fit the dumps' : ''}`,
-  ];
-  for (const name of input.databasesNotInPoint ?? []) verifyDetails.push(`database ${name} is left as it is: the point has no dump of it`);
-  steps.push({ id: 'verify', kind: 'check', title: 'verify the point and the servers (nothing changes yet)', details: verifyDetails });
+  steps.push(
+    step('verify', 'check', msg('plan.verify'), [
+      msg(dbs.length ? 'plan.verify.detailDb' : 'plan.verify.detail'),
+      ...(input.databasesNotInPoint ?? []).map((name) => msg('plan.database.notInPoint', { name })),
+    ]),
+  );
 
+  const head = input.current.branch
+    ? msg('plan.backup.head', { commit: short(input.current.commit), branch: input.current.branch })
+    : msg('plan.backup.headDetached', { commit: short(input.current.commit) });
   const parkedLater = dbs.filter((d) => d.parks).map((d) => d.entry.name);
-  steps.push({
-    id: 'capture',
-    kind: 'backup',
-    title: `save the current state for undo (backup ${input.backupTag})`,
-    details: [
-      `HEAD ${short(input.current.commit)}${input.current.branch ? ` on ${input.current.branch}` : ' (detached)'}` +
-        (input.current.dirtyFiles ? `, ${plural(input.current.dirtyFiles, 'uncommitted file')}` : ''),
-      'config files and data paths as they are now',
-      ...(parkedLater.length ? [`database${parkedLater.length === 1 ? '' : 's'} ${parkedLater.join(', ')}: kept whole at the swap, dumped into the backup right after`] : []),
-    ],
-  });
+  steps.push(
+    step('capture', 'backup', msg('plan.capture', { tag: input.backupTag }), [
+      input.current.dirtyFiles ? msg('plan.backup.headDirty', { head, n: input.current.dirtyFiles }) : head,
+      msg('plan.capture.files'),
+      ...(parkedLater.length ? [msg('plan.capture.parked', { names: parkedLater.join(', '), n: parkedLater.length })] : []),
+    ]),
+  );
   for (const d of dbs.filter((x) => !x.parks)) {
-    steps.push({ id: `backup:${d.entry.name}`, kind: 'backup', title: `back up database ${d.entry.name} before restoring it`, details: ['its engine cannot keep the previous copy at the swap'] });
+    steps.push(step(`backup:${d.entry.name}`, 'backup', msg('plan.backupFirst', { name: d.entry.name }), [msg('plan.backupFirst.why')]));
   }
 
   const files = [...(sel.config && snap ? snap.config : []), ...(sel.paths && snap ? snap.paths : [])];
   if (files.length > 0) {
     const size = files.reduce((n, e) => n + e.size, 0);
-    steps.push({ id: 'stage-files', kind: 'files', title: `stage ${plural(files.length, 'file')} (${formatBytes(size)}) and check their checksums`, details: [] });
+    steps.push(step('stage-files', 'files', msg('plan.stageFiles', { n: files.length, size: formatBytes(size) })));
   }
   for (const d of dbs) {
-    steps.push({
-      id: `stage:${d.entry.name}`,
-      kind: 'database',
-      title: d.adoptFrom
-        ? `take back the previous copy of database ${d.entry.name} (fast undo, no restore)`
-        : `load database ${d.entry.name} (${d.entry.engine}, ${formatBytes(d.entry.size)}) beside ${d.where}`,
-      details: [
-        `strategy: ${d.strategy}`,
-        ...(d.entry.absent ? ['the point has no such database: it will be made absent (the current one is kept aside)'] : [`dump: ${d.entry.format} by ${d.entry.tool}, sha256 ${d.entry.sha256.slice(0, 12)}`]),
-        ...(d.notes ?? []),
-      ],
-    });
+    steps.push(
+      step(
+        `stage:${d.entry.name}`,
+        'database',
+        d.adoptFrom
+          ? msg('plan.stage.adopt', { name: d.entry.name })
+          : msg('plan.stage', { name: d.entry.name, engine: d.entry.engine, size: formatBytes(d.entry.size), where: d.where }),
+        [
+          msg('plan.database.strategy', { text: d.strategy }),
+          d.entry.absent ? msg('plan.stage.absent') : msg('plan.database.dump', { format: d.entry.format, tool: d.entry.tool, sha: d.entry.sha256.slice(0, 12) }),
+          ...(d.notes ?? []),
+        ],
+      ),
+    );
   }
 
-  if (input.hooks.beforeRollback) steps.push({ id: 'hook:beforeRollback', kind: 'hook', title: 'run hook beforeRollback', details: [input.hooks.beforeRollback] });
+  if (input.hooks.beforeRollback) steps.push(step('hook:beforeRollback', 'hook', msg('plan.hook', { name: 'beforeRollback' }), [input.hooks.beforeRollback]));
 
   if (sel.code) {
     const t = short(input.target.commit);
-    const undone = input.commitsUndone ? ` (${plural(input.commitsUndone, 'commit')} undone)` : '';
+    const undone = input.commitsUndone ? msg('plan.code.undone', { n: input.commitsUndone }) : '';
+    const branch = input.current.branch ?? 'HEAD';
     const title = {
-      checkout: `check out ${t} (detached HEAD)${undone}`,
-      reset: `reset ${input.current.branch ?? 'HEAD'} to ${t} (as git reset --hard)${undone}`,
-      branch: `create branch ${input.branchName ?? '?'} at ${t} and switch to it`,
-      revert: `commit on ${input.current.branch ?? 'HEAD'} a revert whose tree equals ${t} (history kept)`,
-      exact: `${target.note?.branch ? `put branch ${target.note.branch} back at ${t} and check it out` : `check out ${t} (detached HEAD)`}`,
+      checkout: msg('plan.code.checkout', { commit: t, undone }),
+      reset: msg('plan.code.reset', { branch, commit: t, undone }),
+      branch: msg('plan.code.branch', { branch: input.branchName ?? '?', commit: t }),
+      revert: msg('plan.code.revert', { branch, commit: t }),
+      exact: target.note?.branch ? msg('plan.code.exactBranch', { branch: target.note.branch, commit: t }) : msg('plan.code.checkout', { commit: t, undone: '' }),
     }[input.mode];
-    steps.push({ id: 'code', kind: 'code', title, details: input.current.dirtyFiles ? ['uncommitted changes are replaced (they are in the backup)'] : [] });
-    if (snap?.worktree) {
-      steps.push({ id: 'worktree', kind: 'worktree', title: `restore the point's uncommitted work (${plural(snap.worktree.files, 'file')})`, details: [] });
-    }
+    steps.push(step('code', 'code', title, input.current.dirtyFiles ? [msg('plan.code.dirty')] : []));
+    if (snap?.worktree) steps.push(step('worktree', 'worktree', msg('plan.worktree', { n: snap.worktree.files })));
   }
+
+  const extra = [...(sel.config ? input.extra.config : []), ...(sel.paths ? input.extra.paths : [])];
   if (files.length > 0) {
-    const details: string[] = [];
-    const list = (label: string, changes: FileChange[], entries: readonly { path: string }[]) => {
-      if (entries.length === 0) return;
-      const changed = changes.filter((c) => c.state !== 'same').length;
-      details.push(`${label}: ${entries.length} (${changed} differ from now)`);
+    const details: (Msg | string)[] = [];
+    const group = (key: 'plan.files.configGroup' | 'plan.files.pathsGroup', changes: FileChange[], count: number) => {
+      if (count === 0) return;
+      details.push(msg(key, { n: count, changed: changes.filter((c) => c.state !== 'same').length }));
       for (const c of changes) details.push(`  ${c.state === 'same' ? '=' : c.state === 'added' ? '+' : '~'} ${c.path}`);
     };
-    list('config files', input.config, sel.config && snap ? snap.config : []);
-    list('data path files', input.paths, sel.paths && snap ? snap.paths : []);
-    steps.push({ id: 'files', kind: 'files', title: `restore ${plural(files.length, 'file')}`, details });
+    group('plan.files.configGroup', input.config, sel.config && snap ? snap.config.length : 0);
+    group('plan.files.pathsGroup', input.paths, sel.paths && snap ? snap.paths.length : 0);
+    if (extra.length > 0 && !input.removeExtra) details.push(msg('plan.extra.keepNote', { n: extra.length }), ...extra.map((p) => `  ${p}`));
+    steps.push(step('files', 'files', msg('plan.files', { n: files.length }), details));
   }
-  const extra = [...(sel.config ? input.extra.config : []), ...(sel.paths ? input.extra.paths : [])];
   if (extra.length > 0 && input.removeExtra) {
-    steps.push({ id: 'remove-extra', kind: 'remove', title: `remove ${plural(extra.length, 'file')} that did not exist at the point`, details: extra.map((p) => `- ${p}`) });
-  } else if (extra.length > 0 && files.length > 0) {
-    const step = steps.find((s) => s.id === 'files') as Step;
-    step.details.push(`keeping ${plural(extra.length, 'file')} that did not exist at the point (--remove-extra removes them):`, ...extra.map((p) => `  ${p}`));
+    steps.push(step('remove-extra', 'remove', msg('plan.extra.remove', { n: extra.length }), extra.map((p) => `- ${p}`)));
   }
+
   for (const d of dbs) {
-    steps.push({
-      id: `swap:${d.entry.name}`,
-      kind: 'database',
-      title: `swap in database ${d.entry.name}`,
-      details: [`downtime: ${d.downtime}`, ...(d.parks && d.parked ? [`the current copy is kept as ${d.parked}`] : [])],
-    });
+    steps.push(
+      step(`swap:${d.entry.name}`, 'database', msg('plan.swap', { name: d.entry.name }), [
+        msg('plan.database.downtime', { text: d.downtime }),
+        ...(d.parks && d.parked && !d.entry.absent ? [msg('plan.swap.kept', { name: d.parked })] : []),
+      ]),
+    );
   }
-  if (input.hooks.afterRollback) steps.push({ id: 'hook:afterRollback', kind: 'hook', title: 'run hook afterRollback', details: [input.hooks.afterRollback] });
-  if (input.health) steps.push({ id: 'health', kind: 'health', title: 'check health', details: [input.health] });
+  if (input.hooks.afterRollback) steps.push(step('hook:afterRollback', 'hook', msg('plan.hook', { name: 'afterRollback' }), [input.hooks.afterRollback]));
+  if (input.health) steps.push(step('health', 'health', msg('plan.health'), [input.health]));
   for (const d of dbs.filter((x) => x.parks)) {
-    steps.push({ id: `backup:${d.entry.name}`, kind: 'backup', title: `store the backup of database ${d.entry.name} from its previous copy`, details: [] });
+    steps.push(step(`backup:${d.entry.name}`, 'backup', msg('plan.backupAfter', { name: d.entry.name })));
   }
-  steps.push({ id: 'finish', kind: 'finish', title: `record the backup ${input.backupTag} and the event`, details: ['undo with: git rollback undo'] });
-  const kept = dbs.filter((d) => d.parks && d.parked && !d.entry.absent).map((d) => d.parked as string);
-  steps.push({
-    id: 'cleanup',
-    kind: 'finish',
-    title: 'remove temporary copies',
-    details: kept.length === 0 ? [] : input.dropOld ? [`drop the previous database copies ${kept.join(', ')} (--drop-old)`] : [`keep the previous database copies ${kept.join(', ')} for a fast undo (git rollback prune removes them)`],
-  });
+  steps.push(step('finish', 'finish', msg('plan.finish', { tag: input.backupTag }), [msg('plan.backup.undo')]));
+  const kept = dbs.filter((d) => d.parks && d.parked).map((d) => d.parked as string);
+  steps.push(
+    step(
+      'cleanup',
+      'finish',
+      msg('plan.cleanup'),
+      kept.length === 0 ? [] : [msg(input.dropOld ? 'plan.cleanup.drop' : 'plan.cleanup.keep', { names: kept.join(', ') })],
+    ),
+  );
 
   return { target: target.tag, targetCommit: target.commit, backupTag: input.backupTag, mode: input.mode, steps, input };
 }
@@ -242,10 +254,15 @@ export function buildPlan(input: PlanInput): Plan {
 export function renderPlan(plan: Plan): string[] {
   const lines: string[] = [];
   plan.steps.forEach((s, i) => {
-    lines.push(`${String(i + 1).padStart(2)}. ${s.title}`);
-    for (const d of s.details) lines.push(`      ${d}`);
+    lines.push(`${String(i + 1).padStart(2)}. ${s.local ? localize(s.local.title) : s.title}`);
+    for (const d of s.local ? s.local.details.map(localize) : s.details) lines.push(`      ${d}`);
   });
   return lines;
+}
+
+/** Each step's English title → its catalog message, so progress lines can be shown in the user's language. */
+export function localTitles(plan: Plan): Map<string, Msg> {
+  return new Map(plan.steps.filter((s) => s.local).map((s) => [s.title, s.local!.title]));
 }
 
 export function planToJSON(plan: Plan): unknown {

@@ -2,6 +2,7 @@
 // argument resolves to one point. Pure logic over already-read points.
 import semver from 'semver';
 import { NotFoundError, UsageError } from './errors.js';
+import { msg } from './i18n.js';
 import { nearest } from './text.js';
 import type { Point, PointKind } from './types.js';
 
@@ -115,12 +116,23 @@ export async function resolvePoint(spec: string, ctx: ResolveContext): Promise<P
     if (!p) throw new NotFoundError('there are no backups yet');
     return p;
   }
-  const rel = /^(?:previous-release|release~(\d+)|latest-release)$/.exec(s);
+  const rel = /^(?:previous-release|release~(\d+)|latest-release|previous-prerelease|prerelease~(\d+))$/.exec(s);
   if (rel) {
-    const n = s === 'previous-release' ? 1 : s === 'latest-release' ? 0 : Number(rel[1]);
-    const releases = releasesByVersion(points);
-    const p = releases[n];
-    if (!p) throw new NotFoundError(releases.length === 0 ? 'there are no releases yet' : `there is no release ${n} before the latest (${releases.length} release${releases.length === 1 ? '' : 's'})`, 'see them with: git rollback list --kind release');
+    // previous-release and release~N count stable releases below the latest
+    // one: rolling back to a release candidate is never what "previous" means.
+    // previous-prerelease and prerelease~N count every release.
+    const all = releasesByVersion(points);
+    const withPre = s.includes('prerelease');
+    const n = s === 'latest-release' ? 0 : s.startsWith('previous-') ? 1 : Number(rel[1] ?? rel[2]);
+    const candidates = n === 0 || withPre ? all : [all[0] as Point, ...all.slice(1).filter((p) => !semver.prerelease(releaseVersion(p) as string))];
+    const p = all.length ? candidates[n] : undefined;
+    const skipped = all.length - candidates.length;
+    if (!p) {
+      throw new NotFoundError(
+        all.length === 0 ? 'there are no releases yet' : `there is no release ${n} before the latest (${all.length} release${all.length === 1 ? '' : 's'}${skipped ? `, ${skipped} of them pre-releases: previous-prerelease and prerelease~N count those` : ''})`,
+        'see them with: git rollback list --kind release',
+      );
+    }
     return p;
   }
 
@@ -142,6 +154,8 @@ export async function resolvePoint(spec: string, ctx: ResolveContext): Promise<P
       const tagging = points.filter((p) => p.commit === commit && p.kind !== 'backup');
       const p = tagging[0] ?? points.find((x) => x.commit === commit);
       if (p) return p;
+      // A plain version tag from before git-rollback: say how to adopt it.
+      if (semver.valid(s.replace(/^v/, ''))) throw new NotFoundError(msg('points.plainTag', { spec }), msg('points.plainTagHint', { spec }));
       throw new NotFoundError(`no point tags commit ${commit.slice(0, 12)} (${spec})`, 'make one first, or list points: git rollback list');
     }
   }

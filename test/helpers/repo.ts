@@ -1,14 +1,14 @@
 // Test helpers: real git repositories in temp dirs with a pinned environment,
 // and the built git-rollback binary run as a user would run it.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'git-rollback.js');
-export const TESTDATA = resolve(ROOT, '..', 'shared', 'testdata');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
 
 /** An environment that makes git and git-rollback behave the same everywhere. */
 export function pinnedEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -107,4 +107,18 @@ export function cli(repo: { dir: string; env: NodeJS.ProcessEnv }, args: string[
 /** `git fsck` must be clean after every test that wrote to a repository. */
 export function fsck(repo: Repo): string {
   return execFileSync('git', ['fsck', '--no-progress', '--no-dangling'], { cwd: repo.dir, env: repo.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * Waits until `path` exists (a hook or child signals it has reached a point),
+ * failing as soon as `process` ends without making it. Tests synchronise on
+ * such events, never on sleeps.
+ */
+export async function waitForFile(path: string, process: Promise<CliResult>): Promise<void> {
+  let ended: CliResult | null = null;
+  void process.then((r) => (ended = r));
+  while (!existsSync(path)) {
+    if (ended) throw new Error(`the process ended (exit ${(ended as CliResult).code}) before ${path} appeared: ${(ended as CliResult).stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

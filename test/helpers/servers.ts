@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../..');
-/** Chinook sample database (MIT), read in place: never copied into the repo. */
-export const chinookDir = resolve(repoRoot, '../shared/testdata/chinook');
+/** Chinook sample database (MIT, test/fixtures/README.md): tests read nothing outside the repository. */
+export const chinookDir = resolve(repoRoot, 'test/fixtures/chinook');
 
 export function serverUrl(kind: 'PG' | 'MYSQL' | 'REDIS'): URL {
   const name = `ROLLBACK_TEST_${kind}_URL`;

@@ -508,7 +508,7 @@ describe('mysql engine: no outage when a session holds a lock', () => {
   it('with endSessions, ends the sessions holding locks and swaps', async () => {
     const name = freshSchema('rbt_mye');
     mysql(name, 'CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1); CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.id = NEW.id + 1;');
-    const engine = engineFor(name, { lockWaitTimeout: 1, endSessions: true });
+    const engine = engineFor(name, { lockWaitTimeout: '1s', endSessions: true });
     const store = new GitDumpStore(tempRepo());
     const entry = await dumpInto(engine, store);
     mysql(name, 'INSERT INTO t VALUES (5)');

@@ -16,8 +16,8 @@ import type { DatabaseEntry } from '../../src/core/types.js';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
 import { PostgresEngine } from '../../src/adapters/engines/postgres.js';
-import { pgDatabaseAttributes, pgFingerprint } from '../helpers/fingerprint-postgres.js';
-import { chinookSql, pgState, psql, repoRoot, serverUrl, tempDir, tempRepo, uniqueName, withDatabase } from '../helpers/servers.js';
+import { pgData, pgDatabaseAttributes, pgFingerprint } from '../helpers/fingerprint-postgres.js';
+import { chinookSql, psql, repoRoot, serverUrl, tempDir, tempRepo, uniqueName, withDatabase } from '../helpers/servers.js';
 
 const ctx = { cwd: process.cwd(), env: process.env };
 const admin = serverUrl('PG');
@@ -104,16 +104,6 @@ after(() => {
   }
 });
 
-/** pgState of a parked (closed) copy: opened just for the reading. */
-function closedState(database: string): Record<string, string> {
-  psql('postgres', `ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
-  try {
-    return pgState(database);
-  } finally {
-    psql('postgres', `ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`);
-  }
-}
-
 function dropAllLike(prefix: string) {
   for (const d of databasesLike(prefix)) psql('postgres', `ALTER DATABASE "${d}" IS_TEMPLATE false; DROP DATABASE "${d}" WITH (FORCE)`);
 }
@@ -137,8 +127,8 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
       CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.name := trim(NEW.name); RETURN NEW; END $$;
       CREATE TRIGGER artist_touch BEFORE INSERT ON artist FOR EACH ROW EXECUTE FUNCTION touch();
       INSERT INTO artist (artist_id, name) VALUES (9001, ' 周杰倫 Ünïcødé ');`);
-    const original = pgState(name);
-    assert.match(original['table artist']!, /^276 /);
+    const original = pgData(name);
+    assert.match(original['table public.artist']!, /^276 /);
 
     const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
     assert.equal(engine.parks, true);
@@ -151,7 +141,7 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
 
     psql(name, `ALTER TABLE album ADD COLUMN note text; DELETE FROM invoice_line WHERE invoice_line_id % 3 = 0;
       SELECT nextval('ticket_seq'); DROP VIEW album_count; CREATE TABLE extra (x int);`);
-    const changed = pgState(name);
+    const changed = pgData(name);
     assert.notDeepEqual(changed, original);
     const liveOid = psql('postgres', `SELECT oid FROM pg_database WHERE datname = '${name}'`);
     const before = await engine.fingerprint();
@@ -164,21 +154,21 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     const check = await stageFrom(engine, store, job);
     assert.match(check.tool, /^psql \d+/);
     assert.ok(check.notes.some((n) => /carries owner rollback_admin, encoding UTF8/.test(n)), check.notes.join('\n'));
-    assert.deepEqual(pgState(name), changed, 'stage must not touch the live database');
+    assert.deepEqual(pgData(name), changed, 'stage must not touch the live database');
     // stage again (a retried step): the earlier staged copy is replaced.
     await engine.stage(store.read(entry.chunks!, entry.sha256), job);
     assert.deepEqual(databasesLike(name), [name, `${name}_rb_tmp_${jobId}`]);
 
     await engine.swap(job);
     await engine.swap(job); // already swapped: nothing to do
-    assert.deepEqual(pgState(name), original);
+    assert.deepEqual(pgData(name), original);
     assert.equal(psql('postgres', `SELECT datallowconn FROM pg_database WHERE datname = '${name}_rollback_${jobId}'`), 'f', 'the parked copy is closed');
-    assert.deepEqual(closedState(`${name}_rollback_${jobId}`), changed);
+    assert.deepEqual(pgData(`${name}_rollback_${jobId}`), changed);
     assert.notEqual(await engine.fingerprint(), before);
 
     await engine.unswap(job);
     await engine.unswap(job); // not swapped any more: nothing to do
-    assert.deepEqual(pgState(name), changed);
+    assert.deepEqual(pgData(name), changed);
     assert.equal(await engine.fingerprint(), before, 'the same database, in the same state, is live again');
     await engine.discardStaged(job);
     await engine.discardStaged(job);
@@ -190,7 +180,7 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     await stageFrom(engine, store, job2);
     await engine.swap(job2);
     await engine.discardStaged(job2); // after a swap: nothing to discard, the live copy stays
-    assert.deepEqual(pgState(name), original);
+    assert.deepEqual(pgData(name), original);
     const backup = await dumpInto(engine, store, (out) => engine.dumpParked!(job2, out));
     assert.equal(backup.format, 'pg_dump-plain');
     assert.equal((backup.details?.parked as { oid: string }).oid, liveOid);
@@ -205,13 +195,13 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     const job3 = fakeJob('job3', backup);
     await stageFrom(engine, store, job3);
     await engine.swap(job3);
-    assert.deepEqual(pgState(name), changed);
+    assert.deepEqual(pgData(name), changed);
     await engine.dropParked('job3');
 
     // Corrupt chunk: refused, live untouched, no temp database left.
     const bad = corrupted(store, entry);
     await assert.rejects(engine.stage(store.read(bad.chunks!, bad.sha256), fakeJob('bad1', bad)), /checksum|does not match/);
-    assert.deepEqual(pgState(name), changed);
+    assert.deepEqual(pgData(name), changed);
     assert.deepEqual(databasesLike(name), [name]);
     // And a swap of a job whose stage failed refuses, changing nothing.
     await assert.rejects(engine.swap(fakeJob('bad1', bad)), /nothing fully staged.*nothing was changed/);
@@ -234,7 +224,7 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
       CREATE SEQUENCE ticket_seq; SELECT setval('ticket_seq', 7);
       CREATE VIEW album_count AS SELECT artist_id, count(*) AS n FROM album GROUP BY artist_id;
       INSERT INTO artist (artist_id, name) VALUES (9002, 'Ünïcødé 周杰倫');`);
-    const original = pgState(name);
+    const original = pgData(name);
     const engine = new PostgresEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx, 'tar');
     const store = new GitDumpStore(tempRepo());
     const entry = await dumpInto(engine, store);
@@ -243,11 +233,11 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     const current = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
     assert.match((await current.checkRestore(entry, 'tarjob')).tool, /^pg_restore \d+/);
     psql(name, `DELETE FROM invoice_line; DROP VIEW album_count; SELECT setval('ticket_seq', 99);`);
-    assert.notDeepEqual(pgState(name), original);
+    assert.notDeepEqual(pgData(name), original);
     const job = fakeJob('tarjob', entry);
     await stageFrom(current, store, job);
     await current.swap(job);
-    assert.deepEqual(pgState(name), original);
+    assert.deepEqual(pgData(name), original);
   });
 
   it('plain dumps: a missing owner role fails clearly with nothing live touched; noOwner dumps without owners', async () => {
@@ -269,7 +259,7 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     // The role goes away (another server, or dropped since).
     psql(name, `ALTER TABLE t OWNER TO CURRENT_USER; DELETE FROM t WHERE id > 50;`);
     psql('postgres', `DROP ROLE ${role}`);
-    const live = pgState(name);
+    const live = pgData(name);
     await assert.rejects(stageFrom(withOwners, store, fakeJob('own1', owned)), (error: Error & { hint?: string; stderr?: string }) => {
       assert.match(`${error.message} ${error.stderr ?? ''}`, new RegExp(`role "${role}" does not exist`));
       assert.match(error.hint ?? '', /nothing live was touched.*noOwner/);
@@ -277,7 +267,7 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     });
     // noOwner set later cannot strip owners out of a dump that has them: the hint says so.
     await assert.rejects(stageFrom(noOwner, store, fakeJob('own2', owned)), (error: Error & { hint?: string }) => /made before noOwner was set/.test(error.hint ?? ''));
-    assert.deepEqual(pgState(name), live);
+    assert.deepEqual(pgData(name), live);
     assert.deepEqual(databasesLike(name), [name]);
 
     // A dump made with noOwner restores; the tables belong to the restoring user.
@@ -288,8 +278,8 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     assert.equal(psql(name, "SELECT tableowner = current_user FROM pg_tables WHERE tablename = 't'"), 't');
   });
 
-  it('refuses a plain dump from a newer PostgreSQL major than the server', async () => {
-    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, 'postgres') }, ctx);
+  it('refuses a plain dump from a newer PostgreSQL major than the server, and a maintenance database that is the one restored', async () => {
+    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, 'postgres'), maintenanceDb: 'template1' }, ctx);
     const entry = {
       name: 'main', engine: 'postgres', format: 'pg_dump-plain', path: 'db/main.sql', size: 1, sha256: '0'.repeat(64), tool: 'pg_dump 1.0', serverVersion: '999.1', ms: 1,
     } satisfies DatabaseEntry;
@@ -297,6 +287,9 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     await assert.rejects(engine.checkRestore({ ...entry, serverVersion: '9.6', tool: 'pg_dump 999.0' }, 'v1'), /made by pg_dump 999\.0, but psql \d+.* cannot read newer dumps/);
     // An older server's dump is fine.
     await engine.checkRestore({ ...entry, serverVersion: '9.6' }, 'v1');
+    // The database the tool connects to for the rename cannot be the one renamed.
+    const same = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, 'postgres') }, ctx);
+    await assert.rejects(same.checkRestore({ ...entry, serverVersion: '9.6' }, 'v1'), (e: Error & { hint?: string }) => /cannot also be the maintenance database/.test(e.message) && /maintenanceDb/.test(e.hint ?? ''));
   });
 });
 
@@ -371,9 +364,9 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     const engine = createEngine({ name: 'main', engine: 'postgres', url: roleUrl(owner, pw, name) }, ctx);
     const store = new GitDumpStore(tempRepo());
     const entry = await dumpInto(engine, store);
-    const original = pgState(name);
+    const original = pgData(name);
     psql(name, 'DELETE FROM t WHERE id > 500');
-    const changed = pgState(name);
+    const changed = pgData(name);
     const liveOid = oidOf(name);
 
     // Not the owner: ALTER DATABASE RENAME would fail at the swap.
@@ -393,7 +386,7 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
         return true;
       });
       assert.equal(allowConn(name), 't');
-      assert.deepEqual(pgState(name), changed);
+      assert.deepEqual(pgData(name), changed);
 
       // The session shows up after the check: the swap refuses at once, changing nothing.
       const job = fakeJob('nsu1', entry);
@@ -401,18 +394,18 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
       await assert.rejects(engine.swap(job), new RegExp(`cannot swap: 1 session\\(s\\) on ${name} belong to roles this user may not end \\(1 of ${other}\\); nothing was changed`));
       assert.equal(oidOf(name), liveOid);
       assert.equal(allowConn(name), 't');
-      assert.deepEqual(pgState(name), changed, 'the live database accepts connections and is unchanged');
+      assert.deepEqual(pgData(name), changed, 'the live database accepts connections and is unchanged');
       assert.ok(session.alive());
 
       psql('postgres', `GRANT pg_signal_backend TO ${owner}`);
       const check = await engine.checkRestore(entry, 'nsu1');
       assert.ok(check.notes.some((n) => new RegExp(`1 open session\\(s\\) on ${name} \\(1 of ${other}\\) are ended at the swap`).test(n)), check.notes.join('\n'));
       await engine.swap(job);
-      assert.deepEqual(pgState(name), original);
+      assert.deepEqual(pgData(name), original);
       assert.equal(allowConn(name), 't');
       await until('the other role\'s session to end', () => !session.alive());
       await engine.unswap(job);
-      assert.deepEqual(pgState(name), changed);
+      assert.deepEqual(pgData(name), changed);
       assert.equal(oidOf(name), liveOid);
       await engine.discardStaged(job);
       assert.deepEqual(databasesLike(name), [name]);
@@ -426,9 +419,9 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
     const store = new GitDumpStore(tempRepo());
     const entry = await dumpInto(engine, store);
-    const original = pgState(name);
+    const original = pgData(name);
     psql(name, 'DELETE FROM t WHERE id % 2 = 0');
-    const changed = pgState(name);
+    const changed = pgData(name);
     const liveOid = oidOf(name);
     const dir = tempDir('pgkill');
     const entryFile = join(dir, 'entry.json');
@@ -450,18 +443,18 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
       assert.ok((JSON.parse(readFileSync(memoFile, 'utf8')) as { liveOid?: string }).liveOid === liveOid, 'the fact was saved before the change');
       // The live database was never closed and is the same one.
       assert.equal(allowConn(name), 't');
-      assert.deepEqual(pgState(name), changed);
+      assert.deepEqual(pgData(name), changed);
       assert.equal(oidOf(name), liveOid);
     } finally {
       await holder.stop();
     }
     const job = fakeJob(jobId, entry, memoFile);
     await engine.swap(job);
-    assert.deepEqual(pgState(name), original);
+    assert.deepEqual(pgData(name), original);
     assert.equal(allowConn(name), 't');
     await engine.unswap(job);
     await engine.unswap(job);
-    assert.deepEqual(pgState(name), changed);
+    assert.deepEqual(pgData(name), changed);
     assert.equal(oidOf(name), liveOid);
     await engine.discardStaged(job);
     assert.deepEqual(databasesLike(name), [name]);
@@ -473,9 +466,9 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     const repo = tempRepo();
     const store = new GitDumpStore(repo);
     const entry = await dumpInto(engine, store);
-    const original = pgState(name);
+    const original = pgData(name);
     psql(name, 'DELETE FROM invoice_line');
-    const changed = pgState(name);
+    const changed = pgData(name);
     const dir = tempDir('pgkst');
     const entryFile = join(dir, 'entry.json');
     const memoFile = join(dir, 'memo.json');
@@ -488,15 +481,15 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     await until('the load to start', () => psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'git-rollback stage ${jobId}' AND datname = '${tmp}'`) !== '0');
     step.kill();
     await step.exited;
-    assert.deepEqual(pgState(name), changed);
+    assert.deepEqual(pgData(name), changed);
     // The half-made copy is never swapped in.
     await assert.rejects(engine.swap(fakeJob(jobId, entry, memoFile)), /nothing fully staged.*nothing was changed/);
-    assert.deepEqual(pgState(name), changed);
+    assert.deepEqual(pgData(name), changed);
     // A new attempt of the stage step replaces it.
     const job = fakeJob(jobId, entry, memoFile);
     await engine.stage(store.read(entry.chunks!, entry.sha256), job);
     await engine.swap(job);
-    assert.deepEqual(pgState(name), original);
+    assert.deepEqual(pgData(name), original);
     await engine.dropParked(jobId);
 
     // Ctrl-C during a stage: it stops, removes the temp database, and says so.
@@ -512,7 +505,7 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     assert.deepEqual(databasesLike(name), [name]);
   });
 
-  it('a live database left closed by an interrupted older swap is opened again by the next call of the job', async () => {
+  it('a live database left closed by an interrupted older swap, or a parked copy left open by a killed dump, is put right by the next call of the job', async () => {
     const name = smallDb('rbt_pgrep', 10);
     const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
     const store = new GitDumpStore(tempRepo());
@@ -528,6 +521,17 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     psql('postgres', `ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
     await engine.unswap(job);
     assert.equal(allowConn(name), 't');
+
+    // A parked copy left open by a dumpParked killed while pg_dump read it is closed again by the next call.
+    const swapped = fakeJob('rep2', entry);
+    await stageFrom(engine, store, swapped);
+    await engine.swap(swapped);
+    const parked = `${name}_rollback_rep2`;
+    psql('postgres', `ALTER DATABASE ${parked} ALLOW_CONNECTIONS true`);
+    await engine.swap(swapped);
+    assert.equal(allowConn(parked), 'f');
+    assert.equal(allowConn(name), 't');
+    await engine.dropParked('rep2');
   });
 });
 
@@ -676,8 +680,8 @@ describe('postgres engine: database-level state (issue 8)', () => {
     // state the database had when it was live (connections on).
     const backup = await dumpInto(engine, store, (out) => engine.dumpParked!(job, out));
     assert.equal((backup.details!.attributes as { localeProvider: string }).localeProvider, 'libc');
-    const parked = backup.details!.parked as { job: string; oid: string };
-    assert.equal(parked.job, jobId);
+    const parked = backup.details!.parked as { jobId: string; oid: string };
+    assert.equal(parked.jobId, jobId);
 
     // Fast undo: the parked copy becomes the undo job's staged copy by a rename.
     const undo = fakeJob('attr_undo', backup);

@@ -1,9 +1,8 @@
-// Unit tests for the pure core: ids, tag messages, resolution, selection, plans, retention, config, durations.
+// Unit tests for the pure core: ids, tag messages, resolution, selection, plans, retention, durations (config: config.test.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expandVars, validateConfig } from '../../src/core/config.js';
 import { age, parseDuration, parseSince } from '../../src/core/duration.js';
-import { ConfigError, NotFoundError, UsageError } from '../../src/core/errors.js';
+import { NotFoundError, UsageError } from '../../src/core/errors.js';
 import { buildPlan, parseSelection, renderPlan } from '../../src/core/plan.js';
 import { parseTagMessage, parseTagName, resolvePoint, tagMessage, timestampId, uniqueId, validateId } from '../../src/core/points.js';
 import { decidePrune } from '../../src/core/retention.js';
@@ -147,35 +146,6 @@ describe('retention', () => {
   it('prunes releases only when keepReleases is off', () => {
     const d = decidePrune(pts, { keepLast: 0, keepWithin: null, keepReleases: false }, now, null);
     assert.ok(d.some((x) => x.point.kind === 'release' && !x.keep));
-  });
-});
-
-describe('config validation', () => {
-  it('accepts the full example and expands ${VAR}', () => {
-    const cfg = validateConfig(
-      { config: ['.env'], paths: 'uploads/', databases: { main: { engine: 'postgres', url: '${DB}' } }, health: { url: 'http://x', interval: '3s' }, retention: { keepLast: 3 }, restore: { removeExtra: true } },
-      '.rollbackrc.yaml',
-      { DB: 'postgres://u@h/db' },
-    );
-    assert.deepEqual(cfg.paths, ['uploads/']);
-    assert.equal(cfg.databases[0]?.url, 'postgres://u@h/db');
-    assert.equal(cfg.health?.intervalMs, 3000);
-    assert.equal(cfg.restore.removeExtra, true);
-  });
-  it('names file, key and expectation', () => {
-    const cases: [unknown, RegExp][] = [
-      [{ config: [1] }, /f\.yml: config: expected a list/],
-      [{ databases: { m: { engine: 'x' } } }, /databases\.m\.engine: expected one of/],
-      [{ databases: { m: { engine: 'postgres', url: '${NOPE}' } } }, /environment variable NOPE is not set/],
-      [{ paths: ['../etc'] }, /paths inside the repository/],
-      [{ tags: { point: 'x/', backup: 'x/' } }, /a different prefix for each kind/],
-      [{ hooks: { after: 'x' } }, /hooks\.after/],
-      [[], /\(top level\)/],
-    ];
-    for (const [raw, re] of cases) assert.throws(() => validateConfig(raw, 'f.yml', {}), (e: Error) => e instanceof ConfigError && re.test(e.message), String(re));
-  });
-  it('expands defaults', () => {
-    assert.equal(expandVars('${A:-x}-${B}', { B: 'b' }, 'w'), 'x-b');
   });
 });
 

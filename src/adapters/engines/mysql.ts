@@ -27,7 +27,8 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreCheck, RestoreJob, RestoreStrategy, TempObject } from '../../core/engine.js';
 import type { DatabaseEntry } from '../../core/types.js';
-import { CancelledError, ConflictError, ExternalToolError, RollbackError } from '../../core/errors.js';
+import { CancelledError, ConfigError, ConflictError, ExternalToolError, RollbackError } from '../../core/errors.js';
+import { parseDuration } from '../../core/duration.js';
 import { run } from '../process.js';
 import { startPiped, type Piped } from '../piped.js';
 import { derivedName, describeUrl, parseDbUrl, safeJobId, streamToolInto, validateKeys, versionOf, type EngineContext, type ParsedUrl } from './common.js';
@@ -133,13 +134,13 @@ export class MysqlEngine implements Engine {
   private clients?: Promise<{ dump: string; client: string; dumpVersion: string }>;
 
   constructor(config: DatabaseConfig, ctx: EngineContext) {
-    validateKeys(config, { url: 'string' }, { lockWaitTimeout: 'integer', endSessions: 'boolean' });
+    // lockWaitTimeout is a duration ("5s", "500ms" or seconds), which validateKeys has no kind for.
+    const { lockWaitTimeout, ...rest } = config;
+    validateKeys({ ...rest, name: config.name, engine: config.engine }, { url: 'string' }, { endSessions: 'boolean', ...(lockWaitTimeout === undefined ? {} : { lockWaitTimeout: 'string' as const }) });
     this.name = config.name;
     this.url = parseDbUrl(config, ['mysql', 'mariadb']);
     if (!this.url.database) throw new RollbackError(`databases.${config.name}.url: no database name in the URL path`);
-    const wait = (config.lockWaitTimeout as number | undefined) ?? DEFAULT_LOCK_WAIT;
-    if (wait < 1 || wait > 3600) throw new RollbackError(`databases.${config.name}.lockWaitTimeout: expected seconds from 1 to 3600, got ${wait}`);
-    this.lockWaitTimeout = wait;
+    this.lockWaitTimeout = lockWaitSeconds(config.name, lockWaitTimeout);
     this.endSessions = (config.endSessions as boolean | undefined) ?? false;
     this.env = { ...ctx.env, ...(this.url.password ? { MYSQL_PWD: this.url.password } : {}) };
     const password = this.url.password ? undefined : toolPassword(ctx.env);
@@ -1392,6 +1393,16 @@ function retargetTriggerText(statement: string, from: string, to: string): strin
   const spans = qualifiers.filter((q) => q.value === from);
   if (spans.length === 0) return statement;
   return retarget({ kind: 'TRIGGER', name: '', sql: statement }, from, to).sql;
+}
+
+/** lock_wait_timeout is whole seconds: a duration ("5s", "1500ms") or a number of seconds, rounded up, 1 s to 1 h. */
+function lockWaitSeconds(name: string, value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_LOCK_WAIT;
+  const ms = typeof value === 'number' ? value * 1000 : typeof value === 'string' ? parseDuration(value) : null;
+  if (ms === null || !Number.isFinite(ms) || ms <= 0 || ms > 3_600_000) {
+    throw new ConfigError(`databases.${name}.lockWaitTimeout: expected a duration from 1s to 1h ("5s", "30s"), got ${JSON.stringify(value)}`);
+  }
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 function attrsOf(row: Record<string, unknown>): SchemaAttrs {

@@ -102,6 +102,26 @@ interface ServerInfo {
   user: string;
   superuser: boolean;
   createdb: boolean;
+  /** Of the roles asked about, those that exist. */
+  roles: Set<string>;
+}
+
+interface Session {
+  pid: string;
+  db: string;
+  role: string;
+  canEnd: boolean;
+}
+
+interface Counters {
+  writes: string;
+  statsReset: string;
+}
+
+interface Look {
+  rows: Map<string, DbRow>;
+  sessions: Session[];
+  counters: Record<string, Counters>;
 }
 
 /** What a job's memo holds for this engine (see the header comment). */
@@ -115,7 +135,8 @@ interface PgMemo {
 
 /** `details.parked` of a backup dump made from a parked copy: what adoptParked() checks. */
 interface ParkedRecord {
-  job: string;
+  /** The job that parked it: the runner reads it to offer a fast undo (adoptParked(jobId, …)). */
+  jobId: string;
   name: string;
   oid: string;
   /** tup_inserted + tup_updated + tup_deleted of the parked copy once its dump ended. */
@@ -158,7 +179,11 @@ export class PostgresEngine implements Engine {
   /** A libpq connection URI for `database`, without the password. */
   private conn(database = this.url.database): string {
     const base = describeUrl(this.url, database).replace(/^postgres(ql)?:/, 'postgresql:');
-    const query = this.url.params.toString();
+    // Our sessions are named by PGAPPNAME (so a later call can find those a
+    // killed process left); an application_name in the URL would win over it.
+    const params = new URLSearchParams(this.url.params);
+    params.delete('application_name');
+    const query = params.toString();
     return query ? `${base}?${query}` : base;
   }
 
@@ -224,13 +249,24 @@ export class PostgresEngine implements Engine {
     return r.stdout.trim();
   }
 
-  private async server(): Promise<ServerInfo> {
-    const row = await this.sql(
+  /** Server version and the user's rights; `roles`: which of these roles exist (one round trip). */
+  private async server(roles: string[] = []): Promise<ServerInfo> {
+    const json = await this.sql(
       this.maintenanceDb,
-      `SELECT current_setting('server_version'), current_setting('server_version_num'), current_user, rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user`,
+      `SELECT json_build_object('version', current_setting('server_version'), 'num', current_setting('server_version_num'),
+        'user', current_user, 'superuser', rolsuper, 'createdb', rolcreatedb,
+        'roles', (SELECT coalesce(json_agg(r.rolname), '[]') FROM pg_roles r WHERE r.rolname = ANY (ARRAY[${roles.map(literal).join(', ')}]::text[])))
+      FROM pg_roles WHERE rolname = current_user`,
     );
-    const [version = '', num = '0', user = '', superuser = 'f', createdb = 'f'] = row.split('|');
-    return { version: version.split(' ')[0] ?? version, major: Math.floor(Number(num) / 10000), user, superuser: superuser === 't', createdb: createdb === 't' };
+    const r = JSON.parse(json) as { version: string; num: string; user: string; superuser: boolean; createdb: boolean; roles: string[] };
+    return {
+      version: r.version.split(' ')[0] ?? r.version,
+      major: Math.floor(Number(r.num) / 10000),
+      user: r.user,
+      superuser: r.superuser,
+      createdb: r.createdb,
+      roles: new Set(r.roles),
+    };
   }
 
   /** The rows of pg_database with these names. */
@@ -287,20 +323,33 @@ export class PostgresEngine implements Engine {
   }
 
   /**
-   * Ends the sessions a killed earlier call of this job left (a psql still
-   * loading, renaming or dumping), and waits until they are gone, so what
-   * pg_database says next is final: their transactions committed or rolled back.
+   * One round trip (fast undo is a handful of them): ends the sessions a
+   * killed earlier call of this job left (a psql still loading, renaming or
+   * dumping), and reads the rows, the other sessions and the write counters
+   * of these databases. Repeats until no such session is left, so what
+   * pg_database says is final: their transactions committed or rolled back.
    */
-  private async endStale(id: string): Promise<void> {
+  private async look(id: string, names: string[]): Promise<Look> {
     const apps = (['stage', 'swap', 'dump'] as const).map((w) => literal(this.appName(w, id))).join(', ');
-    const where = `application_name IN (${apps}) AND usename = current_user AND pid <> pg_backend_pid()`;
-    const n = Number(await this.sql(this.maintenanceDb, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE ${where}`));
-    if (!n) return;
-    for (let i = 0; i < 100; i++) {
-      if ((await this.sql(this.maintenanceDb, `SELECT count(*) FROM pg_stat_activity WHERE ${where}`)) === '0') return;
+    const list = names.map(literal).join(', ');
+    const query = `SELECT json_build_object(
+  'stale', (SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name IN (${apps}) AND usename = current_user AND pid <> pg_backend_pid()),
+  'rows', (SELECT json_agg(json_build_object('name', datname, 'oid', oid::text, 'allowConn', datallowconn, 'isTemplate', datistemplate)) FROM pg_database WHERE datname IN (${list})),
+  'sessions', (SELECT json_agg(json_build_object('pid', a.pid::text, 'db', a.datname, 'role', coalesce(a.usename, a.backend_type), 'canEnd', ${PostgresEngine.CAN_END}))
+    FROM pg_stat_activity a WHERE a.datname IN (${list}) AND a.pid <> pg_backend_pid() AND a.backend_type IS DISTINCT FROM 'autovacuum worker'
+    AND a.application_name NOT IN (${apps})),
+  'counters', (SELECT json_object_agg(datname, json_build_object('writes', (tup_inserted + tup_updated + tup_deleted)::text, 'statsReset', coalesce(stats_reset::text, '')))
+    FROM pg_stat_database WHERE datname IN (${list})))`;
+    for (let i = 0; ; i++) {
+      const raw = JSON.parse(await this.sql(this.maintenanceDb, query)) as {
+        stale: number; rows: DbRow[] | null; sessions: Session[] | null; counters: Record<string, Counters> | null;
+      };
+      if (!raw.stale) {
+        return { rows: new Map((raw.rows ?? []).map((r) => [r.name, r])), sessions: raw.sessions ?? [], counters: raw.counters ?? {} };
+      }
+      if (i >= 100) throw new RollbackError(`database ${this.name}: a session of an earlier attempt of job ${id} does not end`, 'look at pg_stat_activity on the server');
       await sleep(100);
     }
-    throw new RollbackError(`database ${this.name}: a session of an earlier attempt of job ${id} does not end`, 'look at pg_stat_activity on the server');
   }
 
   /**
@@ -326,14 +375,13 @@ export class PostgresEngine implements Engine {
     }
   }
 
-  /** Where the job stands: stale sessions ended, leftovers repaired, rows read. */
-  private async standing(job: RestoreJob) {
+  /** Where the job stands: stale sessions ended, leftovers repaired, rows (and sessions, counters) read. */
+  private async standing(job: RestoreJob, ...extra: string[]) {
     const names = this.names(job.jobId);
-    await this.endStale(names.id);
     const memo = job.memo as PgMemo;
-    const rows = await this.rows(names.live, names.tmp, names.old);
-    await this.repair(memo, rows, names);
-    return { names, memo, rows };
+    const look = await this.look(names.id, [names.live, names.tmp, names.old, ...extra]);
+    await this.repair(memo, look.rows, names);
+    return { names, memo, ...look };
   }
 
   private isSwapped(job: RestoreJob, memo: PgMemo, rows: Map<string, DbRow>, names: { live: string; old: string }): boolean {
@@ -365,6 +413,12 @@ export class PostgresEngine implements Engine {
     const notes: string[] = [];
     const db = this.url.database;
     if (!entry.absent) checkVersions(this.name, entry, tool, toolName, server.version);
+    if (this.maintenanceDb === db) {
+      throw new ConflictError(
+        `database ${this.name}: the restore renames ${db}, so it cannot also be the maintenance database the tool connects to for the rename`,
+        'set databases.<name>.maintenanceDb to another database, e.g. template1',
+      );
+    }
     if (!server.createdb && !server.superuser) {
       throw new ConflictError(
         `database ${this.name}: ${server.user} cannot create databases, which the restore needs (temp database + rename)`,
@@ -563,12 +617,12 @@ export class PostgresEngine implements Engine {
     const dropTmp = () => this.sql(this.maintenanceDb, `DROP DATABASE IF EXISTS ${ident(names.tmp)} WITH (FORCE)`);
     let created = false;
     try {
-      const server = await this.server();
       const plain = job.entry.format !== TAR_FORMAT;
       const { header, rest } = plain ? await splitHeader(input) : { header: null, rest: input as AsyncIterable<Buffer> };
       // Dumps made before attributes were recorded: the live database's are the best guess.
       const attributes = header ?? (await this.readAttributes(names.live));
-      const roles = attributes ? await this.resolveRoles(attributes, server) : null;
+      const server = await this.server(attributes ? rolesNamed(attributes) : []);
+      const roles = attributes ? this.resolveRoles(attributes, server) : null;
       const owner = roles?.owner ?? server.user;
       await this.sql(
         this.maintenanceDb,
@@ -577,16 +631,13 @@ export class PostgresEngine implements Engine {
       );
       created = true;
       await this.load(rest, job, names, plain);
-      // A restore leaves no planner statistics; gather them before the
-      // database goes live (sampling: seconds even for large databases).
-      await this.sql(names.tmp, 'ANALYZE', { signal: job.signal, app: this.appName('stage', names.id) });
-      if (attributes && roles) {
-        const statements = applyStatements(names.tmp, attributes, owner, roles.skip, server.superuser);
-        if (statements.length) {
-          await this.sql(this.maintenanceDb, `BEGIN;\n${statements.join('\n')}\nCOMMIT;`, { secrets: secretsOf(attributes), signal: job.signal });
-        }
-      }
-      const oid = (await this.rows(names.tmp)).get(names.tmp)?.oid;
+      if (!plain) await this.sql(names.tmp, 'ANALYZE', { signal: job.signal, app: this.appName('stage', names.id) });
+      const statements = attributes && roles ? applyStatements(names.tmp, attributes, owner, roles.skip, server.superuser) : [];
+      const oid = await this.sql(
+        this.maintenanceDb,
+        `${statements.length ? `BEGIN;\n${statements.join('\n')}\nCOMMIT;\n` : ''}SELECT oid FROM pg_database WHERE datname = ${literal(names.tmp)};`,
+        { secrets: attributes ? secretsOf(attributes) : [], signal: job.signal },
+      );
       if (!oid) throw new RollbackError(`database ${this.name}: ${names.tmp} disappeared while it was staged`);
       memo.stagedOid = oid;
       memo.stagedAllowConn = attributes?.allowConnections ?? true;
@@ -616,10 +667,13 @@ export class PostgresEngine implements Engine {
     // arrived whole: a dump that turns out corrupt at its end, a cancel or a
     // crash closes psql's stdin without it, and the server rolls back. (The
     // staged copy counts as good only once memo.stagedOid is saved anyway.)
+    // A restore leaves no planner statistics: ANALYZE (sampling: seconds
+    // even for large databases) in the same transaction, before the copy
+    // can go live.
     async function* wrapped() {
       yield Buffer.from('BEGIN;\n');
       for await (const chunk of rest) yield chunk as Buffer;
-      yield Buffer.from('\nCOMMIT;\n');
+      yield Buffer.from('\nANALYZE;\nCOMMIT;\n');
     }
     const args = ['-X', '-w', '-q', '-v', 'ON_ERROR_STOP=1', '-d', this.conn(names.tmp), '-f', '-'];
     const proc = startPiped('psql', args, { env, stdout: 'ignore', label: 'psql' });
@@ -630,12 +684,8 @@ export class PostgresEngine implements Engine {
   }
 
   /** The owner the staged copy gets, and roles that do not exist here (left out with noOwner). */
-  private async resolveRoles(a: DbAttributes, server: ServerInfo): Promise<{ owner: string; skip: Set<string> }> {
-    const named = rolesNamed(a);
-    const existing = new Set(
-      named.length ? (await this.sql(this.maintenanceDb, `SELECT rolname FROM pg_roles WHERE rolname IN (${named.map(literal).join(', ')})`)).split('\n').filter(Boolean) : [],
-    );
-    const skip = new Set(named.filter((r) => !existing.has(r)));
+  private resolveRoles(a: DbAttributes, server: ServerInfo): { owner: string; skip: Set<string> } {
+    const skip = new Set(rolesNamed(a).filter((r) => !server.roles.has(r)));
     if (skip.size && !this.noOwner) {
       throw new ConflictError(
         `database ${this.name}: role(s) ${[...skip].join(', ')} named by the database's owner, grants or settings do not exist on this server`,
@@ -678,7 +728,7 @@ export class PostgresEngine implements Engine {
   }
 
   async swap(job: RestoreJob): Promise<void> {
-    const { names, memo, rows } = await this.standing(job);
+    const { names, memo, rows, sessions } = await this.standing(job);
     if (this.isSwapped(job, memo, rows, names)) return;
     const live = rows.get(names.live);
     const staged = rows.get(names.tmp);
@@ -704,11 +754,11 @@ export class PostgresEngine implements Engine {
     if (live) statements.push(`ALTER DATABASE ${ident(names.live)} RENAME TO ${ident(names.old)};`);
     if (!job.entry.absent) statements.push(`ALTER DATABASE ${ident(names.tmp)} RENAME TO ${ident(names.live)};`);
     if (live) statements.push(`ALTER DATABASE ${ident(names.old)} ALLOW_CONNECTIONS false;`);
-    await this.flip(names, [live?.oid, staged?.oid], statements, 'swap');
+    await this.flip(names, [live?.oid, staged?.oid], sessions.filter((s) => s.db === names.live || s.db === names.tmp), statements, 'swap');
   }
 
   async unswap(job: RestoreJob): Promise<void> {
-    const { names, memo, rows } = await this.standing(job);
+    const { names, memo, rows, sessions } = await this.standing(job);
     if (!this.isSwapped(job, memo, rows, names)) return;
     const live = rows.get(names.live);
     const parked = rows.get(names.old);
@@ -725,7 +775,7 @@ export class PostgresEngine implements Engine {
       statements.push(`ALTER DATABASE ${ident(names.live)} ALLOW_CONNECTIONS ${memo.liveAllowConn === false ? 'false' : 'true'};`);
     }
     if (!statements.length) return;
-    await this.flip(names, [job.entry.absent ? undefined : live?.oid], statements, 'unswap');
+    await this.flip(names, [job.entry.absent ? undefined : live?.oid], job.entry.absent ? [] : sessions.filter((s) => s.db === names.live), statements, 'unswap');
   }
 
   /**
@@ -736,10 +786,16 @@ export class PostgresEngine implements Engine {
    * 5 s for ended sessions to exit. Whatever fails, the transaction rolls
    * back: all renames happen or none, and no database is left closed.
    */
-  private async flip(names: { id: string; live: string }, oidsOrNone: Array<string | undefined>, statements: string[], what: 'swap' | 'unswap'): Promise<void> {
+  private async flip(
+    names: { id: string; live: string },
+    oidsOrNone: Array<string | undefined>,
+    sessions: Session[],
+    statements: string[],
+    what: 'swap' | 'unswap',
+  ): Promise<void> {
     const oids = oidsOrNone.filter((o): o is string => !!o);
     // Sessions we may not end would make RENAME wait 5 s and fail: say so now.
-    const stuck = (await this.sessions(oids)).filter((s) => !s.canEnd);
+    const stuck = sessions.filter((s) => !s.canEnd);
     if (stuck.length) {
       throw new ConflictError(
         `database ${this.name}: cannot ${what}: ${stuck.length} session(s) on ${names.live} belong to roles this user may not end (${countBy(stuck.map((s) => s.role))}); nothing was changed, ${names.live} accepts connections as before`,
@@ -796,7 +852,8 @@ COMMIT;`;
     let server: ServerInfo;
     let attributes: DbAttributes | null;
     try {
-      ({ names, memo } = await this.standing(job));
+      let rows: Map<string, DbRow>;
+      ({ names, memo, rows } = await this.standing(job));
       if (memo.liveOid === undefined) throw new RollbackError(`database ${this.name}: job ${names.id} has not swapped; there is no parked copy to dump`);
       tool = await this.tool('pg_dump');
       server = await this.server();
@@ -804,7 +861,7 @@ COMMIT;`;
         out.end();
         return { ...format, tool, serverVersion: server.version, details: { database: names.live }, absent: true };
       }
-      parked = (await this.rows(names.old)).get(names.old);
+      parked = rows.get(names.old);
       if (!parked || parked.oid !== memo.liveOid) {
         throw new RollbackError(`database ${this.name}: the parked copy ${names.old} is gone, so the previous data cannot be dumped from it`, 'if the rollback stands, the previous data is lost only if no other backup holds it: check before pruning anything');
       }
@@ -829,7 +886,7 @@ COMMIT;`;
     const details: Record<string, unknown> = { ...this.dumpDetails(attributes), database: names.live };
     if (after.writes === before.writes && after.statsReset === before.statsReset) {
       details.parked = {
-        job: names.id, name: names.old, oid: p.oid, writes: after.writes, statsReset: after.statsReset, allowConnections: attributes.allowConnections,
+        jobId: names.id, name: names.old, oid: p.oid, writes: after.writes, statsReset: after.statsReset, allowConnections: attributes.allowConnections,
       } satisfies ParkedRecord;
     } else {
       job.warn(`database ${this.name}: ${names.old} was written to while it was dumped; undo will restore the stored dump rather than swap the parked copy back`);
@@ -872,15 +929,19 @@ COMMIT;`;
   async adoptParked(fromJobId: string, job: RestoreJob): Promise<boolean> {
     const record = job.entry.details?.parked as Partial<ParkedRecord> | undefined;
     const from = this.names(fromJobId);
-    if (!record || record.job !== from.id || record.name !== from.old || typeof record.oid !== 'string' || !/^\d+$/.test(record.oid)) return false;
-    const { names, memo, rows } = await this.standing(job);
+    if (!record || record.jobId !== from.id || record.name !== from.old || typeof record.oid !== 'string' || !/^\d+$/.test(record.oid)) return false;
+    const { names, memo, rows, sessions, counters } = await this.standing(job, from.old);
     // Already adopted by an earlier attempt (and maybe swapped since).
     if (memo.adoptedFrom === from.old && memo.stagedOid === record.oid && (rows.get(names.tmp)?.oid === record.oid || rows.get(names.live)?.oid === record.oid)) return true;
-    const source = (await this.rows(from.old)).get(from.old);
+    // Unchanged since its dump: the same database (oid), closed to
+    // connections (as it has been since the swap, but while it was dumped),
+    // nobody on it, and not one row written since (the server's counters;
+    // every session that wrote flushed them when it ended).
+    const source = rows.get(from.old);
     if (!source || source.oid !== record.oid || source.allowConn) return false;
-    if ((await this.sessions([source.oid])).length) return false;
-    const now = await this.counters(source.oid);
-    if (now.writes !== record.writes || now.statsReset !== record.statsReset) return false;
+    if (sessions.some((s) => s.db === from.old)) return false;
+    const now = counters[from.old];
+    if (!now || now.writes !== record.writes || now.statsReset !== record.statsReset) return false;
     if (this.isSwapped(job, memo, rows, names)) return false;
     await this.discardStagedCopy(job, memo, rows, names);
     memo.stagedOid = source.oid;

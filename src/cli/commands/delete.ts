@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { ConflictError } from '../../core/errors.js';
 import { resolvePoint } from '../../core/points.js';
+import { msg, t } from '../../core/i18n.js';
 import type { Point } from '../../core/types.js';
 import { confirmOrRefuse, open, reasonOption, withLock, type GlobalArgs } from '../common.js';
 import { color, print, printJSON } from '../output.js';
@@ -17,17 +18,19 @@ interface Args extends GlobalArgs {
 export const deleteCommand: CommandModule<object, Args> = {
   command: 'delete <points..>',
   aliases: ['rm'],
-  describe: 'Delete points: their tag, note and snapshot ref (objects go at the next git gc)',
+  get describe() {
+    return t('cmd.delete');
+  },
   builder: (y) =>
     y
-      .positional('points', { type: 'string', array: true, demandOption: true, describe: 'Points to delete' })
-      .option('force', { alias: 'f', type: 'boolean', describe: 'Also delete protected points' })
-      .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation' })
-      .option('dry-run', { alias: 'n', type: 'boolean', describe: 'Show what would be deleted' })
-      .option('reason', reasonOption)
-      .option('json', { type: 'boolean', describe: 'Print JSON' })
-      .example('$0 delete 20250906-131058', 'one point')
-      .example('$0 delete rollback/old-1 rollback/old-2 --yes', 'several, no prompt'),
+      .positional('points', { type: 'string', array: true, demandOption: true, describe: t('delete.opt.points') })
+      .option('force', { alias: 'f', type: 'boolean', describe: t('delete.opt.force') })
+      .option('yes', { alias: 'y', type: 'boolean', describe: t('opt.yes') })
+      .option('dry-run', { alias: 'n', type: 'boolean', describe: t('delete.opt.dryRun') })
+      .option('reason', reasonOption())
+      .option('json', { type: 'boolean', describe: t('opt.json') })
+      .example('$0 delete 20250906-131058', t('delete.ex.one'))
+      .example('$0 delete rollback/old-1 rollback/old-2 --yes', t('delete.ex.several')),
   handler: async (args) => {
     const ctx = await open(args);
     await withLock(ctx, 'git rollback delete', 15_000, async () => {
@@ -39,17 +42,17 @@ export const deleteCommand: CommandModule<object, Args> = {
       }
       const locked = targets.filter((p) => p.note?.protected);
       if (locked.length && !args.force) {
-        throw new ConflictError(`${locked.map((p) => p.tag).join(', ')} ${locked.length === 1 ? 'is' : 'are'} protected`, 'unprotect first (git rollback unprotect <point>) or add --force');
+        throw new ConflictError(msg('delete.protected', { tags: locked.map((p) => p.tag).join(', '), n: locked.length }), msg('delete.protectedHint'));
       }
       if (args.json && args.dryRun) return printJSON({ dryRun: true, delete: targets.map((p) => p.tag) });
-      if (!args.json) for (const p of targets) print(`${args.dryRun ? 'would delete' : 'delete'} ${p.tag}${p.description ? `  ${p.description}` : ''}`);
-      if (args.dryRun) return print(color.dim('Dry run: nothing was changed.'));
-      await confirmOrRefuse(`Delete ${targets.length} point${targets.length === 1 ? '' : 's'}?`, args.yes, 'delete points');
+      if (!args.json) for (const p of targets) print(`${t(args.dryRun ? 'delete.would' : 'delete.line', { tag: p.tag })}${p.description ? `  ${p.description}` : ''}`);
+      if (args.dryRun) return print(color.dim(t('out.dryRun')));
+      await confirmOrRefuse(msg('delete.confirm', { n: targets.length }), args.yes, msg('what.delete'));
       const started = Date.now();
       const removed = await ctx.store.delete(targets);
       await ctx.log.append({ type: 'delete', target: targets.map((p) => p.tag).join(' '), reason: args.reason ?? null, outcome: 'ok', ms: Date.now() - started, removed });
       if (args.json) return printJSON({ deleted: targets.map((p) => p.tag) });
-      print(`Deleted ${targets.length} point${targets.length === 1 ? '' : 's'}. Until the next git gc, git rollback undo brings ${targets.length === 1 ? 'it' : 'them'} back.`);
+      print(t('delete.done', { n: targets.length }));
     });
   },
 };

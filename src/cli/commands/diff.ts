@@ -6,6 +6,7 @@ import { collectDiff, resolveSide, type Diff } from '../../app/history.js';
 import { formatKeys, type DatabaseChange, type FileDiff } from '../../core/diff.js';
 import { sortNewestFirst } from '../../core/points.js';
 import { formatBytes } from '../../core/text.js';
+import { t } from '../../core/i18n.js';
 import { open, type GlobalArgs } from '../common.js';
 import { color, print, printJSON } from '../output.js';
 
@@ -18,17 +19,19 @@ interface Args extends GlobalArgs {
 
 export const diffCommand: CommandModule<object, Args> = {
   command: 'diff <a> [b]',
-  describe: 'Compare two points, or a point with the current state: commits, config files, data paths, databases, captured outputs',
+  get describe() {
+    return t('cmd.diff');
+  },
   builder: (y) =>
     y
-      .positional('a', { type: 'string', demandOption: true, describe: 'The older side: a point (tag, id, version, latest, previous-release…)' })
-      .positional('b', { type: 'string', describe: 'The newer side: a point, or "current" (default: the current working tree)' })
-      .option('deep', { type: 'boolean', describe: 'Against the current state: also hash big data files' })
-      .option('tables', { type: 'boolean', default: true, describe: 'List table and row-count changes of SQLite dumps (--no-tables skips)' })
-      .option('json', { type: 'boolean', describe: 'Print JSON' })
-      .example('$0 diff release/v0.8.1 release/v0.8.2', 'between two releases')
-      .example('$0 diff latest', 'the latest point against the working tree')
-      .example('$0 diff previous-release latest-release --json', 'as JSON'),
+      .positional('a', { type: 'string', demandOption: true, describe: t('diff.opt.a') })
+      .positional('b', { type: 'string', describe: t('diff.opt.b') })
+      .option('deep', { type: 'boolean', describe: t('diff.opt.deep') })
+      .option('tables', { type: 'boolean', default: true, describe: t('diff.opt.tables') })
+      .option('json', { type: 'boolean', describe: t('opt.json') })
+      .example('$0 diff release/v0.8.1 release/v0.8.2', t('diff.ex.releases'))
+      .example('$0 diff latest', t('diff.ex.latest'))
+      .example('$0 diff previous-release latest-release --json', t('diff.ex.json')),
   handler: async (args) => {
     const ctx = await open(args);
     const points = sortNewestFirst(await ctx.store.list());
@@ -42,44 +45,44 @@ export const diffCommand: CommandModule<object, Args> = {
 
 export function renderDiff(d: Diff): string[] {
   const out: string[] = [];
-  out.push(color.bold(`${d.a.label} (${d.a.commit.slice(0, 12)}) → ${d.b.label} (${d.b.commit.slice(0, 12)})`), '');
+  const label = (l: string) => (l === 'current state' ? t('diff.current') : l);
+  out.push(color.bold(`${label(d.a.label)} (${d.a.commit.slice(0, 12)}) → ${label(d.b.label)} (${d.b.commit.slice(0, 12)})`), '');
   const c = d.commits;
-  const rel = [c.ahead ? `${c.ahead} commit${c.ahead === 1 ? '' : 's'} added` : '', c.behind ? `${c.behind} commit${c.behind === 1 ? '' : 's'} only in ${d.a.label}` : '']
-    .filter(Boolean)
-    .join(', ');
-  out.push(`${color.bold('Code')}: ${rel || 'same commit'}; ${c.files.length} file${c.files.length === 1 ? '' : 's'} changed, +${c.insertions} -${c.deletions}${d.b.label === 'current state' ? ' (working tree)' : ''}`);
+  const rel = [c.ahead ? t('diff.added', { n: c.ahead }) : '', c.behind ? t('diff.onlyIn', { n: c.behind, label: label(d.a.label) }) : ''].filter(Boolean).join(', ');
+  const tree = d.b.label === 'current state' ? t('diff.workingTree') : '';
+  out.push(`${color.bold(t('diff.code'))}: ${rel || t('diff.sameCommit')}; ${t('diff.filesChanged', { n: c.files.length, plus: c.insertions, minus: c.deletions })}${tree}`);
   for (const l of c.log) out.push(`  ${color.dim(l.hash)} ${l.subject}`);
-  if (c.ahead > c.log.length) out.push(`  … and ${c.ahead - c.log.length} more`);
+  if (c.ahead > c.log.length) out.push(`  ${t('diff.more', { n: c.ahead - c.log.length })}`);
   if (c.files.length) {
     out.push('');
     const w = Math.min(60, Math.max(...c.files.map((f) => f.path.length)));
-    for (const f of c.files.slice(0, 30)) out.push(`  ${f.path.padEnd(w)}  ${f.added === null ? 'binary' : `${color.green(`+${f.added}`)} ${color.red(`-${f.deleted}`)}`}`);
-    if (c.files.length > 30) out.push(`  … and ${c.files.length - 30} more files`);
+    for (const f of c.files.slice(0, 30)) out.push(`  ${f.path.padEnd(w)}  ${f.added === null ? t('diff.binary') : `${color.green(`+${f.added}`)} ${color.red(`-${f.deleted}`)}`}`);
+    if (c.files.length > 30) out.push(`  ${t('diff.moreFiles', { n: c.files.length - 30 })}`);
   }
   out.push('');
   if (!d.config) {
-    const which = !d.a.snapshot ? d.a.label : d.b.label;
-    out.push(`${color.bold('Snapshot')}: ${which} is code only (no snapshot), so only code is compared.`);
+    const which = !d.a.snapshot ? label(d.a.label) : label(d.b.label);
+    out.push(`${color.bold(t('diff.snapshot'))}: ${t('diff.codeOnly', { label: which })}`);
     return out;
   }
-  out.push(`${color.bold('Config files')}: ${fileSummary(d.config)}`);
+  out.push(`${color.bold(t('diff.configFiles'))}: ${fileSummary(d.config)}`);
   out.push(...fileLines(d.config, true));
   if (d.paths && d.paths.added.length + d.paths.removed.length + d.paths.changed.length + d.paths.same > 0) {
-    out.push(`${color.bold('Data paths')}: ${fileSummary(d.paths)}${d.paths.unhashed ? ` (${d.paths.unhashed} big files compared by size)` : ''}`);
+    out.push(`${color.bold(t('diff.dataPaths'))}: ${fileSummary(d.paths)}${d.paths.unhashed ? t('diff.unhashed', { n: d.paths.unhashed }) : ''}`);
     out.push(...fileLines(d.paths, false));
   }
   if (d.databases) {
-    out.push(`${color.bold('Databases')}:${d.databases.length === 0 ? ' none' : ''}`);
+    out.push(`${color.bold(t('diff.databases'))}:${d.databases.length === 0 ? ` ${t('diff.none')}` : ''}`);
     for (const db of d.databases) out.push(...databaseLines(db));
   } else {
-    out.push(`${color.bold('Databases')}: not compared against the current state (make a point, then diff two points; status --deep checks for drift)`);
+    out.push(`${color.bold(t('diff.databases'))}: ${t('diff.dbNotCompared')}`);
   }
   if (d.captures && d.captures.length) {
-    out.push(`${color.bold('Captured outputs')}:`);
+    out.push(`${color.bold(t('diff.captures'))}:`);
     for (const cap of d.captures) {
-      out.push(`  ${cap.name}: ${cap.state === 'same' ? 'unchanged' : cap.state}`);
+      out.push(`  ${cap.name}: ${cap.state === 'same' ? t('status.unchanged') : cap.state}`);
       for (const l of cap.lines.slice(0, 40).map((x) => x.trimEnd())) out.push(`    ${l.startsWith('+') ? color.green(l) : color.red(l)}`);
-      if (cap.lines.length > 40) out.push(`    … and ${cap.lines.length - 40} more lines`);
+      if (cap.lines.length > 40) out.push(`    ${t('diff.moreLines', { n: cap.lines.length - 40 })}`);
     }
   }
   return out;
@@ -87,8 +90,8 @@ export function renderDiff(d: Diff): string[] {
 
 function fileSummary(f: FileDiff): string {
   const n = f.added.length + f.removed.length + f.changed.length;
-  if (n === 0) return `unchanged (${f.same} file${f.same === 1 ? '' : 's'})`;
-  return `${f.changed.length} changed, ${f.added.length} added, ${f.removed.length} removed, ${f.same} unchanged`;
+  if (n === 0) return t('status.filesUnchanged', { n: f.same });
+  return t('diff.fileCounts', { changed: f.changed.length, added: f.added.length, removed: f.removed.length, same: f.same });
 }
 
 function fileLines(f: FileDiff, keys: boolean): string[] {
@@ -96,14 +99,14 @@ function fileLines(f: FileDiff, keys: boolean): string[] {
   const limit = 40;
   const all = [
     ...f.changed.map((c) => {
-      const size = c.modeOnly ? `mode ${c.from.mode.slice(-4)} → ${c.to.mode.slice(-4)}` : `${formatBytes(c.from.size)} → ${formatBytes(c.to.size)}`;
+      const size = c.modeOnly ? t('status.mode', { from: c.from.mode.slice(-4), to: c.to.mode.slice(-4) }) : `${formatBytes(c.from.size)} → ${formatBytes(c.to.size)}`;
       return `  ${color.yellow('~')} ${c.path}  ${size}${keys && c.keys ? `; ${formatKeys(c.keys)}` : ''}`;
     }),
     ...f.added.map((x) => `  ${color.green('+')} ${x.path}  ${formatBytes(x.size)}`),
     ...f.removed.map((x) => `  ${color.red('-')} ${x.path}  ${formatBytes(x.size)}`),
   ];
   out.push(...all.slice(0, limit));
-  if (all.length > limit) out.push(`  … and ${all.length - limit} more`);
+  if (all.length > limit) out.push(`  ${t('diff.more', { n: all.length - limit })}`);
   return out;
 }
 
@@ -111,16 +114,16 @@ function databaseLines(db: DatabaseChange): string[] {
   const out: string[] = [];
   const size = (x: { size: number } | null) => (x ? formatBytes(x.size) : '—');
   const mark = db.state === 'same' ? '=' : db.state === 'added' ? '+' : db.state === 'removed' ? '-' : '~';
-  const state = db.state === 'same' ? 'unchanged' : db.state;
-  out.push(`  ${mark} ${db.name} (${db.engine}): ${state}, dump ${size(db.from)} → ${size(db.to)}`);
+  const state = t(`diff.state.${db.state}` as 'diff.state.same');
+  out.push(`  ${mark} ${db.name} (${db.engine}): ${t('diff.dbLine', { state, from: size(db.from), to: size(db.to) })}`);
   // The dump size is shown above; a table count is shown by name below when known.
   for (const f of db.facts.filter((x) => x.key !== 'bytes' && !(db.tables && x.key === 'tables'))) out.push(`      ${f.key}: ${String(f.from)} → ${String(f.to)}`);
   if (db.tables) {
-    const t = db.tables;
-    if (t.added.length) out.push(`      tables added: ${t.added.join(', ')}`);
-    if (t.removed.length) out.push(`      tables removed: ${t.removed.join(', ')}`);
-    for (const r of t.rows) out.push(`      ${r.table}: ${r.from} → ${r.to} rows (${r.to >= r.from ? '+' : ''}${r.to - r.from})`);
-    if (!t.added.length && !t.removed.length && !t.rows.length) out.push('      same tables and row counts (rows changed in place)');
+    const tb = db.tables;
+    if (tb.added.length) out.push(`      ${t('diff.tablesAdded', { tables: tb.added.join(', ') })}`);
+    if (tb.removed.length) out.push(`      ${t('diff.tablesRemoved', { tables: tb.removed.join(', ') })}`);
+    for (const r of tb.rows) out.push(`      ${t('diff.rows', { table: r.table, from: r.from, to: r.to, delta: `${r.to >= r.from ? '+' : ''}${r.to - r.from}` })}`);
+    if (!tb.added.length && !tb.removed.length && !tb.rows.length) out.push(`      ${t('diff.sameTables')}`);
   }
   return out;
 }

@@ -1,5 +1,8 @@
-// Every command, in the order `git rollback --help` lists them.
+// Every command, in the order `git rollback -h` lists them. A function, so
+// that descriptions are read after the language is chosen.
 import type { CommandModule } from 'yargs';
+import { adoptCommand } from './adopt.js';
+import { completionCommands } from './completion.js';
 import { deleteCommand } from './delete.js';
 import { deployCommand } from './deploy.js';
 import { diffCommand } from './diff.js';
@@ -19,23 +22,27 @@ import { undoCommand } from './undo.js';
 import { verifyCommand } from './verify.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [
-  pointCommand,
-  releaseCommand,
-  listCommand,
-  showCommand,
-  statusCommand,
-  diffCommand,
-  toCommand,
-  undoCommand,
-  deployCommand,
-  deleteCommand,
-  ...protectCommands,
-  pruneCommand,
-  verifyCommand,
-  logCommand,
-  reportCommand,
-  pushCommand,
-  fetchCommand,
-  initCommand,
-];
+export function commands(): CommandModule<any, any>[] {
+  return [
+    pointCommand,
+    releaseCommand,
+    listCommand,
+    showCommand,
+    statusCommand,
+    diffCommand,
+    toCommand,
+    undoCommand,
+    deployCommand,
+    deleteCommand,
+    ...protectCommands,
+    pruneCommand,
+    verifyCommand,
+    logCommand,
+    reportCommand,
+    pushCommand,
+    fetchCommand,
+    adoptCommand,
+    initCommand,
+    ...completionCommands,
+  ];
+}

@@ -1,35 +1,46 @@
-// git rollback list: points, newest first, as a table or JSON.
+// git rollback list: points, newest first, as a table that fits the terminal
+// (marking where HEAD is and what undo returns to, automatic backups folded
+// into one line), or JSON.
 import type { CommandModule } from 'yargs';
 import semver from 'semver';
+import { lastAction } from '../../app/rollback.js';
 import { age, parseSince } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
+import { msg, t } from '../../core/i18n.js';
 import { releaseVersion, sortNewestFirst } from '../../core/points.js';
 import { formatBytes } from '../../core/text.js';
 import { POINT_KINDS, type Point } from '../../core/types.js';
 import { open, type GlobalArgs } from '../common.js';
-import { localTime, print, printJSON, table } from '../output.js';
+import { color, fit, localTime, print, printJSON, table, tableWidth } from '../output.js';
 
 interface Args extends GlobalArgs {
   kind?: string[];
   grep?: string;
   since?: string;
   limit?: number;
+  all?: boolean;
+  wide?: boolean;
 }
 
 export const listCommand: CommandModule<object, Args> = {
   command: 'list',
   aliases: ['ls'],
-  describe: 'List points, releases and backups, newest first',
+  get describe() {
+    return t('cmd.list');
+  },
   builder: (y) =>
     y
-      .option('kind', { type: 'string', array: true, choices: [...POINT_KINDS], describe: 'Only these kinds (repeatable)' })
-      .option('grep', { type: 'string', describe: 'Only points whose tag or description matches (regular expression, case-insensitive)' })
-      .option('since', { type: 'string', describe: 'Only points made since a date or within a duration (7d, 12h)' })
-      .option('limit', { alias: 'n', type: 'number', describe: 'At most this many' })
-      .option('json', { type: 'boolean', describe: 'Print JSON' })
-      .example('$0 list', 'everything, newest first')
-      .example('$0 ls --kind release', 'the version history')
-      .example('$0 list --grep 服务 --since 7d --json', 'filtered, as JSON'),
+      .option('kind', { type: 'string', array: true, choices: [...POINT_KINDS], describe: t('list.opt.kind') })
+      .option('grep', { type: 'string', describe: t('list.opt.grep') })
+      .option('since', { type: 'string', describe: t('list.opt.since') })
+      .option('limit', { alias: 'n', type: 'number', describe: t('list.opt.limit') })
+      .option('all', { alias: 'a', type: 'boolean', describe: t('list.opt.all') })
+      .option('wide', { alias: 'w', type: 'boolean', describe: t('opt.wide') })
+      .option('json', { type: 'boolean', describe: t('opt.json') })
+      .example('$0 list', t('list.ex.list'))
+      .example('$0 ls --kind release', t('list.ex.releases'))
+      .example('$0 list --all --wide', t('list.ex.all'))
+      .example('$0 list --grep 服务 --since 7d --json', t('list.ex.grep')),
   handler: async (args) => {
     const ctx = await open(args);
     let points = sortNewestFirst(await ctx.store.list());
@@ -39,42 +50,74 @@ export const listCommand: CommandModule<object, Args> = {
       try {
         re = new RegExp(args.grep, 'i');
       } catch {
-        throw new UsageError(`--grep ${args.grep}: not a valid regular expression`);
+        throw new UsageError(msg('list.badGrep', { grep: args.grep }));
       }
       points = points.filter((p) => re.test(p.tag) || re.test(p.description));
     }
     if (args.since) {
       const since = parseSince(args.since);
-      if (!since) throw new UsageError(`--since ${args.since}: expected a date (2025-09-06) or a duration (7d, 12h)`);
+      if (!since) throw new UsageError(msg('list.badSince', { since: args.since }));
       points = points.filter((p) => p.createdAt >= since);
     }
-    if (args.limit !== undefined) points = points.slice(0, Math.max(0, args.limit));
-    const releasesOnly = args.kind?.length === 1 && args.kind[0] === 'release';
-    if (args.json) return printJSON(points.map(pointJSON));
+    if (args.json) {
+      if (args.limit !== undefined) points = points.slice(0, Math.max(0, args.limit));
+      return printJSON(points.map(pointJSON));
+    }
     if (points.length === 0) {
-      print('No points yet. Make one: git rollback point "description"');
+      print(t('list.empty'));
       return;
     }
-    if (releasesOnly) return printReleases(points);
+    const width = tableWidth(args.wide);
+    const releasesOnly = args.kind?.length === 1 && args.kind[0] === 'release';
+    if (releasesOnly) return printReleases(args.limit !== undefined ? points.slice(0, Math.max(0, args.limit)) : points, width);
+
+    // What undo returns to (for now: lastAction; the runner will have one function for it).
+    const [head, last] = await Promise.all([ctx.git.head(), lastAction(ctx).catch(() => null)]);
+    const undoTarget = last?.kind === 'rollback' ? last.backup : null;
+    const foldBackups = !args.all && !args.kind?.includes('backup');
+    const folded = foldBackups ? points.filter((p) => p.kind === 'backup' && p.tag !== undoTarget) : [];
+    let shown = foldBackups ? points.filter((p) => !folded.includes(p)) : points;
+    if (args.limit !== undefined) shown = shown.slice(0, Math.max(0, args.limit));
+
     const now = new Date();
-    const rows = points.map((p) => [
+    const mark = (p: Point) => (p.commit === head.commit ? '*' : '') + (p.tag === undoTarget ? 'u' : '');
+    const rows = shown.map((p) => [
+      mark(p),
       p.tag,
-      p.kind,
+      t(`kind.${p.kind}` as 'kind.point'),
       `${localTime(p.createdAt)} (${age(p.createdAt, now)})`,
       p.commit.slice(0, 8),
       p.note?.branch ?? p.trailers.branch ?? '',
       p.description.split('\n')[0] ?? '',
-      summary(p) + (p.note?.protected ? ' [protected]' : ''),
+      summary(p) + (p.note?.protected ? ` ${t('list.protected')}` : ''),
     ]);
-    for (const line of table(
-      [{ header: 'POINT' }, { header: 'KIND' }, { header: 'CREATED' }, { header: 'COMMIT' }, { header: 'BRANCH', max: 20 }, { header: 'DESCRIPTION', max: 40 }, { header: 'SNAPSHOT' }],
+    const anyMark = rows.some((r) => r[0]);
+    const lines = table(
+      [
+        { header: '' },
+        { header: t('list.col.point') },
+        { header: t('list.col.kind'), drop: 5 },
+        { header: t('list.col.created'), compactAt: 3, compact: shown.map((p) => age(p.createdAt, now)), drop: 6 },
+        { header: t('list.col.commit'), drop: 2 },
+        { header: t('list.col.branch'), max: 20, drop: 1 },
+        { header: t('list.col.description'), flex: { min: 12 } },
+        { header: t('list.col.snapshot'), drop: 4 },
+      ],
       rows,
-    ))
-      print(line);
+      { width },
+    );
+    // The mark column is empty unless something is marked: keep its two spaces out then.
+    for (const line of lines) print(anyMark ? line : line.replace(/^ {0,2}/, ''));
+    if (folded.length) {
+      const newest = folded[0] as Point;
+      print(color.dim(fit(t('list.folded', { n: folded.length, age: age(newest.createdAt, now) }), width)));
+    }
+    const legend = [rows.some((r) => r[0]?.includes('*')) ? t('list.legendHead') : '', undoTarget && rows.some((r) => r[0]?.includes('u')) ? t('list.legendUndo') : ''].filter(Boolean);
+    if (legend.length) print(color.dim(fit(legend.join(t('list.legendSep')), width)));
   },
 };
 
-function printReleases(points: Point[]): void {
+function printReleases(points: Point[], width: number | null): void {
   const sorted = [...points].sort((a, b) => semver.rcompare(releaseVersion(a) ?? '0.0.0', releaseVersion(b) ?? '0.0.0'));
   const rows = sorted.map((p, i) => {
     const v = releaseVersion(p);
@@ -83,8 +126,17 @@ function printReleases(points: Point[]): void {
     return [p.tag, v ?? '?', change, localTime(p.createdAt), p.commit.slice(0, 8), p.description.split('\n')[0] ?? '', summary(p)];
   });
   for (const line of table(
-    [{ header: 'RELEASE' }, { header: 'VERSION' }, { header: 'CHANGE' }, { header: 'DATE' }, { header: 'COMMIT' }, { header: 'DESCRIPTION', max: 40 }, { header: 'SNAPSHOT' }],
+    [
+      { header: t('list.col.release') },
+      { header: t('list.col.version') },
+      { header: t('list.col.change'), drop: 3 },
+      { header: t('list.col.date') },
+      { header: t('list.col.commit'), drop: 2 },
+      { header: t('list.col.description'), flex: { min: 12 } },
+      { header: t('list.col.snapshot'), drop: 1 },
+    ],
     rows,
+    { width },
   ))
     print(line);
 }
@@ -92,16 +144,16 @@ function printReleases(points: Point[]): void {
 export function summary(p: Point): string {
   const s = p.note?.snapshot;
   if (!s) {
-    const t = p.trailers.summary;
-    if (!t) return p.note || p.trailers.snapshot ? '' : 'code only';
-    const m = Object.fromEntries(t.split(' ').map((kv) => kv.split('=')));
-    return `${m.config ?? 0} config, ${formatBytes(Number(m.size ?? 0))}`;
+    const trailer = p.trailers.summary;
+    if (!trailer) return p.note || p.trailers.snapshot ? '' : t('list.codeOnly');
+    const m = Object.fromEntries(trailer.split(' ').map((kv) => kv.split('=')));
+    return t('list.summary', { config: Number(m.config ?? 0), size: formatBytes(Number(m.size ?? 0)) });
   }
-  const parts = [`${s.config.length} config`];
-  if (s.paths.length) parts.push(`${s.paths.length} path files`);
-  if (s.databases.length) parts.push(`${s.databases.length} db`);
-  if (s.worktree) parts.push('wip');
-  return `${parts.join(', ')}, ${formatBytes(s.size)}`;
+  const parts = [t('list.sum.config', { n: s.config.length })];
+  if (s.paths.length) parts.push(t('list.sum.paths', { n: s.paths.length }));
+  if (s.databases.length) parts.push(t('list.sum.db', { n: s.databases.length }));
+  if (s.worktree) parts.push(t('list.sum.wip'));
+  return [...parts, formatBytes(s.size)].join(t('list.sepComma'));
 }
 
 export function pointJSON(p: Point): Record<string, unknown> {

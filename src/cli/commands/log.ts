@@ -2,27 +2,32 @@
 import type { CommandModule } from 'yargs';
 import type { LoggedEvent, RollbackEvent } from '../../adapters/eventlog.js';
 import { formatMs } from '../../core/duration.js';
+import { t } from '../../core/i18n.js';
 import { open, type GlobalArgs } from '../common.js';
-import { color, localTime, print, printJSON, table } from '../output.js';
+import { color, localTime, print, printJSON, table, tableWidth } from '../output.js';
 
-export const EVENT_TYPES = ['point', 'release', 'rollback', 'undo', 'delete', 'prune', 'deploy', 'verify', 'protect', 'unprotect'] as const;
+export const EVENT_TYPES = ['point', 'release', 'rollback', 'undo', 'delete', 'prune', 'deploy', 'verify', 'protect', 'unprotect', 'adopt'] as const;
 
 interface Args extends GlobalArgs {
   limit?: number;
   type?: string[];
+  wide?: boolean;
 }
 
 export const logCommand: CommandModule<object, Args> = {
   command: 'log',
-  describe: 'Show the event log, newest first: every point, release, rollback, undo, delete… with who, when, why and how long',
+  get describe() {
+    return t('cmd.log');
+  },
   builder: (y) =>
     y
-      .option('limit', { alias: 'n', type: 'number', default: 50, describe: 'At most this many events (0: all)' })
-      .option('type', { type: 'string', array: true, choices: [...EVENT_TYPES], describe: 'Only these event types (repeatable)' })
-      .option('json', { type: 'boolean', describe: 'Print the events as JSON' })
-      .example('$0 log', 'the last 50 events')
-      .example('$0 log --type rollback --type undo', 'rollbacks and undos only')
-      .example('$0 log -n 0 --json', 'everything, as JSON'),
+      .option('limit', { alias: 'n', type: 'number', default: 50, describe: t('log.opt.limit') })
+      .option('type', { type: 'string', array: true, choices: [...EVENT_TYPES], describe: t('log.opt.type') })
+      .option('wide', { alias: 'w', type: 'boolean', describe: t('opt.wide') })
+      .option('json', { type: 'boolean', describe: t('log.opt.json') })
+      .example('$0 log', t('log.ex.log'))
+      .example('$0 log --type rollback --type undo', t('log.ex.type'))
+      .example('$0 log -n 0 --json', t('log.ex.json')),
   handler: async (args) => {
     const ctx = await open(args);
     const limit = args.limit && args.limit > 0 ? args.limit : undefined;
@@ -31,13 +36,13 @@ export const logCommand: CommandModule<object, Args> = {
     if (limit !== undefined) events = events.slice(0, limit);
     if (args.json) return printJSON(events.map((e) => ({ id: e.commit, ...e.event })));
     if (events.length === 0) {
-      print(args.type?.length ? `No ${args.type.join('/')} events.` : 'No events yet: they are recorded as points are made and rollbacks run.');
+      print(args.type?.length ? t('log.noneOfType', { types: args.type.join('/') }) : t('log.none'));
       return;
     }
     const rows = events.map((e) => [
       e.commit.slice(0, 8),
       localTime(new Date(e.event.time)),
-      e.event.type,
+      eventType(e.event.type),
       e.event.target ?? '',
       outcome(e.event),
       formatMs(e.event.ms),
@@ -46,18 +51,38 @@ export const logCommand: CommandModule<object, Args> = {
       details(e),
     ]);
     for (const line of table(
-      [{ header: 'ID' }, { header: 'TIME' }, { header: 'EVENT' }, { header: 'TARGET' }, { header: 'OUTCOME' }, { header: 'TOOK' }, { header: 'BY', max: 30 }, { header: 'REASON', max: 30 }, { header: 'DETAILS' }],
+      [
+        { header: t('log.col.id'), drop: 3 },
+        { header: t('log.col.time'), compactAt: 4, compact: events.map((e) => localTime(new Date(e.event.time)).slice(5)) },
+        { header: t('log.col.event') },
+        { header: t('log.col.target'), flex: { min: 12 } },
+        { header: t('log.col.outcome') },
+        { header: t('log.col.took'), drop: 5 },
+        { header: t('log.col.by'), max: 30, drop: 2 },
+        { header: t('log.col.reason'), max: 30, flex: { min: 8 }, drop: 6 },
+        { header: t('log.col.details'), flex: { min: 20 }, drop: 1 },
+      ],
       rows,
+      { width: tableWidth(args.wide) },
     ))
       print(line);
   },
 };
 
 function outcome(e: RollbackEvent): string {
-  if (e.outcome === 'ok') return 'ok';
-  if (e.outcome === 'reverted') return color.yellow('reverted');
-  return color.red(e.outcome);
+  const text = ['ok', 'reverted', 'failed'].includes(e.outcome) ? t(`outcome.${e.outcome}` as 'outcome.ok') : e.outcome;
+  if (e.outcome === 'ok') return text;
+  if (e.outcome === 'reverted') return color.yellow(text);
+  return color.red(text);
 }
+
+/** An event type in the user's language ("rollback" → "回滚"). */
+function eventType(type: string): string {
+  const key = `event.${type}`;
+  return key in EVENT_WORDS ? t(key as 'event.point') : type;
+}
+
+const EVENT_WORDS = Object.fromEntries(EVENT_TYPES.map((x) => [`event.${x}`, true]));
 
 /** One short line of what matters for each type. */
 function details({ event: e }: LoggedEvent): string {
@@ -70,19 +95,19 @@ function details({ event: e }: LoggedEvent): string {
       const to = e.to as { commit?: string } | undefined;
       const parts: string[] = [];
       if (from?.commit || to?.commit) parts.push(`${from?.branch ? `${from.branch}@` : ''}${short(from?.commit)} → ${short(to?.commit)}`);
-      if (e.mode) parts.push(`mode ${s(e.mode)}`);
-      if (e.backup) parts.push(`backup ${s(e.backup)}`);
-      if (typeof e.commitsUndone === 'number' && e.commitsUndone > 0) parts.push(`${e.commitsUndone} commit${e.commitsUndone === 1 ? '' : 's'} undone`);
+      if (e.mode) parts.push(t('log.mode', { mode: s(e.mode) }));
+      if (e.backup) parts.push(t('log.backup', { backup: s(e.backup) }));
+      if (typeof e.commitsUndone === 'number' && e.commitsUndone > 0) parts.push(t('log.undone', { n: e.commitsUndone }));
       const health = e.health as { ok: boolean } | null | undefined;
-      if (health) parts.push(`health ${health.ok ? 'ok' : 'failed'}`);
-      if (e.error) parts.push(`error: ${s(e.error)}`);
-      return parts.join(', ');
+      if (health) parts.push(t(health.ok ? 'log.healthOk' : 'log.healthFailed'));
+      if (e.error) parts.push(t('log.error', { error: s(e.error) }));
+      return parts.join(t('list.sepComma'));
     }
     case 'point':
     case 'release':
     case 'delete':
-      return e.commit ? `commit ${short(e.commit)}` : '';
+      return e.commit ? t('log.commit', { commit: short(e.commit) }) : '';
     default:
-      return e.error ? `error: ${s(e.error)}` : '';
+      return e.error ? t('log.error', { error: s(e.error) }) : '';
   }
 }

@@ -3,11 +3,13 @@ import type { CommandModule } from 'yargs';
 import { makePoint } from '../../app/points.js';
 import type { Context } from '../../app/context.js';
 import { formatMs } from '../../core/duration.js';
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, RollbackError, UsageError } from '../../core/errors.js';
+import { msg, t } from '../../core/i18n.js';
 import { formatBytes } from '../../core/text.js';
 import type { PointNote } from '../../core/types.js';
-import { open, reasonOption, withLock, type GlobalArgs, lockWait, waitOption } from '../common.js';
-import { color, print, printJSON, spinner, warn } from '../output.js';
+import { lockWait, open, reasonOption, waitOption, withLock, type GlobalArgs } from '../common.js';
+import { color, print, printJSON, stepReporter, warn } from '../output.js';
+import { localSnapshotStep } from '../step-titles.js';
 
 interface Args extends GlobalArgs {
   description?: string;
@@ -19,23 +21,25 @@ interface Args extends GlobalArgs {
 
 export const pointCommand: CommandModule<object, Args> = {
   command: 'point [description]',
-  describe: 'Make a point: tag HEAD and snapshot config files, data paths, databases and uncommitted work',
+  get describe() {
+    return t('cmd.point');
+  },
   builder: (y) =>
     y
-      .positional('description', { type: 'string', describe: 'What this moment is (any language)' })
-      .option('name', { type: 'string', describe: 'Readable id instead of the UTC timestamp (tag rollback/<name>)' })
-      .option('include-untracked', { alias: 'u', type: 'boolean', describe: 'Also capture untracked files (not ignored ones)' })
-      .option('reason', reasonOption)
-      .option('wait', waitOption)
-      .option('json', { type: 'boolean', describe: 'Print the point as JSON' })
-      .example('$0 point "AI服务集成完成"', 'a point with a Chinese description')
-      .example('$0 point "before migration 42" --name pre-m42', 'a point with a readable id')
-      .example('$0 point -u', 'also capture untracked files'),
+      .positional('description', { type: 'string', describe: t('point.opt.description') })
+      .option('name', { type: 'string', describe: t('point.opt.name') })
+      .option('include-untracked', { alias: 'u', type: 'boolean', describe: t('point.opt.untracked') })
+      .option('reason', reasonOption())
+      .option('wait', waitOption())
+      .option('json', { type: 'boolean', describe: t('point.opt.json') })
+      .example('$0 point "AI服务集成完成"', t('point.ex.chinese'))
+      .example('$0 point "before migration 42" --name pre-m42', t('point.ex.name'))
+      .example('$0 point -u', t('point.ex.untracked')),
   handler: async (args) => {
     const ctx = await open(args);
-    const spin = await spinner(!args.json);
+    const progress = await stepReporter(!!args.json);
     const made = await withLock(ctx, 'git rollback point', lockWait(args, 15_000), async () => {
-      spin.start('making point');
+      progress.step(t('point.making'));
       try {
         return await madeOrNothing(ctx, args.name, () => makePoint(ctx, {
           kind: 'point',
@@ -43,17 +47,18 @@ export const pointCommand: CommandModule<object, Args> = {
           ...(args.name !== undefined ? { name: args.name } : {}),
           includeUntracked: !!args.includeUntracked,
           reason: args.reason ?? null,
-          onProgress: (t) => spin.start(`snapshot: ${t}`),
+          onProgress: (x) => progress.step(t('point.snapshotStep', { what: localSnapshotStep(x) })),
+          onTransfer: (x) => progress.transfer(x),
         }));
       } finally {
-        spin.stop();
+        progress.stop();
       }
     });
     for (const w of made.warnings) warn(w);
     if (args.json) return printJSON({ tag: made.point.tag, ...made.note, ms: made.ms });
-    print(`Made point ${color.bold(made.point.tag)}${made.note.description ? ` "${made.note.description}"` : ''}`);
+    print(t(made.note.description ? 'point.made' : 'point.madeNoDesc', { tag: color.bold(made.point.tag), description: made.note.description }));
     for (const line of describeNote(made.note)) print(`  ${line}`);
-    print(`  ${color.dim(`took ${formatMs(made.ms)}`)}`);
+    print(`  ${color.dim(t('point.took', { time: formatMs(made.ms) }))}`);
   },
 };
 
@@ -67,7 +72,10 @@ async function madeOrNothing<T>(ctx: Context, name: string | undefined, make: ()
   } catch (error) {
     const tag = name !== undefined ? `${ctx.config.tags.point}${name}` : null;
     const exists = tag ? await ctx.git.revParse(`refs/tags/${tag}`) : null;
-    if (!exists && error instanceof Error && !(error instanceof ConflictError)) error.message += ' — no point was made';
+    if (!exists && error instanceof Error && !(error instanceof ConflictError) && !(error instanceof UsageError)) {
+      if (error instanceof RollbackError && error.msg) error.msg = msg('point.noneMade', { error: error.msg });
+      error.message += ' — no point was made';
+    }
     throw error;
   }
 }
@@ -76,17 +84,27 @@ async function madeOrNothing<T>(ctx: Context, name: string | undefined, make: ()
 export function describeNote(note: PointNote): string[] {
   const lines: string[] = [];
   const s = note.snapshot;
-  lines.push(`commit     ${note.commit.slice(0, 12)}${note.branch ? ` on ${note.branch}` : note.snapshot ? ' (detached HEAD)' : ''}${s?.worktree ? `, ${s.worktree.files} uncommitted file${s.worktree.files === 1 ? '' : 's'} captured` : ''}`);
+  const label = (key: Parameters<typeof t>[0]) => labelled(t(key));
+  const where = note.branch ? t('note.onBranch', { branch: note.branch }) : note.snapshot ? t('note.detached') : '';
+  const wip = s?.worktree ? t('note.uncommitted', { n: s.worktree.files }) : '';
+  lines.push(`${label('note.commit')}${note.commit.slice(0, 12)}${where}${wip}`);
   if (!s) {
-    lines.push('snapshot   none (code only)');
+    lines.push(`${label('note.snapshot')}${t('note.codeOnly')}`);
     return lines;
   }
   const files = (list: { path: string; size: number }[]) =>
-    `${list.length} file${list.length === 1 ? '' : 's'} (${formatBytes(list.reduce((n, f) => n + f.size, 0))})${list.length ? ': ' + list.slice(0, 4).map((f) => f.path).join(', ') + (list.length > 4 ? ', …' : '') : ''}`;
-  lines.push(`config     ${files(s.config)}`);
-  if (s.paths.length) lines.push(`paths      ${files(s.paths)}`);
-  for (const d of s.databases) lines.push(`database   ${d.name} (${d.engine}, ${formatBytes(d.size)}, ${d.tool}, ${formatMs(d.ms)})`);
-  for (const c of s.captures) lines.push(`capture    ${c.name} (${formatBytes(c.size)}${c.exitCode !== 0 ? `, exit ${c.exitCode}` : ''})`);
-  lines.push(`snapshot   ${formatBytes(s.size)} in ${s.ref}`);
+    t('note.files', { n: list.length, size: formatBytes(list.reduce((n, f) => n + f.size, 0)) }) +
+    (list.length ? ': ' + list.slice(0, 4).map((f) => f.path).join(', ') + (list.length > 4 ? ', …' : '') : '');
+  lines.push(`${label('note.config')}${files(s.config)}`);
+  if (s.paths.length) lines.push(`${label('note.paths')}${files(s.paths)}`);
+  for (const d of s.databases) lines.push(`${label('note.database')}${t('note.databaseLine', { name: d.name, engine: d.engine, size: formatBytes(d.size), tool: d.tool, time: formatMs(d.ms) })}`);
+  for (const c of s.captures) lines.push(`${label('note.capture')}${c.name} (${formatBytes(c.size)}${c.exitCode !== 0 ? `, exit ${c.exitCode}` : ''})`);
+  lines.push(`${label('note.snapshot')}${t('note.snapshotLine', { size: formatBytes(s.size), ref: s.ref })}`);
   return lines;
+}
+
+/** A label padded to the column where values start (11 columns, CJK counted double). */
+export function labelled(label: string, w = 11): string {
+  const used = [...label].reduce((n, ch) => n + (/[\u2e80-\uffff]/.test(ch) ? 2 : 1), 0);
+  return label + ' '.repeat(Math.max(1, w - used));
 }

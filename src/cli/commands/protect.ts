@@ -3,6 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.js';
 import { resolvePoint } from '../../core/points.js';
+import { msg, t } from '../../core/i18n.js';
 import { open, reasonOption, withLock, type GlobalArgs } from '../common.js';
 import { print } from '../output.js';
 
@@ -15,22 +16,24 @@ function protectCommand(on: boolean): CommandModule<object, Args> {
   const name = on ? 'protect' : 'unprotect';
   return {
     command: `${name} <point>`,
-    describe: on ? 'Protect a point from delete and prune' : 'Remove the protection of a point',
+    get describe() {
+      return t(on ? 'cmd.protect' : 'cmd.unprotect');
+    },
     builder: (y) =>
       y
-        .positional('point', { type: 'string', demandOption: true })
-        .option('reason', reasonOption)
+        .positional('point', { type: 'string', demandOption: true, describe: t('protect.opt.point') })
+        .option('reason', reasonOption())
         .example(`$0 ${name} release/v0.8.1`, ''),
     handler: async (args) => {
       const ctx = await open(args);
       await withLock(ctx, `git rollback ${name}`, 15_000, async () => {
         const points = await ctx.store.list();
         const p = await resolvePoint(args.point, { points, prefixes: ctx.config.tags, commitOf: (r) => ctx.git.revParse(`${r}^{commit}`) });
-        if (!p.note) throw new UsageError(`${p.tag} has no git-rollback note (made by another tool, or notes not fetched)`, 'fetch notes: git rollback fetch');
-        if (p.note.protected === on) return print(`${p.tag} is already ${on ? 'protected' : 'unprotected'}.`);
+        if (!p.note) throw new UsageError(msg('protect.noNote', { tag: p.tag }), msg('protect.noNoteHint'));
+        if (p.note.protected === on) return print(t(on ? 'protect.already' : 'protect.alreadyNot', { tag: p.tag }));
         await ctx.store.writeNote(p, { ...p.note, protected: on });
         await ctx.log.append({ type: name, target: p.tag, reason: args.reason ?? null, outcome: 'ok', ms: 0 });
-        print(`${on ? 'Protected' : 'Unprotected'} ${p.tag}.`);
+        print(t(on ? 'protect.done' : 'protect.undone', { tag: p.tag }));
       });
     },
   };

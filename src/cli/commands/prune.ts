@@ -7,9 +7,10 @@ import { refuseIfInterrupted } from './to.js';
 import { parseDuration } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
 import { decidePrune } from '../../core/retention.js';
+import { msg, t } from '../../core/i18n.js';
 import { POINT_KINDS, type PointKind } from '../../core/types.js';
-import { confirmOrRefuse, open, reasonOption, withLock, type GlobalArgs, lockWait, waitOption } from '../common.js';
-import { color, localTime, print, printJSON, table, warn } from '../output.js';
+import { confirmOrRefuse, lockWait, open, reasonOption, waitOption, withLock, type GlobalArgs } from '../common.js';
+import { color, localTime, print, printJSON, table, tableWidth, warn } from '../output.js';
 
 interface Args extends GlobalArgs {
   keepLast?: number;
@@ -24,24 +25,26 @@ interface Args extends GlobalArgs {
 
 export const pruneCommand: CommandModule<object, Args> = {
   command: 'prune',
-  describe: 'Remove points the retention policy does not keep, and previous database copies left by rollbacks',
+  get describe() {
+    return t('cmd.prune');
+  },
   builder: (y) =>
     y
-      .option('keep-last', { type: 'number', describe: 'Keep the newest N points of each kind (default: retention.keepLast)' })
-      .option('keep-within', { type: 'string', describe: 'Keep points younger than this, e.g. 7d (default: retention.keepWithin)' })
-      .option('kind', { type: 'string', array: true, choices: [...POINT_KINDS], describe: 'Only prune these kinds' })
-      .option('keep-databases', { type: 'boolean', describe: 'Do not drop previous database copies (<db>_rollback_<id>) or loaded copies left by interrupted rollbacks' })
-      .option('dry-run', { alias: 'n', type: 'boolean', describe: 'Show what would be removed' })
-      .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation' })
-      .option('reason', reasonOption)
-      .option('wait', waitOption)
-      .option('json', { type: 'boolean', describe: 'Print the decisions as JSON' })
-      .example('$0 prune --dry-run', 'what the configured retention would remove')
-      .example('$0 prune --keep-last 10 --kind backup --yes', 'keep 10 backups, no prompt'),
+      .option('keep-last', { type: 'number', describe: t('prune.opt.keepLast') })
+      .option('keep-within', { type: 'string', describe: t('prune.opt.keepWithin') })
+      .option('kind', { type: 'string', array: true, choices: [...POINT_KINDS], describe: t('prune.opt.kind') })
+      .option('keep-databases', { type: 'boolean', describe: t('prune.opt.keepDatabases') })
+      .option('dry-run', { alias: 'n', type: 'boolean', describe: t('prune.opt.dryRun') })
+      .option('yes', { alias: 'y', type: 'boolean', describe: t('opt.yes') })
+      .option('reason', reasonOption())
+      .option('wait', waitOption())
+      .option('json', { type: 'boolean', describe: t('prune.opt.json') })
+      .example('$0 prune --dry-run', t('prune.ex.dryRun'))
+      .example('$0 prune --keep-last 10 --kind backup --yes', t('prune.ex.keep')),
   handler: async (args) => {
     const ctx = await open(args);
-    if (args.keepWithin !== undefined && parseDuration(args.keepWithin) === null) throw new UsageError(`--keep-within ${args.keepWithin}: expected a duration like 7d or 12h`);
-    if (args.keepLast !== undefined && (!Number.isInteger(args.keepLast) || args.keepLast < 0)) throw new UsageError(`--keep-last ${args.keepLast}: expected a whole number >= 0`);
+    if (args.keepWithin !== undefined && parseDuration(args.keepWithin) === null) throw new UsageError(msg('prune.badWithin', { value: args.keepWithin }));
+    if (args.keepLast !== undefined && (!Number.isInteger(args.keepLast) || args.keepLast < 0)) throw new UsageError(msg('prune.badLast', { value: args.keepLast }));
     await withLock(ctx, 'git rollback prune', lockWait(args, 15_000), async () => {
       // A job in the journal may still need its copies and its backup.
       await refuseIfInterrupted(ctx);
@@ -60,20 +63,22 @@ export const pruneCommand: CommandModule<object, Args> = {
       );
       const remove = decisions.filter((d) => !d.keep);
       const engines = args.keepDatabases ? [] : await ctx.engines();
-      const kept = (await findLeftovers(ctx, engines, null, warn)).filter((l) => !args.keepDatabases || !l.engine);
+      const kept = (await findLeftovers(ctx, engines, null, (text) => warn(text))).filter((l) => !args.keepDatabases || !l.engine);
       if (args.json && args.dryRun) {
         return printJSON({ dryRun: true, points: decisions.map((d) => ({ tag: d.point.tag, keep: d.keep, reason: d.reason })), databases: kept.map((k) => ({ database: k.object.database || null, role: k.object.role, drop: k.object.name })) });
       }
       if (!args.json) {
-        if (remove.length === 0 && kept.length === 0) return print('Nothing to prune.');
+        if (remove.length === 0 && kept.length === 0) return print(t('prune.nothing'));
         if (remove.length) {
-          print(`${args.dryRun ? 'Would remove' : 'Remove'} ${remove.length} point${remove.length === 1 ? '' : 's'}:`);
-          for (const line of table([{ header: 'POINT' }, { header: 'CREATED' }, { header: 'WHY' }], remove.map((d) => [d.point.tag, localTime(d.point.createdAt), d.reason]))) print(`  ${line}`);
+          print(t(args.dryRun ? 'prune.wouldRemove' : 'prune.remove', { n: remove.length }));
+          const w = tableWidth(false);
+          const columns = [{ header: t('list.col.point') }, { header: t('list.col.created'), drop: 1 }, { header: t('prune.col.why'), flex: { min: 12 } }];
+          for (const line of table(columns, remove.map((d) => [d.point.tag, localTime(d.point.createdAt), d.reason]), { width: w === null ? null : w - 2 })) print(`  ${line}`);
         }
-        for (const k of kept) print(`${args.dryRun ? 'Would remove' : 'Remove'} ${describeLeftover(k)}`);
+        for (const k of kept) print(t(args.dryRun ? 'prune.wouldDrop' : 'prune.drop', { what: describeLeftover(k) }));
       } else if (remove.length === 0 && kept.length === 0) return printJSON({ removed: [], droppedDatabases: [] });
-      if (args.dryRun) return print(color.dim('Dry run: nothing was changed.'));
-      await confirmOrRefuse(`Prune ${remove.length} point${remove.length === 1 ? '' : 's'}${kept.length ? ` and ${kept.length} leftover${kept.length === 1 ? '' : 's'} of earlier rollbacks` : ''}?`, args.yes, 'prune');
+      if (args.dryRun) return print(color.dim(t('out.dryRun')));
+      await confirmOrRefuse(kept.length ? msg('prune.confirmDb', { points: msg('count.points', { n: remove.length }), copies: msg('count.copies', { n: kept.length }) }) : msg('prune.confirm', { n: remove.length }), args.yes, msg('what.prune'));
       const started = Date.now();
       const removed = await ctx.store.delete(remove.map((d) => d.point));
       const dropped: string[] = [];
@@ -83,7 +88,7 @@ export const pruneCommand: CommandModule<object, Args> = {
       }
       await ctx.log.append({ type: 'prune', target: null, reason: args.reason ?? null, outcome: 'ok', ms: Date.now() - started, removed, droppedDatabases: dropped });
       if (args.json) return printJSON({ removed: removed.map((r) => r.tag), droppedDatabases: dropped });
-      print(`Pruned ${removed.length} point${removed.length === 1 ? '' : 's'}${dropped.length ? ` and ${dropped.length} leftover${dropped.length === 1 ? '' : 's'} of earlier rollbacks` : ''}. Until the next git gc, git rollback undo brings the points back.`);
+      print(dropped.length ? t('prune.doneDb', { points: msg('count.points', { n: removed.length }), copies: msg('count.copies', { n: dropped.length }) }) : t('prune.done', { n: removed.length }));
     });
   },
 };

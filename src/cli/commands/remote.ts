@@ -3,6 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { fetchPoints, pushPoints, type SyncResult } from '../../app/remote.js';
 import { ConflictError } from '../../core/errors.js';
+import { msg, t } from '../../core/i18n.js';
 import { open, withLock, type GlobalArgs } from '../common.js';
 import { print, printJSON, warn } from '../output.js';
 
@@ -12,13 +13,15 @@ interface Args extends GlobalArgs {
 
 export const pushCommand: CommandModule<object, Args> = {
   command: 'push [remote]',
-  describe: "Push points, releases, backups, their notes and snapshots, and the event log to a remote (never forced)",
+  get describe() {
+    return t('cmd.push');
+  },
   builder: (y) =>
     y
-      .positional('remote', { type: 'string', default: 'origin', describe: 'Remote name, URL or path' })
-      .option('json', { type: 'boolean', describe: 'Print JSON' })
-      .example('$0 push', 'to origin')
-      .example('$0 push backup-server', 'to another remote'),
+      .positional('remote', { type: 'string', default: 'origin', describe: t('remote.opt.remote') })
+      .option('json', { type: 'boolean', describe: t('opt.json') })
+      .example('$0 push', t('remote.ex.push'))
+      .example('$0 push backup-server', t('remote.ex.pushOther')),
   handler: async (args) => {
     const ctx = await open(args);
     const result = await pushPoints(ctx, args.remote);
@@ -26,8 +29,8 @@ export const pushCommand: CommandModule<object, Args> = {
     const rejected = result.updates.filter((u) => u.state === 'rejected');
     if (rejected.length) {
       throw new ConflictError(
-        `${rejected.length} ref${rejected.length === 1 ? ' was' : 's were'} rejected by ${args.remote}: ${rejected.map((u) => `${u.ref} (${u.detail ?? 'rejected'})`).join(', ')}`,
-        `take in what the remote has first: git rollback fetch ${args.remote}, then push again`,
+        msg('remote.rejected', { n: rejected.length, remote: args.remote, refs: rejected.map((u) => `${u.ref} (${u.detail ?? 'rejected'})`).join(', ') }),
+        msg('remote.rejectedHint', { remote: args.remote }),
       );
     }
   },
@@ -35,21 +38,20 @@ export const pushCommand: CommandModule<object, Args> = {
 
 export const fetchCommand: CommandModule<object, Args> = {
   command: 'fetch [remote]',
-  describe: 'Fetch points, releases, notes, snapshots and the event log from a remote; the event logs of both sides are joined',
+  get describe() {
+    return t('cmd.fetch');
+  },
   builder: (y) =>
     y
-      .positional('remote', { type: 'string', default: 'origin', describe: 'Remote name, URL or path' })
-      .option('json', { type: 'boolean', describe: 'Print JSON' })
-      .example('$0 fetch', 'from origin'),
+      .positional('remote', { type: 'string', default: 'origin', describe: t('remote.opt.remote') })
+      .option('json', { type: 'boolean', describe: t('opt.json') })
+      .example('$0 fetch', t('remote.ex.fetch')),
   handler: async (args) => {
     const ctx = await open(args);
     const result = await withLock(ctx, 'git rollback fetch', 15_000, () => fetchPoints(ctx, args.remote));
     render(result, 'fetch', !!args.json);
     if (result.notes === 'diverged') {
-      warn(
-        `the notes of ${args.remote} and the local notes have both changed, so the local ones were kept; the remote's are in ${result.notesRef}. ` +
-          `Merge them (local wins where both have a note): git notes --ref=rollback merge -s ours ${result.notesRef}`,
-      );
+      warn(msg('remote.notesDiverged', { remote: args.remote, ref: result.notesRef }));
     }
     const rejected = result.updates.filter((u) => u.state === 'rejected');
     if (rejected.length) {
@@ -57,10 +59,7 @@ export const fetchCommand: CommandModule<object, Args> = {
       const tags = rejected.filter((u) => u.ref.startsWith('refs/tags/')).map((u) => u.ref.slice('refs/tags/'.length));
       const names = tags.length ? tags : rejected.map((u) => u.ref);
       const n = names.length;
-      throw new ConflictError(
-        `${n} ${tags.length ? 'point' : 'ref'}${n === 1 ? '' : 's'} of ${args.remote} differ${n === 1 ? 's' : ''} from the local one${n === 1 ? '' : 's'} and ${n === 1 ? 'was' : 'were'} not taken: ${names.join(', ')}`,
-        'the same tag name was made on both sides; delete one side (git rollback delete <point>) and fetch again',
-      );
+      throw new ConflictError(msg(tags.length ? 'remote.differPoints' : 'remote.differRefs', { n, remote: args.remote, names: names.join(', ') }), msg('remote.differHint'));
     }
   },
 };
@@ -70,15 +69,13 @@ function render(r: SyncResult, verb: 'push' | 'fetch', json: boolean): void {
   const count = (s: string) => r.updates.filter((u) => u.state === s).length;
   const tags = (s: string) => r.updates.filter((u) => u.state === s && u.ref.startsWith('refs/tags/')).map((u) => u.ref.slice('refs/tags/'.length));
   const newTags = tags('new');
-  const parts = [`${count('new')} new`, `${count('updated')} updated`];
-  if (verb === 'push') parts.push(`${count('same')} already there`);
-  if (count('rejected')) parts.push(`${count('rejected')} rejected`);
-  print(`${verb === 'push' ? 'Pushed to' : 'Fetched from'} ${r.remote}: ${parts.join(', ')}.`);
-  if (newTags.length) print(`  new points: ${newTags.slice(0, 10).join(', ')}${newTags.length > 10 ? `, … (${newTags.length} in all)` : ''}`);
+  const parts = [t('remote.new', { n: count('new') }), t('remote.updated', { n: count('updated') })];
+  if (verb === 'push') parts.push(t('remote.same', { n: count('same') }));
+  if (count('rejected')) parts.push(t('remote.rejectedCount', { n: count('rejected') }));
+  print(t(verb === 'push' ? 'remote.pushed' : 'remote.fetched', { remote: r.remote, parts: parts.join(t('list.sepComma')) }));
+  if (newTags.length) print(`  ${t('remote.newPoints', { tags: newTags.slice(0, 10).join(', ') + (newTags.length > 10 ? `, … (${t('remote.inAll', { n: newTags.length })})` : '') })}`);
   if (verb === 'fetch') {
-    const log = { none: 'the remote has none', same: 'nothing new', 'fast-forward': 'new events taken in', merged: 'joined with the local log (both kept)', new: 'taken in' }[r.log ?? 'none'];
-    const notes = { none: 'the remote has none', same: 'nothing new', 'fast-forward': 'updated', diverged: 'not updated (both sides changed; see the warning)', new: 'taken in' }[r.notes ?? 'none'];
-    print(`  event log: ${log}`);
-    print(`  notes: ${notes}`);
+    print(`  ${t('remote.log', { state: t(`remote.log.${r.log ?? 'none'}` as 'remote.log.none') })}`);
+    print(`  ${t('remote.notes', { state: t(`remote.notes.${r.notes ?? 'none'}` as 'remote.notes.none') })}`);
   }
 }

@@ -6,6 +6,8 @@ import type { LoggedEvent } from '../../adapters/eventlog.js';
 import { loadSnapshot } from '../../app/rollback.js';
 import { NotFoundError, UsageError } from '../../core/errors.js';
 import { incidentReport, type ReportInput } from '../../core/report.js';
+import { msg, t } from '../../core/i18n.js';
+import { localStepTitle } from '../step-titles.js';
 import { open, type GlobalArgs } from '../common.js';
 import { info, print } from '../output.js';
 
@@ -16,13 +18,15 @@ interface Args extends GlobalArgs {
 
 export const reportCommand: CommandModule<object, Args> = {
   command: 'report [event]',
-  describe: 'Write an incident report (Markdown) for a rollback or undo: what, from/to, why, who, when, step timings, health, commits undone',
+  get describe() {
+    return t('cmd.report');
+  },
   builder: (y) =>
     y
-      .positional('event', { type: 'string', describe: 'Event id from `git rollback log`, or the tag a rollback went to (default: the latest rollback)' })
-      .option('output', { alias: 'o', type: 'string', describe: 'Write the report to this file instead of stdout' })
-      .example('$0 report', 'the latest rollback')
-      .example('$0 report 3f2a9c1e -o incident-2025-09-06.md', 'a given event, into a file'),
+      .positional('event', { type: 'string', describe: t('report.opt.event') })
+      .option('output', { alias: 'o', type: 'string', describe: t('report.opt.output') })
+      .example('$0 report', t('report.ex.latest'))
+      .example('$0 report 3f2a9c1e -o incident-2025-09-06.md', t('report.ex.file')),
   handler: async (args) => {
     const ctx = await open(args);
     const events = await ctx.log.read();
@@ -30,17 +34,17 @@ export const reportCommand: CommandModule<object, Args> = {
     let chosen: LoggedEvent | undefined;
     if (args.event === undefined || args.event === 'latest') {
       chosen = rollbacks[0];
-      if (!chosen) throw new NotFoundError('there is no rollback in the event log yet', 'git rollback log shows what happened');
+      if (!chosen) throw new NotFoundError(msg('report.noRollback'), msg('undo.nothingHint'));
     } else {
       const spec = args.event;
       const byId = /^[0-9a-f]{4,40}$/i.test(spec) ? events.filter((e) => e.commit.startsWith(spec.toLowerCase())) : [];
-      if (byId.length > 1) throw new UsageError(`event id ${spec} is ambiguous (${byId.length} events)`, 'give more characters of the id');
+      if (byId.length > 1) throw new UsageError(msg('report.ambiguous', { id: spec, n: byId.length }), msg('report.ambiguousHint'));
       const hit = byId[0];
       if (hit && hit.event.type !== 'rollback' && hit.event.type !== 'undo') {
-        throw new UsageError(`event ${spec} is a ${hit.event.type}, not a rollback or undo`, 'reports are for rollbacks; list them: git rollback log --type rollback --type undo');
+        throw new UsageError(msg('report.notRollback', { id: spec, type: hit.event.type }), msg('report.notRollbackHint'));
       }
       chosen = hit ?? rollbacks.find((e) => e.event.target === spec || e.event.target?.endsWith(`/${spec}`) || e.event.target?.endsWith(`/v${spec.replace(/^v/, '')}`));
-      if (!chosen) throw new NotFoundError(`no rollback event matches "${spec}"`, 'list them with: git rollback log --type rollback --type undo');
+      if (!chosen) throw new NotFoundError(msg('report.noMatch', { spec }), msg('report.noMatchHint'));
     }
 
     const e = chosen.event;
@@ -68,10 +72,11 @@ export const reportCommand: CommandModule<object, Args> = {
       undone,
       undoneTotal,
       formatTime,
+      stepTitle: (title) => localStepTitle(title, new Map()),
     });
     if (args.output) {
       await writeFile(args.output, markdown + '\n');
-      info(`Wrote the report on ${e.type} ${chosen.commit.slice(0, 8)} to ${args.output}.`);
+      info(t('report.wrote', { type: e.type, id: chosen.commit.slice(0, 8), file: args.output }));
       return;
     }
     print(markdown);

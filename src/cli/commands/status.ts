@@ -5,8 +5,9 @@ import { collectStatus, type Status } from '../../app/history.js';
 import { age } from '../../core/duration.js';
 import { describePosition, type FileDiff } from '../../core/diff.js';
 import { formatBytes } from '../../core/text.js';
+import { t, type MessageKey } from '../../core/i18n.js';
 import { open, type GlobalArgs } from '../common.js';
-import { color, print, printJSON } from '../output.js';
+import { color, pad, print, printJSON, width } from '../output.js';
 
 interface Args extends GlobalArgs {
   deep?: boolean;
@@ -14,13 +15,15 @@ interface Args extends GlobalArgs {
 
 export const statusCommand: CommandModule<object, Args> = {
   command: 'status',
-  describe: 'Show where HEAD is among points and releases, what drifted since the latest point, and whether a rollback is in progress or can be undone',
+  get describe() {
+    return t('cmd.status');
+  },
   builder: (y) =>
     y
-      .option('deep', { type: 'boolean', describe: 'Also hash big data files and dump each database to compare it with the snapshot (slow)' })
-      .option('json', { type: 'boolean', describe: 'Print JSON' })
-      .example('$0 status', 'the state at a glance')
-      .example('$0 status --deep --json', 'compare databases by a fresh dump, as JSON'),
+      .option('deep', { type: 'boolean', describe: t('status.opt.deep') })
+      .option('json', { type: 'boolean', describe: t('opt.json') })
+      .example('$0 status', t('status.ex.status'))
+      .example('$0 status --deep --json', t('status.ex.deep')),
   handler: async (args) => {
     const ctx = await open(args);
     const s = await collectStatus(ctx, { deep: !!args.deep });
@@ -31,72 +34,83 @@ export const statusCommand: CommandModule<object, Args> = {
 
 export function renderStatus(s: Status, now = new Date()): string[] {
   const out: string[] = [];
-  const label = (k: string) => k.padEnd(12);
-  out.push(
-    `${label('HEAD')}${s.head.branch ? `on ${s.head.branch}` : 'detached'} at ${s.head.commit.slice(0, 12)}` +
-      (s.head.uncommitted ? `, ${s.head.uncommitted} uncommitted file${s.head.uncommitted === 1 ? '' : 's'}` : ''),
-  );
-  out.push(`${label('Release')}${s.nearestRelease ? describePosition(s.nearestRelease) : 'no release in HEAD\'s history'}`);
-  if (s.nearestPoint && s.nearestPoint.tag !== s.nearestRelease?.tag) out.push(`${label('Point')}${describePosition(s.nearestPoint)}`);
+  const labels: MessageKey[] = ['status.head', 'status.release', 'status.point', 'status.latest', 'status.drift', 'status.inProgress', 'status.undo', 'status.config', 'status.paths', 'status.database'];
+  const w = Math.max(...labels.map((k) => width(t(k)))) + 2;
+  const label = (k: MessageKey | '') => pad(k ? t(k) : '', w);
+  const sub = (k: MessageKey) => pad(`  ${t(k)}`, w);
+  const where = s.head.branch ? t('status.onBranch', { branch: s.head.branch, commit: s.head.commit.slice(0, 12) }) : t('status.detached', { commit: s.head.commit.slice(0, 12) });
+  out.push(`${label('status.head')}${where}` + (s.head.uncommitted ? t('status.uncommitted', { n: s.head.uncommitted }) : ''));
+  out.push(`${label('status.release')}${s.nearestRelease ? describePosition(s.nearestRelease) : t('status.noRelease')}`);
+  if (s.nearestPoint && s.nearestPoint.tag !== s.nearestRelease?.tag) out.push(`${label('status.point')}${describePosition(s.nearestPoint)}`);
   if (s.latestRelease && !s.latestRelease.inHead) {
-    out.push(`${label('Latest')}${s.latestRelease.tag} is ${color.yellow('not')} in HEAD's history (rolled back, or on another branch)`);
+    out.push(`${label('status.latest')}${t('status.latestNotInHead', { tag: s.latestRelease.tag, not: color.yellow(t('status.not')) })}`);
   }
 
-  if (!s.baseline) out.push(`${label('Drift')}no points yet: git rollback point "description"`);
+  if (!s.baseline) out.push(`${label('status.drift')}${t('status.noPoints')}`);
   else {
+    const when = age(new Date(s.baseline.since), now);
     const since =
-      s.baseline.why === 'point'
-        ? `the latest point ${s.baseline.tag} (${age(new Date(s.baseline.since), now)})`
-        : `the ${s.baseline.why} to ${s.baseline.tag} (${age(new Date(s.baseline.since), now)})`;
-    out.push(`${label('Drift')}since ${since}:`);
+      s.baseline.why === 'point' ? t('status.sincePoint', { tag: s.baseline.tag, age: when }) : t('status.sinceAction', { action: act(s.baseline.why), tag: s.baseline.tag, age: when });
+    out.push(`${label('status.drift')}${since}`);
     const d = s.drift;
-    if (!d) out.push(`${label('')}nothing to compare: ${s.baseline.tag} has no snapshot (code only)`);
+    if (!d) out.push(`${label('')}${t('status.codeOnly', { tag: s.baseline.tag })}`);
     else {
-      out.push(`${label('  config')}${fileDrift(d.config, true)}`);
+      out.push(`${sub('status.config')}${fileDrift(d.config, true)}`);
       if (d.paths.added.length + d.paths.removed.length + d.paths.changed.length + d.paths.same > 0) {
-        out.push(`${label('  paths')}${fileDrift(d.paths, false)}${d.unhashed ? color.dim(` (${d.unhashed} big file${d.unhashed === 1 ? '' : 's'} compared by size; --deep hashes them)`) : ''}`);
+        out.push(`${sub('status.paths')}${fileDrift(d.paths, false)}${d.unhashed ? color.dim(t('status.unhashed', { n: d.unhashed })) : ''}`);
       }
       for (const db of d.databases) {
-        const state = db.state === 'same' ? 'unchanged' : db.state === 'changed' ? color.yellow('changed') : db.state;
-        out.push(`${label('  database')}${db.name} (${db.engine}): ${state} — ${db.detail}`);
+        const state = db.state === 'same' ? t('status.unchanged') : db.state === 'changed' ? color.yellow(t('status.changed')) : db.state;
+        out.push(`${sub('status.database')}${db.name} (${db.engine}): ${state} — ${db.detail}`);
       }
     }
   }
 
   if (s.inProgress) {
     const j = s.inProgress;
-    if (j.running) out.push(`${label('In progress')}${j.action} to ${j.target} (pid ${j.pid} on ${j.host}, started ${j.startedAt})`);
+    if (j.running) out.push(`${label('status.inProgress')}${t('status.running', { action: act(j.action), target: j.target, pid: j.pid, host: j.host, started: j.startedAt })}`);
     else {
-      const why = j.direction === 'revert' ? `failed (${j.error ?? '?'}) and was being put back when it stopped` : 'was interrupted';
-      out.push(`${label('In progress')}${color.red(`${j.action} to ${j.target} ${why}`)} (started ${j.startedAt}, pid ${j.pid} is gone)`);
-      out.push(`${label('')}where things are: ${j.where.join('; ') || 'nothing changed yet'}`);
-      if (j.leftovers.length) out.push(`${label('')}left over: ${j.leftovers.join(', ')}`);
-      out.push(`${label('')}${j.direction === 'revert' ? 'finish putting it back' : 'finish it: git rollback to --continue, or put it back'}: git rollback to --abort`);
+      const what = j.direction === 'revert' ? t('status.stoppedReverting', { action: act(j.action), target: j.target, error: j.error ?? '?' }) : t('status.interrupted', { action: act(j.action), target: j.target });
+      out.push(`${label('status.inProgress')}${color.red(what)}${t('status.inProgressHint', { started: j.startedAt, pid: j.pid })}`);
+      out.push(`${label('')}${t('status.where', { where: j.where.join('; ') || t('status.nothingYet') })}`);
+      if (j.leftovers.length) out.push(`${label('')}${t('status.leftOver', { what: j.leftovers.join(', ') })}`);
+      out.push(`${label('')}${t(j.direction === 'revert' ? 'status.finishAbort' : 'status.finishEither')}`);
     }
   } else if (s.lock) {
-    out.push(`${label('In progress')}${s.lock.command} (pid ${s.lock.pid} on ${s.lock.host})`);
-  } else out.push(`${label('In progress')}nothing`);
+    out.push(`${label('status.inProgress')}${s.lock.command} (pid ${s.lock.pid} ${t('status.onHost', { host: s.lock.host })})`);
+  } else out.push(`${label('status.inProgress')}${t('status.nothing')}`);
 
-  if (!s.undo) out.push(`${label('Undo')}nothing to undo`);
+  if (!s.undo) out.push(`${label('status.undo')}${t('status.nothingToUndo')}`);
   else if (s.undo.kind === 'delete') {
-    out.push(`${label('Undo')}git rollback undo brings back ${s.undo.points.length} point${s.undo.points.length === 1 ? '' : 's'} removed by the ${s.undo.type} (${age(new Date(s.undo.time), now)}): ${s.undo.points.slice(0, 3).join(', ')}${s.undo.points.length > 3 ? ', …' : ''}`);
-  } else if (!s.undo.exists) out.push(`${label('Undo')}not possible: the backup ${s.undo.backup} of the last ${s.undo.type} is gone`);
-  else {
-    out.push(`${label('Undo')}git rollback undo returns to ${s.undo.backup} (the state before the ${s.undo.type} to ${s.undo.target ?? '?'}, ${age(new Date(s.undo.time), now)})`);
-  }
+    const shown = s.undo.points.slice(0, 3).join(', ') + (s.undo.points.length > 3 ? ', …' : '');
+    out.push(`${label('status.undo')}${t('status.undoRestores', { n: s.undo.points.length, type: act(s.undo.type), age: age(new Date(s.undo.time), now), points: shown })}`);
+  } else if (!s.undo.exists) out.push(`${label('status.undo')}${t('status.undoGone', { backup: s.undo.backup, type: act(s.undo.type) })}`);
+  else out.push(`${label('status.undo')}${t('status.undoReturns', { backup: s.undo.backup, type: act(s.undo.type), target: s.undo.target ?? '?', age: age(new Date(s.undo.time), now) })}`);
   return out;
 }
 
 function fileDrift(d: FileDiff, named: boolean): string {
   const total = d.same + d.changed.length + d.removed.length;
-  if (d.added.length + d.removed.length + d.changed.length === 0) return `unchanged (${total} file${total === 1 ? '' : 's'})`;
+  if (d.added.length + d.removed.length + d.changed.length === 0) return t('status.filesUnchanged', { n: total });
   if (!named || d.added.length + d.removed.length + d.changed.length > 6) {
-    return color.yellow(`${d.changed.length} changed, ${d.added.length} added, ${d.removed.length} removed`) + `, ${d.same} unchanged`;
+    return color.yellow(t('status.counts', { changed: d.changed.length, added: d.added.length, removed: d.removed.length })) + t('status.sameCount', { n: d.same });
   }
   const parts = [
-    ...d.changed.map((c) => `~ ${c.path} (${c.modeOnly ? `mode ${c.from.mode.slice(-4)} → ${c.to.mode.slice(-4)}` : c.from.size === c.to.size ? `content changed, same size ${formatBytes(c.to.size)}` : `${formatBytes(c.from.size)} → ${formatBytes(c.to.size)}`})`),
+    ...d.changed.map((c) => {
+      const what = c.modeOnly
+        ? t('status.mode', { from: c.from.mode.slice(-4), to: c.to.mode.slice(-4) })
+        : c.from.size === c.to.size
+          ? t('status.sameSize', { size: formatBytes(c.to.size) })
+          : `${formatBytes(c.from.size)} → ${formatBytes(c.to.size)}`;
+      return `~ ${c.path} (${what})`;
+    }),
     ...d.added.map((f) => `+ ${f.path}`),
     ...d.removed.map((f) => `- ${f.path}`),
   ];
-  return color.yellow(parts.join('  ')) + (d.same ? `, ${d.same} unchanged` : '');
+  return color.yellow(parts.join('  ')) + (d.same ? t('status.sameCount', { n: d.same }) : '');
+}
+
+/** "rollback" / "undo" in the user's language (other words as they are). */
+export function act(action: string): string {
+  return action === 'rollback' || action === 'undo' || action === 'deploy' ? t(`action.${action}`) : action;
 }

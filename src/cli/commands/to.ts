@@ -1,19 +1,22 @@
 // git rollback to <point>: plan, show, confirm, then run the journaled job.
-// --continue / --abort finish or revert a job that was interrupted.
+// --continue / --abort finish or put back a job that was interrupted.
 import type { CommandModule } from 'yargs';
 import type { Context } from '../../app/context.js';
 import { executeRollback, prepareRollback, resumeRollback, type AbortOutcome, type Prepared, type RollbackOutcome } from '../../app/rollback.js';
 import { JournalFile } from '../../adapters/journal.js';
 import { formatMs } from '../../core/duration.js';
 import { InterruptedJobError, UsageError } from '../../core/errors.js';
-import { MODES, parseSelection, planToJSON, renderPlan, type Mode } from '../../core/plan.js';
+import { msg, t, type Msg } from '../../core/i18n.js';
+import { MODES, localTitles, parseSelection, planToJSON, renderPlan, type Mode } from '../../core/plan.js';
 import { resolvePoint } from '../../core/points.js';
 import type { Point } from '../../core/types.js';
 import { confirmOrRefuse, lockWait, open, reasonOption, waitOption, withLock, type GlobalArgs } from '../common.js';
 import { color, info, print, printJSON, stepReporter } from '../output.js';
+import { pickPoint } from '../picker.js';
 
 interface Args extends GlobalArgs {
   point?: string;
+  '--'?: string[];
   dryRun?: boolean;
   yes?: boolean;
   mode?: string;
@@ -25,54 +28,67 @@ interface Args extends GlobalArgs {
   continue?: boolean;
   abort?: boolean;
   wait?: string;
-  '--'?: string[];
 }
 
 export const toCommand: CommandModule<object, Args> = {
   command: 'to [point]',
-  describe: 'Roll code, config files, data paths and databases back to a point, after an automatic backup',
+  get describe() {
+    return t('cmd.to');
+  },
   builder: (y) =>
     y
-      .positional('point', { type: 'string', describe: 'Tag, id, version (v0.8.1), latest, previous-release, or a commit a point tags' })
-      .option('dry-run', { alias: 'n', type: 'boolean', describe: 'Print the plan and change nothing' })
-      .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (needed without a terminal)' })
-      .option('mode', { type: 'string', choices: [...MODES], describe: 'How code moves: checkout (detached, default), reset (move the branch), branch (new branch), revert (new commit)' })
-      .option('only', { type: 'string', array: true, describe: 'Restore only these: code, config, paths, db, db:<name> (comma-separated or repeated)' })
-      .option('skip', { type: 'string', array: true, describe: 'Do not restore these: code, config, paths, db, db:<name>' })
-      .option('remove-extra', { type: 'boolean', describe: 'Remove config/path files that did not exist at the point (default: restore.removeExtra)' })
-      .option('drop-old', { type: 'boolean', describe: 'Drop the previous database copies after success instead of keeping them for a fast undo (default: restore.dropOld)' })
-      .option('reason', reasonOption)
-      .option('continue', { type: 'boolean', describe: 'Finish an interrupted rollback from the step where it stopped' })
-      .option('abort', { type: 'boolean', describe: 'Put back everything an interrupted rollback changed' })
-      .option('wait', waitOption)
-      .option('json', { type: 'boolean', describe: 'Print the plan (with --dry-run) or the result as JSON' })
+      .positional('point', { type: 'string', describe: t('to.opt.point') })
+      .option('dry-run', { alias: 'n', type: 'boolean', describe: t('opt.dryRun') })
+      .option('yes', { alias: 'y', type: 'boolean', describe: t('opt.yes') })
+      .option('mode', { type: 'string', choices: [...MODES], describe: t('to.opt.mode') })
+      .option('only', { type: 'string', array: true, describe: t('to.opt.only') })
+      .option('skip', { type: 'string', array: true, describe: t('to.opt.skip') })
+      .option('remove-extra', { type: 'boolean', describe: t('to.opt.removeExtra') })
+      .option('drop-old', { type: 'boolean', describe: t('to.opt.dropOld') })
+      .option('reason', reasonOption())
+      .option('continue', { type: 'boolean', describe: t('to.opt.continue') })
+      .option('abort', { type: 'boolean', describe: t('to.opt.abort') })
+      .option('wait', waitOption())
+      .option('json', { type: 'boolean', describe: t('to.opt.json') })
       .parserConfiguration({ 'populate--': true })
       .conflicts('continue', 'abort')
-      .example('$0 to release/v0.8.1 --dry-run', 'see the plan, change nothing')
-      .example('$0 to release/v0.8.1 --reason "支付接口超时"', 'roll back, after confirming')
-      .example('$0 to latest --only config --yes', 'only config files, no prompt')
-      .example('$0 to --abort', 'put back an interrupted rollback'),
+      .example('$0 to release/v0.8.1 --dry-run', t('to.ex.dryRun'))
+      .example('$0 to release/v0.8.1 --reason "支付接口超时"', t('to.ex.reason'))
+      .example('$0 to latest --only config --yes', t('to.ex.only'))
+      .example('$0 to 20250906-131058 --mode reset', t('to.ex.reset'))
+      .example('$0 to --abort', t('to.ex.abort'))
+      .example('$0 to', t('to.ex.pick')),
   handler: async (args) => {
-    if (args['--']?.length) {
-      throw new UsageError(`to restores whole points; it does not take paths (${args['--'].join(' ')})`, 'to look at one file of a point: git show <point>:<path>; to restore only config files: --only config');
-    }
+    refusePaths(args);
     const ctx = await open(args);
     if (args.continue || args.abort) return resume(ctx, args);
-    if (!args.point) throw new UsageError('name the point to roll back to', 'git rollback list shows them; e.g. git rollback to latest --dry-run');
     const points = await ctx.store.list();
-    const target = await resolvePoint(args.point, { points, prefixes: ctx.config.tags, commitOf: (r) => ctx.git.revParse(`${r}^{commit}`) });
+    // ux: no point named: pick one on a terminal (src/cli/picker.ts); without one, the usual error.
+    const target = args.point
+      ? await resolvePoint(args.point, { points, prefixes: ctx.config.tags, commitOf: (r) => ctx.git.revParse(`${r}^{commit}`) })
+      : await pickPoint(points, { title: t('picker.titleTo'), missing: msg('to.needPoint'), missingHint: msg('to.needPointHint') });
+    // ux: end
     const mode = (args.mode as Mode | undefined) ?? (target.kind === 'backup' ? 'exact' : 'checkout');
     await rollback(ctx, args, target, mode, 'rollback');
   },
 };
 
-/** Refuses to start a job while another one waits in the journal. */
+/**
+ * `to v0.8.1 -- src/app.js` is not a per-file restore: refuse it rather than
+ * roll back everything while the user thinks only that file moves.
+ */
+function refusePaths(args: Args): void {
+  const paths = args['--'] ?? [];
+  if (paths.length) throw new UsageError(msg('to.noPaths', { paths: paths.join(' ') }), msg('to.noPathsHint', { point: args.point ?? '<point>', path: paths[0] as string }));
+}
+
+/** Refuses to start a job while another one waits in the journal (exit 9). */
 export async function refuseIfInterrupted(ctx: Context): Promise<void> {
   const pending = await new JournalFile(ctx.stateDir).read();
   if (!pending) return;
   throw new InterruptedJobError(
-    `a ${pending.request.action} to ${pending.request.target} was interrupted (started ${pending.startedAt}${pending.error ? `; ${pending.error}` : ''})`,
-    'finish it with git rollback to --continue, or put everything back with git rollback to --abort (git rollback status shows where things are)',
+    msg('to.interrupted', { action: pending.request.action, target: pending.request.target, started: pending.startedAt }),
+    msg('to.interruptedHint'),
   );
 }
 
@@ -95,12 +111,24 @@ export async function rollback(ctx: Context, args: Args, target: Point, mode: Mo
     const prepared = await prepareRollback(ctx, request, backupId);
     printPlan(prepared, args, action);
     if (args.dryRun) return;
-    await confirmOrRefuse(`${action === 'undo' ? 'Undo' : 'Roll back'} to ${target.tag}?`, args.yes, action === 'undo' ? 'undo' : 'roll back');
-    const outcome = await executeRollback(ctx, prepared, await stepReporter(!!args.json));
+    await confirmOrRefuse(msg(action === 'undo' ? 'to.confirmUndo' : 'to.confirm', { target: target.tag }), args.yes, msg(action === 'undo' ? 'what.undo' : 'what.rollBack'));
+    const outcome = await withProgress(ctx, args, localTitles(prepared.plan), (reporter) => executeRollback(ctx, prepared, reporter));
     report(outcome, args);
   };
   if (args.dryRun) return run();
   await withLock(ctx, `git rollback ${action === 'undo' ? 'undo' : `to ${target.tag}`}`, lockWait(args), run);
+}
+
+/** Runs a job with progress on stderr: steps in the user's language, bytes/s and ETA for long dumps and restores. */
+async function withProgress<T>(ctx: Context, args: Args, titles: Map<string, Msg>, run: (reporter: Awaited<ReturnType<typeof stepReporter>>) => Promise<T>): Promise<T> {
+  const reporter = await stepReporter(!!args.json, titles);
+  ctx.onTransfer = (x) => reporter.transfer(x);
+  try {
+    return await run(reporter);
+  } finally {
+    ctx.onTransfer = null;
+    reporter.stop();
+  }
 }
 
 function printPlan(prepared: Prepared, args: Args, action: string): void {
@@ -110,9 +138,9 @@ function printPlan(prepared: Prepared, args: Args, action: string): void {
     return;
   }
   const out = args.dryRun ? print : info;
-  out(`Plan for ${action === 'undo' ? 'undo' : 'rollback'} to ${color.bold(plan.target)} (${plan.targetCommit.slice(0, 12)}, mode ${plan.mode}):`);
+  out(t(action === 'undo' ? 'to.planUndo' : 'to.plan', { target: color.bold(plan.target), commit: plan.targetCommit.slice(0, 12), mode: plan.mode }));
   for (const line of renderPlan(plan)) out(line);
-  if (args.dryRun) print(color.dim('Dry run: nothing was changed.'));
+  if (args.dryRun) print(color.dim(t('out.dryRun')));
 }
 
 function report(outcome: RollbackOutcome, args: Args): void {
@@ -130,33 +158,37 @@ function report(outcome: RollbackOutcome, args: Args): void {
       keptDatabases: outcome.keptDatabases,
     });
   }
-  print(`${outcome.action === 'undo' ? 'Undone: back at' : 'Rolled back to'} ${color.bold(outcome.target)} (${outcome.targetCommit.slice(0, 12)}) in ${formatMs(outcome.ms)}.`);
-  if (outcome.keptDatabases.length) print(`Previous databases kept as: ${outcome.keptDatabases.join(', ')} (a fast undo uses them; git rollback prune removes them).`);
-  print(`The state before is saved as ${outcome.backup}; to go back: git rollback undo`);
+  print(t(outcome.action === 'undo' ? 'to.undone' : 'to.done', { target: color.bold(outcome.target), commit: outcome.targetCommit.slice(0, 12), time: formatMs(outcome.ms) }));
+  if (outcome.keptDatabases.length) print(t('to.kept', { names: outcome.keptDatabases.join(', ') }));
+  print(t('to.savedAs', { backup: outcome.backup }));
 }
 
 function reportAbort(outcome: AbortOutcome, args: Args): void {
   if (args.json) return printJSON({ ok: true, aborted: true, alreadyDone: outcome.alreadyDone, target: outcome.target, checked: outcome.checked, ms: outcome.ms });
   if (outcome.alreadyDone) {
-    print(`The rollback to ${color.bold(outcome.target)} had already gone through; only its clean-up was left, and is done.`);
-    print(`To go back to the state before it: git rollback undo (returns to ${outcome.backup})`);
+    print(t('to.abortDone', { target: color.bold(outcome.target) }));
+    print(t('to.abortDoneHint', { backup: outcome.backup }));
     return;
   }
-  print(`Aborted: the rollback to ${color.bold(outcome.target)} was put back in ${formatMs(outcome.ms)}; nothing it changed remains.`);
-  if (outcome.checked.length) print(color.dim(`Checked: ${outcome.checked.join(', ')}`));
+  print(t('to.aborted', { target: color.bold(outcome.target), time: formatMs(outcome.ms) }));
+  if (outcome.checked.length) print(color.dim(t('to.checked', { what: outcome.checked.join(', ') })));
 }
 
 async function resume(ctx: Context, args: Args): Promise<void> {
   const how = args.abort ? 'abort' : 'continue';
   const journal = await new JournalFile(ctx.stateDir).read();
   if (journal && !args.json) {
-    info(`${how === 'abort' ? 'Putting back' : 'Finishing'} the ${journal.request.action} to ${color.bold(journal.request.target)} started ${journal.startedAt}:`);
-    journal.steps.forEach((s, i) => info(`${String(i + 1).padStart(2)}. [${s.state}] ${s.title}`));
+    const out = args.dryRun ? print : info;
+    out(t(how === 'abort' ? 'to.resumeAbort' : 'to.resumeContinue', { action: journal.request.action, target: color.bold(journal.request.target), started: journal.startedAt }));
+    journal.steps.forEach((s, i) => out(`${String(i + 1).padStart(2)}. [${s.state}] ${s.title}`));
+    if (args.dryRun) print(color.dim(t('out.dryRun')));
   }
   if (args.dryRun) return;
   await withLock(ctx, `git rollback to --${how}`, lockWait(args), async () => {
-    if (journal) await confirmOrRefuse(how === 'abort' ? `Put back the ${journal.request.action} to ${journal.request.target}?` : `Finish the ${journal.request.action} to ${journal.request.target}?`, args.yes, how);
-    const outcome = await resumeRollback(ctx, how, await stepReporter(!!args.json));
+    if (journal) {
+      await confirmOrRefuse(msg(how === 'abort' ? 'to.confirmAbort' : 'to.confirmContinue', { target: journal.request.target }), args.yes, msg(how === 'abort' ? 'what.abort' : 'what.continue'));
+    }
+    const outcome = await withProgress(ctx, args, new Map(), (reporter) => resumeRollback(ctx, how, reporter));
     if ('aborted' in outcome) reportAbort(outcome, args);
     else report(outcome, args);
   });

@@ -6,6 +6,7 @@ import { formatMs } from '../../core/duration.js';
 import { CorruptSnapshotError, UsageError } from '../../core/errors.js';
 import { resolvePoint, sortNewestFirst } from '../../core/points.js';
 import { formatBytes } from '../../core/text.js';
+import { msg, t } from '../../core/i18n.js';
 import type { Point } from '../../core/types.js';
 import { open, withLock, type GlobalArgs } from '../common.js';
 import { color, print, printJSON } from '../output.js';
@@ -17,17 +18,19 @@ interface Args extends GlobalArgs {
 
 export const verifyCommand: CommandModule<object, Args> = {
   command: 'verify [points..]',
-  describe: 'Check that every object of a snapshot exists and matches its sha256 (default: the latest point)',
+  get describe() {
+    return t('cmd.verify');
+  },
   builder: (y) =>
     y
-      .positional('points', { type: 'string', array: true, describe: 'Points to verify' })
-      .option('all', { type: 'boolean', describe: 'Verify every point' })
-      .option('json', { type: 'boolean', describe: 'Print JSON' })
-      .example('$0 verify', 'the latest point')
-      .example('$0 verify --all', 'every point, e.g. from cron')
-      .example('$0 verify release/v0.8.1 --json', 'one release, as JSON'),
+      .positional('points', { type: 'string', array: true, describe: t('verify.opt.points') })
+      .option('all', { type: 'boolean', describe: t('verify.opt.all') })
+      .option('json', { type: 'boolean', describe: t('opt.json') })
+      .example('$0 verify', t('verify.ex.latest'))
+      .example('$0 verify --all', t('verify.ex.all'))
+      .example('$0 verify release/v0.8.1 --json', t('verify.ex.json')),
   handler: async (args) => {
-    if (args.all && args.points?.length) throw new UsageError('give points or --all, not both');
+    if (args.all && args.points?.length) throw new UsageError(msg('verify.both'));
     const ctx = await open(args);
     const all = await ctx.store.list();
     let targets: Point[];
@@ -45,7 +48,7 @@ export const verifyCommand: CommandModule<object, Args> = {
         results.push(v);
         if (p.note) await ctx.store.writeNote(p, { ...p.note, verified: { at: new Date().toISOString(), ok: v.ok, problems: v.problems } });
         if (!args.json) {
-          print(`${v.ok ? color.green('ok') : color.red('BAD')}  ${p.tag}  ${v.checked} object${v.checked === 1 ? '' : 's'}, ${formatBytes(v.bytes)}, ${formatMs(v.ms)}`);
+          print(`${v.ok ? color.green('ok') : color.red('BAD')}  ${p.tag}  ${t('verify.line', { n: v.checked, size: formatBytes(v.bytes), time: formatMs(v.ms) })}`);
           for (const problem of v.problems) print(`      ${problem}`);
         }
       }
@@ -54,6 +57,6 @@ export const verifyCommand: CommandModule<object, Args> = {
     });
     if (args.json) printJSON(results);
     const bad = results.filter((r) => !r.ok);
-    if (bad.length) throw new CorruptSnapshotError(`${bad.length} of ${results.length} point${results.length === 1 ? '' : 's'} failed verification: ${bad.map((b) => b.tag).join(', ')}`, 'fetch the missing objects (git rollback fetch) or roll back to another point');
+    if (bad.length) throw new CorruptSnapshotError(msg('verify.failed', { bad: bad.length, n: results.length, tags: bad.map((b) => b.tag).join(', ') }), msg('verify.failedHint'));
   },
 };

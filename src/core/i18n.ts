@@ -1,0 +1,113 @@
+// Human output in the user's language: one catalog (messages.ts) with English
+// and Simplified Chinese side by side, looked up by key with {named} parameters
+// and plural forms. JSON output never goes through here: it stays neutral.
+import { catalog } from './messages.js';
+
+export const LANGS = ['en', 'zh-CN'] as const;
+export type Lang = (typeof LANGS)[number];
+
+/** A text with plural forms, chosen by the `n` parameter (Intl.PluralRules). */
+export interface Plural {
+  one?: string;
+  other: string;
+}
+export type Text = string | Plural;
+/** One catalog entry: every key has both languages (test/unit/i18n.test.ts checks it). */
+export interface Entry {
+  en: Text;
+  zh: Text;
+}
+
+export type MessageKey = keyof typeof catalog;
+/** Parameter values; a Msg value is itself rendered in the same language. */
+export type Params = { [name: string]: string | number | boolean | null | undefined | Msg };
+
+/** A message to show later, in whatever language is current then. */
+export interface Msg {
+  readonly key: MessageKey;
+  readonly params?: Params;
+}
+
+let current: Lang = 'en';
+
+export function setLang(lang: Lang): void {
+  current = lang;
+}
+
+export function getLang(): Lang {
+  return current;
+}
+
+const pluralRules = new Map<Lang, Intl.PluralRules>();
+
+function pick(text: Text, lang: Lang, n: unknown): string {
+  if (typeof text === 'string') return text;
+  if (typeof n !== 'number') return text.other;
+  let rules = pluralRules.get(lang);
+  if (!rules) pluralRules.set(lang, (rules = new Intl.PluralRules(lang)));
+  return rules.select(n) === 'one' && text.one !== undefined ? text.one : text.other;
+}
+
+/** Replaces {name} with params.name; unknown names stay visible so a missing parameter is noticed. */
+export function format(template: string, params: Params = {}, lang: Lang = current): string {
+  return template.replace(/\{([A-Za-z0-9_]+)\}/g, (m, name: string) => {
+    const v = params[name];
+    if (v === undefined || v === null) return m;
+    return typeof v === 'object' ? t(v.key, v.params, lang) : String(v);
+  });
+}
+
+/** The message `key` in `lang` (default: the current language). */
+export function t(key: MessageKey, params?: Params, lang: Lang = current): string {
+  const entry = (catalog as Record<string, Entry>)[key];
+  if (!entry) return key;
+  return format(pick(lang === 'en' ? entry.en : entry.zh, lang, params?.n), params, lang);
+}
+
+/** The English text of a message: for Error.message, logs and JSON. */
+export function en(key: MessageKey, params?: Params): string {
+  return t(key, params, 'en');
+}
+
+export function msg(key: MessageKey, params?: Params): Msg {
+  return params ? { key, params } : { key };
+}
+
+/** A message or plain (English) text, in the current language. */
+export function localize(m: Msg | string): string {
+  return typeof m === 'string' ? m : t(m.key, m.params);
+}
+
+/**
+ * The language to use: --lang, then the config's `lang`, then the POSIX
+ * locale variables in their order of precedence (LC_ALL, LC_MESSAGES, LANG).
+ * zh_* (zh_CN, zh_SG, zh_TW…) gives Chinese; anything else English.
+ */
+export function detectLang(env: Record<string, string | undefined>, ...chosen: (string | null | undefined)[]): Lang {
+  for (const c of chosen) {
+    const lang = parseLang(c);
+    if (lang) return lang;
+  }
+  const locale = env.LC_ALL || env.LC_MESSAGES || env.LANG || '';
+  return /^zh([_.-]|$)/i.test(locale) ? 'zh-CN' : 'en';
+}
+
+/** "zh", "zh-CN", "zh_CN.UTF-8" → zh-CN; "en", "en_US" → en; "auto", "" or unknown → null. */
+export function parseLang(value: string | null | undefined): Lang | null {
+  if (!value || value === 'auto') return null;
+  if (/^zh([_.-]|$)/i.test(value)) return 'zh-CN';
+  if (/^(en|c|posix)([_.-]|$)/i.test(value)) return 'en';
+  return null;
+}
+
+/** "1 file" / "2 files": English plural; Chinese has none. Used by catalog entries through {n}. */
+export function count(key: MessageKey, n: number, params: Params = {}): string {
+  return t(key, { ...params, n });
+}
+
+/** Joins a list the way the language does: "a, b and c" / "a、b 和 c". */
+export function list(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  if (current === 'zh-CN') return `${items.slice(0, -1).join('、')} 和 ${items[items.length - 1]}`;
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
