@@ -575,6 +575,7 @@ export class MysqlEngine implements Engine {
     if (memo.swap && memo.swap.phase !== 'swapping') {
       throw new RollbackError(`database ${this.name}: job ${job.jobId} has already swapped: stage again only after unswap`);
     }
+    if (job.signal.aborted) throw new CancelledError(`database ${this.name}: staging interrupted before it began; nothing was made`);
     if (job.entry.absent) {
       input.resume();
       await this.session((s) => this.dropOurs(s, staged, false));
