@@ -2,7 +2,7 @@
 // the user's language), parses arguments with yargs, runs one command, and
 // turns errors into a one-line message, a hint and a documented exit code.
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -14,6 +14,7 @@ import { commandInfo, helpWidth, renderCommandHelp, renderOverview, type OptionI
 import { setQuiet } from './cli/output.js';
 import { terminalWidth } from './cli/text.js';
 import { yargsLocale } from './cli/yargs-locale.js';
+import { sanitize } from './core/text.js';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -24,6 +25,7 @@ function globalOptions(): (OptionInfo & { global: true })[] {
     { name: 'lang', aliases: [], type: 'string', choices: ['en', 'zh-CN'], describe: t('global.lang'), global: true },
     { name: 'quiet', aliases: ['q'], type: 'boolean', describe: t('global.quiet'), global: true },
     { name: 'verbose', aliases: [], type: 'boolean', describe: t('global.verbose'), global: true },
+    { name: 'trust', aliases: [], type: 'boolean', describe: t('global.trust'), global: true },
     { name: 'version', aliases: ['V'], type: 'boolean', describe: t('global.version'), global: true },
     { name: 'help', aliases: ['h'], type: 'boolean', describe: t('global.help'), global: true },
   ];
@@ -118,22 +120,24 @@ function reportError(error: unknown, verbose: boolean): number {
   const out = process.stderr;
   const prefix = t('error.prefix');
   const code = (error as { code?: string } | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test((error as Error)?.message ?? '')) {
+  // git reports a full disk in many words ("couldn't write …lock", "unable to
+  // write loose object"): when a command fails, the free space tells.
+  if (code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test((error as Error)?.message ?? '') || (!(error instanceof UsageError) && diskNearlyFull())) {
     const path = (error as { path?: string }).path;
-    out.write(`${prefix}${t('error.diskFull', { path: path ? ` (${path})` : '', detail: redact((error instanceof RollbackError ? error.localMessage() : (error as Error).message).split('\n')[0] ?? '') })}\n`);
+    out.write(`${prefix}${sanitize(t('error.diskFull', { path: path ? ` (${path})` : '', detail: redact((error instanceof RollbackError ? error.localMessage() : (error as Error).message).split('\n')[0] ?? '') }))}\n`);
     const hint = error instanceof RollbackError ? error.localHint() : null;
     out.write(`${t('error.hint')}${hint ? `${redact(hint)}; ` : ''}${t('error.diskFullHint')}\n`);
     return error instanceof RollbackError ? error.exitCode : ExitCode.error;
   }
   if (error instanceof RollbackError) {
-    out.write(`${prefix}${redact(error.localMessage())}\n`);
+    out.write(`${prefix}${sanitize(redact(error.localMessage()))}\n`);
     const hint = error.localHint();
-    if (hint) out.write(`${t('error.hint')}${redact(hint)}\n`);
+    if (hint) out.write(`${t('error.hint')}${sanitize(redact(hint))}\n`);
     if (verbose && error.stack) out.write(redact(error.stack) + '\n');
     return error.exitCode;
   }
   const e = error as Error;
-  out.write(`${prefix}${redact(e?.message ?? String(error))}\n`);
+  out.write(`${prefix}${sanitize(redact(e?.message ?? String(error)))}\n`);
   if (verbose && e?.stack) out.write(redact(e.stack) + '\n');
   else out.write(`${t('error.hint')}${t('error.unexpectedHint')}\n`);
   return ExitCode.error;
@@ -141,3 +145,13 @@ function reportError(error: unknown, verbose: boolean): number {
 
 const code = await main(hideBin(process.argv));
 process.exitCode = code;
+
+/** Whether the filesystem of the current directory has less than 1 MiB left for this user. */
+function diskNearlyFull(): boolean {
+  try {
+    const st = statfsSync(process.cwd());
+    return st.bavail * st.bsize < 1024 * 1024;
+  } catch {
+    return false;
+  }
+}

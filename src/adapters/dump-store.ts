@@ -25,12 +25,15 @@ import { CorruptSnapshotError, ExternalToolError } from '../core/errors.js';
 import { Chunker, type ChunkSizes } from './chunker.js';
 import { drained, startPiped, type Piped } from './piped.js';
 import { run } from './process.js';
+import type { ChunkCipher } from './crypto.js'; // security seam
 
 export interface DumpStoreOptions {
   /** Explicit git dir (GIT_DIR); by default git finds it from cwd. */
   gitDir?: string;
   /** Chunk sizes; only tests should change them (see chunker.ts). */
   chunkSizes?: Partial<ChunkSizes>;
+  /** security seam: seals each chunk before it is stored and opens sealed chunks when read (src/adapters/crypto.ts). */
+  cipher?: ChunkCipher;
 }
 
 export interface WriteResult {
@@ -86,9 +89,28 @@ export class GitDumpStore implements DumpStore {
     let check: BatchCheck | undefined;
     let importer: Piped | undefined;
 
-    const store = async (data: Buffer) => {
+    const store = async (plain: Buffer) => {
+      // ---- security seam: encryption (src/adapters/crypto.ts) ----
+      let data = plain;
+      let sealed: Pick<ChunkRef, 'enc' | 'key'> = {};
+      const cipher = this.options.cipher;
+      if (cipher) {
+        const key = cipher.dedupKey(plain);
+        const known = key ? cipher.lookup(key) : undefined;
+        check ??= new BatchCheck(this.cwd, this.git([]));
+        const info = known ? await check.info(known.blob) : null;
+        if (known && key && info?.type === 'blob') {
+          chunks.push({ blob: known.blob, size: info.size, enc: 'age', key });
+          reused++;
+          return;
+        }
+        data = await cipher.seal(plain);
+        sealed = { enc: 'age', ...(key ? { key } : {}) };
+      }
+      // ---- end security seam ----
       const blob = blobId(algorithm, data);
-      chunks.push({ blob, size: data.length });
+      chunks.push({ blob, size: data.length, ...sealed });
+      if (sealed.key) cipher?.remember(sealed.key, { blob, size: data.length }); // security seam
       if (seen.has(blob)) {
         reused++;
         return;
@@ -217,6 +239,7 @@ export class GitDumpStore implements DumpStore {
         let header = '';
         let remaining = -1; // bytes of the current chunk still to come; -1 = reading a header
         let newline = false; // the "\n" that follows each chunk's data
+        let sealedParts: Buffer[] = []; // security seam: the sealed chunk being read
         for await (const piece of cat.stdout) {
           let buf = piece as Buffer;
           while (buf.length > 0) {
@@ -246,9 +269,24 @@ export class GitDumpStore implements DumpStore {
             const take = Math.min(remaining, buf.length);
             const data = buf.subarray(0, take);
             buf = buf.subarray(take);
-            whole.update(data);
             total += take;
             remaining -= take;
+            // ---- security seam: a sealed chunk is opened whole, then checked and passed on ----
+            if (chunks[index]?.enc) {
+              sealedParts.push(Buffer.from(data));
+              if (remaining === 0) {
+                if (!this.options.cipher) throw new CorruptSnapshotError(`dump chunk ${index + 1} of ${chunks.length} is encrypted and no cipher was given`);
+                const plain = await this.options.cipher.open(Buffer.concat(sealedParts));
+                sealedParts = [];
+                remaining = -1;
+                newline = true;
+                whole.update(plain);
+                yield plain;
+              }
+              continue;
+            }
+            // ---- end security seam ----
+            whole.update(data);
             if (remaining === 0) {
               remaining = -1;
               newline = true;

@@ -1,6 +1,7 @@
 // The append-only event log: a commit chain at refs/rollback/log, one commit
 // per event, message = the event as JSON. Pushable like any ref.
 import { hostname } from 'node:os';
+import { cloneId } from './clone-id.js';
 import type { Git } from './git.js';
 
 export const LOG_REF = 'refs/rollback/log';
@@ -28,7 +29,11 @@ export interface LoggedEvent {
 }
 
 export class EventLog {
-  constructor(readonly git: Git) {}
+  /** `stateDir` gives the clone id events are stamped with (clone-id.ts). */
+  constructor(
+    readonly git: Git,
+    private readonly stateDir?: string,
+  ) {}
 
   /**
    * The commit for an event on top of the log as it is now, and the
@@ -42,10 +47,11 @@ export class EventLog {
       time: event.time ?? new Date().toISOString(),
       user: { name: id.name, email: id.email },
       host: hostname(),
+      ...(this.stateDir ? { clone: await cloneId(this.stateDir) } : {}),
       ...event,
     } as RollbackEvent;
-    // The empty tree must exist as an object for the commit to be valid and pushable.
-    const empty = await this.git.text(['hash-object', '-t', 'tree', '-w', '--stdin'], { input: '' });
+    // The empty tree of the repository's format (SHA-1 or SHA-256), written so the commit is valid and pushable.
+    const empty = await this.git.emptyTree();
     const tip = await this.git.revParse(LOG_REF);
     const commit = await this.git.commitTree(empty, tip ? [tip] : [], `${full.type} ${full.target ?? ''}`.trim() + '\n\n' + JSON.stringify(full) + '\n');
     const command = tip ? `update ${LOG_REF} ${commit} ${tip}` : `create ${LOG_REF} ${commit}`;

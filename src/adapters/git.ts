@@ -1,6 +1,7 @@
 // The git adapter: every git process git-rollback starts goes through here.
 // Metadata is read with batch plumbing (for-each-ref, ls-tree, cat-file --batch)
 // so that the number of processes does not grow with the number of points.
+import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -11,7 +12,13 @@ import { spawn as spawnProcess } from 'node:child_process';
 import { ExternalToolError, UsageError, redact } from '../core/errors.js';
 import { missingTool, OWN_GROUP } from './process.js';
 
-export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+/** The empty tree of each object format (git knows both without storing them). */
+export const EMPTY_TREES = {
+  sha1: '4b825dc642cb6eb9a060e54bf8d69288fbee4904',
+  sha256: '6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321',
+} as const;
+
+export type ObjectFormat = keyof typeof EMPTY_TREES;
 
 export interface Identity {
   name: string;
@@ -38,6 +45,15 @@ export interface GitRunOptions {
   config?: Record<string, string>;
 }
 
+/** What checkObjects() found. */
+export interface ObjectCheck {
+  checked: number;
+  bytes: number;
+  missing: string[];
+  /** Objects whose content does not hash to their id. */
+  forged: string[];
+}
+
 export interface GitResult {
   stdout: string;
   stderr: string;
@@ -49,6 +65,7 @@ const BASE_CONFIG = ['-c', 'core.quotepath=false', '-c', 'color.ui=false', '-c',
 
 export class Git {
   private identityCache: Identity | undefined;
+  private formatCache: Promise<ObjectFormat> | undefined;
 
   constructor(
     readonly cwd: string,
@@ -112,6 +129,39 @@ export class Git {
   /** Runs git and returns trimmed stdout. */
   async text(args: readonly string[], options: GitRunOptions = {}): Promise<string> {
     return (await this.run(args, options)).stdout.trim();
+  }
+
+  /** The repository's object format: "sha1", or "sha256" for `git init --object-format=sha256`. */
+  objectFormat(): Promise<ObjectFormat> {
+    this.formatCache ??= this.run(['rev-parse', '--show-object-format'], { allowFail: true }).then((r) =>
+      r.stdout.trim() === 'sha256' ? 'sha256' : 'sha1',
+    );
+    return this.formatCache;
+  }
+
+  /**
+   * The empty tree of this repository's format, written to the object store
+   * (a commit pointing at it must be valid and pushable even where git only
+   * knows it virtually).
+   */
+  async emptyTree(): Promise<string> {
+    const id = await this.text(['hash-object', '-t', 'tree', '-w', '--stdin'], { input: '' });
+    return id;
+  }
+
+  /** The all-zero id of this repository's format ("the ref must not exist" for update-ref). */
+  async nullId(): Promise<string> {
+    return '0'.repeat((await this.objectFormat()) === 'sha256' ? 64 : 40);
+  }
+
+  /** git's own ref-name rules (`git check-ref-format`). */
+  async isValidRefName(ref: string): Promise<boolean> {
+    return (await this.run(['check-ref-format', ref], { allowFail: true })).exitCode === 0;
+  }
+
+  /** Names of local branches. */
+  async branches(): Promise<string[]> {
+    return (await this.forEachRef(['refs/heads/'], ['refname:short'])).map((r) => r[0] ?? '');
   }
 
   async revParse(rev: string): Promise<string | null> {
@@ -271,6 +321,78 @@ export class Git {
       out.set(id, line.endsWith('missing') ? null : Number(line.split(' ')[2]));
     });
     return out;
+  }
+
+  /**
+   * Reads every object of `ids` through one `cat-file --batch` and re-hashes
+   * it with the repository's algorithm: a missing object and one whose content
+   * does not hash to its id (a forged or damaged loose object, which git
+   * itself serves without checking) are both reported. Streams: memory stays
+   * bounded whatever the objects' sizes.
+   */
+  async checkObjects(ids: readonly string[]): Promise<ObjectCheck> {
+    const result: ObjectCheck = { checked: 0, bytes: 0, missing: [], forged: [] };
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return result;
+    const algorithm = await this.objectFormat();
+    const child = spawnProcess('git', [...BASE_CONFIG, '-c', 'core.bigFileThreshold=1m', 'cat-file', '--batch'], { cwd: this.cwd, env: { ...process.env, ...this.baseEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4096)));
+    const exited = new Promise<number>((res, rej) => {
+      child.on('error', (e: NodeJS.ErrnoException) => rej(e.code === 'ENOENT' ? missingTool('git') : e));
+      child.on('close', (code) => res(code ?? 1));
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(unique.join('\n') + '\n');
+    let index = 0;
+    let header = '';
+    let remaining = -1;
+    let skipNewline = false;
+    let hash: Hash | null = null;
+    let current = '';
+    for await (const piece of child.stdout as AsyncIterable<Buffer>) {
+      let buf = piece;
+      while (buf.length > 0) {
+        if (skipNewline) {
+          buf = buf.subarray(1);
+          skipNewline = false;
+          continue;
+        }
+        if (remaining < 0) {
+          const eol = buf.indexOf(10);
+          if (eol < 0) {
+            header += buf.toString('latin1');
+            buf = buf.subarray(buf.length);
+            continue;
+          }
+          header += buf.toString('latin1', 0, eol);
+          buf = buf.subarray(eol + 1);
+          const [id = '', type = '', size = ''] = header.split(' ');
+          header = '';
+          current = unique[index++] ?? id;
+          if (type === 'missing' || type === 'ambiguous') {
+            result.missing.push(current);
+            continue;
+          }
+          remaining = Number(size);
+          hash = createHash(algorithm).update(`${type} ${remaining}\0`);
+          result.checked++;
+        }
+        const take = Math.min(remaining, buf.length);
+        hash?.update(buf.subarray(0, take));
+        buf = buf.subarray(take);
+        remaining -= take;
+        result.bytes += take;
+        if (remaining === 0) {
+          if (hash?.digest('hex') !== current) result.forged.push(current);
+          remaining = -1;
+          skipNewline = true;
+        }
+      }
+    }
+    const code = await exited;
+    if (code !== 0) throw new ExternalToolError('git cat-file', code, redact(stderr));
+    return result;
   }
 
   /** Streams one blob into a file (any size, bounded memory). */

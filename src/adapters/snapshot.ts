@@ -2,16 +2,19 @@
 // output written as one commit (tree config/ paths/ db/ capture/ manifest.json)
 // whose first parent is the code commit and second the uncommitted work.
 import { createHash } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { aboutDatabase, CorruptSnapshotError, RollbackError } from '../core/errors.js';
+import { aboutDatabase, ConflictError, CorruptSnapshotError, RollbackError } from '../core/errors.js';
+import { DEFAULT_IDENTITY_ENV } from './crypto.js';
 import type { Config } from '../core/config.js';
 import type { DumpStore, Engine } from '../core/engine.js';
 import type { CaptureEntry, DatabaseEntry, FileEntry, Manifest, PointKind, SnapshotInfo, WorktreeState } from '../core/types.js';
-import { ensureParent, expandPatterns, fileFacts, finishFile, makeSymlink, replaceWith, sha256File, tempBeside, treeMode } from './files.js';
+import { expandPatterns, fileFacts, finishFile, placeFile, placeSymlink, sha256File, treeMode } from './files.js';
+import { linkProblem, pathProblem, showName } from '../core/validate.js';
 import type { Git, RepoInfo } from './git.js';
 import { captureWorktree } from './worktree.js';
+import type { ChunkCipher } from './crypto.js';
 
 export interface CaptureRequest {
   kind: PointKind;
@@ -24,6 +27,8 @@ export interface CaptureRequest {
   /** Which parts to take; code (uncommitted work) is always considered. */
   parts: { config: boolean; paths: boolean; databases: readonly Engine[]; captures: boolean; worktree: boolean };
   dumpStore?: DumpStore;
+  /** security: when set, config files are sealed with age before they enter the object store. */
+  cipher?: ChunkCipher | null;
   onProgress?: (text: string) => void;
 }
 
@@ -48,18 +53,50 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
 
   const collect = async (patterns: string[], label: string): Promise<FileEntry[]> => {
     if (patterns.length === 0) return [];
-    const { files, unmatched } = await expandPatterns(repo.root, patterns);
+    const expanded = await expandPatterns(repo.root, patterns);
+    const unmatched = expanded.unmatched;
+    let files = expanded.files;
     for (const u of unmatched) warnings.push(`${label} pattern "${u}" matched no file`);
-    const facts = await Promise.all(files.map((f) => fileFacts(join(repo.root, f))));
+    const all = await Promise.all(files.map((f) => fileFacts(join(repo.root, f))));
+    // A symlink is kept as a link only when it points inside the repository (a
+    // restore refuses any other: docs/security.md); its target is never read.
+    const keep = files.map((f, i) => {
+      const link = all[i]?.link;
+      if (link === undefined) return true;
+      const problem = linkProblem(f, link);
+      if (problem) warnings.push(`${label} file ${f} is a symbolic link to ${link}, outside the repository: not snapshotted (copy the file into the repository, or snapshot it where it lives)`);
+      else warnings.push(`${label} file ${f} is a symbolic link (to ${link}): the link is kept, not the file it points to`);
+      return !problem;
+    });
+    files = files.filter((_, i) => keep[i]);
+    const facts = all.filter((_, i) => keep[i]);
     const regular = files.filter((_, i) => facts[i]?.mode !== '120000');
-    const blobs = await git.hashFiles(regular.map((f) => join(repo.root, f)));
+    const seal = label === 'config' && req.cipher ? req.cipher : null;
+    const blobs = seal ? [] : await git.hashFiles(regular.map((f) => join(repo.root, f)));
     const byPath = new Map(regular.map((f, i) => [f, blobs[i] as string]));
+    const sealedKeys = new Map<string, string>();
+    if (seal) {
+      // Sealed files: an unchanged one (same keyed hash) reuses the blob an earlier point stored.
+      for (const f of regular) {
+        const plain = await readFile(join(repo.root, f));
+        const key = seal.dedupKey(plain);
+        const known = key ? seal.lookup(key) : undefined;
+        if (known && key && (await git.objectSizes([known.blob])).get(known.blob) != null) byPath.set(f, known.blob);
+        else {
+          const blob = await git.hashBuffer(await seal.seal(plain));
+          byPath.set(f, blob);
+          if (key) seal.remember(key, { blob });
+        }
+        if (key) sealedKeys.set(f, key);
+      }
+    }
     const entries: FileEntry[] = [];
     for (let i = 0; i < files.length; i++) {
       const path = files[i] as string;
       const f = facts[i] as Awaited<ReturnType<typeof fileFacts>>;
       const blob = f.link !== undefined ? await git.hashBuffer(f.link) : (byPath.get(path) as string);
-      entries.push({ path, mode: f.mode, size: f.size, sha256: f.sha256, blob, ...(f.link !== undefined ? { link: f.link } : {}) });
+      const sealed = seal && f.link === undefined ? { enc: 'age' as const, ...(sealedKeys.has(path) ? { key: sealedKeys.get(path) as string } : {}) } : {};
+      entries.push({ path, mode: f.mode, size: f.size, sha256: f.sha256, blob, ...(f.link !== undefined ? { link: f.link } : {}), uid: f.uid, gid: f.gid, ...sealed });
     }
     return entries;
   };
@@ -197,6 +234,9 @@ async function storeDumpUnlabelled(
 /** A file written beside its target, checked and ready to be renamed into place. */
 export interface StagedFile {
   entry: FileEntry;
+  /** Repository root and the path under it (validated: relative, no "..", not in .git). */
+  root: string;
+  rel: string;
   target: string;
   temp: string | null;
 }
@@ -205,7 +245,7 @@ export interface StagedFile {
  * Writes every file of `entries` to a temp file beside its target and checks
  * its sha256. Nothing live changes; on any mismatch every temp file is removed.
  */
-export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { entry: FileEntry; rel: string }[], job: string): Promise<StagedFile[]> {
+export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { entry: FileEntry; rel: string }[], job: string, cipher?: ChunkCipher | null): Promise<StagedFile[]> {
   const staged: StagedFile[] = [];
   const root = repo.root;
   // Staged files live in the git dir, not the working tree, so that a backup
@@ -214,19 +254,25 @@ export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { e
   await mkdir(stageDir, { recursive: true });
   let n = 0;
   try {
-    const small = entries.filter((e) => e.entry.size <= 8 * 1024 * 1024 && e.entry.mode !== '120000');
+    // Sealed files are read whole to be opened (security: src/adapters/crypto.ts).
+    const small = entries.filter((e) => (e.entry.size <= 8 * 1024 * 1024 || e.entry.enc) && e.entry.mode !== '120000');
     const contents = await git.readBlobs(small.map((e) => e.entry.blob));
     for (const { entry, rel } of entries) {
+      const problem = pathProblem(rel);
+      if (problem) throw new CorruptSnapshotError(`refusing to restore ${showName(rel)}: ${problem}`, 'nothing was changed; the point is damaged or hostile');
       const target = join(root, rel);
       if (entry.mode === '120000') {
-        staged.push({ entry, target, temp: null });
+        staged.push({ entry, root, rel, target, temp: null });
         continue;
       }
       const temp = join(stageDir, String(++n));
-      staged.push({ entry, target, temp });
+      staged.push({ entry, root, rel, target, temp });
       const data = contents.get(entry.blob);
       if (data === null) throw new CorruptSnapshotError(`snapshot object for ${rel} is missing (${entry.blob.slice(0, 12)})`, 'the point is damaged; run git fsck, or roll back to another point');
-      if (data !== undefined) {
+      if (data !== undefined && entry.enc) {
+        if (!cipher) throw new ConflictError(`${rel} is encrypted and no age identity is available`, `export ${DEFAULT_IDENTITY_ENV}="AGE-SECRET-KEY-1…" or set encryption.identity; nothing was changed`);
+        await writeFile(temp, await cipher.open(data), { mode: 0o600, flag: 'w' });
+      } else if (data !== undefined) {
         await writeFile(temp, data, { mode: 0o600, flag: 'w' });
       } else {
         await rm(temp, { force: true });
@@ -245,12 +291,21 @@ export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { e
   }
 }
 
-export async function applyStaged(staged: readonly StagedFile[], job: string): Promise<void> {
+/**
+ * Renames every staged file into place (src/adapters/files.ts: no symlinked
+ * parent is followed, nothing in .git is written, owner and group kept where
+ * permitted). Returns the paths whose owner could not be kept.
+ */
+export async function applyStaged(staged: readonly StagedFile[], job: string): Promise<string[]> {
+  const ownerLost: string[] = [];
   for (const s of staged) {
-    await ensureParent(s.target);
-    if (s.temp === null) await makeSymlink(s.entry.link ?? '', s.target);
-    else await replaceWith(s.temp, s.target, tempBeside(s.target, job));
+    if (s.temp === null) await placeSymlink(s.root, s.rel, s.entry.link ?? '', job);
+    else {
+      const placed = await placeFile(s.root, s.rel, s.temp, { job, mode: s.entry.mode, owner: { ...(s.entry.uid !== undefined ? { uid: s.entry.uid } : {}), ...(s.entry.gid !== undefined ? { gid: s.entry.gid } : {}) } });
+      if (!placed.ownerKept) ownerLost.push(s.rel);
+    }
   }
+  return ownerLost;
 }
 
 /** Removes staged files that were not applied, and their staging folder. */
@@ -259,12 +314,24 @@ export async function discardStaged(staged: readonly StagedFile[]): Promise<void
   await Promise.all([...dirs].map((d) => rm(d, { recursive: true, force: true })));
 }
 
-/** Files that match a snapshot's patterns now but were not in it. */
+/**
+ * Files that match `patterns` now but were not in the snapshot. The patterns
+ * must be the local config's, never ones read from a point: this list is
+ * what --remove-extra deletes.
+ */
 export async function extraFiles(root: string, patterns: readonly string[], kept: readonly FileEntry[]): Promise<string[]> {
   if (patterns.length === 0) return [];
   const now = await expandPatterns(root, patterns);
   const had = new Set(kept.map((f) => f.path));
-  return now.files.filter((f) => !had.has(f));
+  const extra: string[] = [];
+  for (const f of now.files) {
+    if (had.has(f)) continue;
+    // A symlink to outside the repository is never snapshotted (see collect), so it is not "extra" either.
+    const st = await lstat(join(root, f)).catch(() => null);
+    if (st?.isSymbolicLink() && linkProblem(f, await readlink(join(root, f)).catch(() => '')) !== null) continue;
+    extra.push(f);
+  }
+  return extra;
 }
 
 /**

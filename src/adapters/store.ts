@@ -178,7 +178,8 @@ export class PointStore {
     const notes = await this.git.noteIndex(NOTES_REF);
     for (const p of points) {
       commands.push(`delete refs/tags/${p.tag} ${p.tagObject}`);
-      const ref = p.note?.snapshot?.ref ?? snapshotRef(p.kind, p.id);
+      // security: the ref is derived from the tag, never taken from the note (a fetched note could name refs/heads/main).
+      const ref = snapshotRef(p.kind, p.id);
       const current = await this.git.revParse(ref);
       if (current) commands.push(`delete ${ref} ${current}`);
       removed.push({ tag: p.tag, tagObject: p.tagObject, snapshotRef: current ? ref : null, snapshotCommit: current, noteBlob: notes.get(p.tagObject) ?? null });

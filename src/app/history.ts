@@ -27,6 +27,7 @@ import {
 } from '../core/diff.js';
 import { releasesByVersion, releaseVersion, resolvePoint, sortNewestFirst } from '../core/points.js';
 import type { DatabaseEntry, FileEntry, Point, SnapshotInfo } from '../core/types.js';
+import { safePattern } from '../core/validate.js';
 import type { Context } from './context.js';
 import { describeState, lastAction, loadSnapshot } from './rollback.js';
 
@@ -65,7 +66,10 @@ export async function currentFiles(root: string, patterns: readonly string[], kn
 }
 
 function patternsOf(ctx: Context, s: SnapshotInfo): { config: string[]; paths: string[] } {
-  return (s as SnapshotInfo & { patterns?: { config: string[]; paths: string[] } }).patterns ?? { config: ctx.config.config, paths: ctx.config.paths };
+  const stored = (s as SnapshotInfo & { patterns?: { config: string[]; paths: string[] } }).patterns;
+  // security: patterns read from a point are only read with, and only when they stay inside the repository.
+  const safe = (list: unknown): string[] | null => (Array.isArray(list) && list.every((p) => typeof p === 'string' && safePattern(p)) ? (list as string[]) : null);
+  return { config: safe(stored?.config) ?? ctx.config.config, paths: safe(stored?.paths) ?? ctx.config.paths };
 }
 
 // ---------------------------------------------------------------- status

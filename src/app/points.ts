@@ -9,6 +9,8 @@ import type { TransferListener } from '../core/progress.js';
 import type { Point, PointKind, PointNote, ReleaseInfo } from '../core/types.js';
 import type { Context } from './context.js';
 import { runHook } from './hooks.js';
+import { recordConfigInUse, requireTrust } from './trust.js';
+import { checkPointName } from './verify.js';
 
 export interface MakePointOptions {
   kind: PointKind;
@@ -41,6 +43,7 @@ export interface MadePoint {
 /** Makes a point of the current state. The caller holds the lock. */
 export async function makePoint(ctx: Context, o: MakePointOptions): Promise<MadePoint> {
   const started = Date.now();
+  requireTrust(ctx); // security: captures, dumps and hooks come from an approved config only
   const date = new Date(Math.floor(Date.now() / 1000) * 1000);
   const head = await ctx.git.head();
   const commit = o.commit ?? (head.commit as string);
@@ -50,6 +53,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
     validateId(o.name);
     id = o.name;
     const tag = `${ctx.config.tags[o.kind]}${id}`;
+    await checkPointName(ctx, tag, id); // security
     if (existing.some((p) => p.tag === tag)) {
       throw new ConflictError(`point ${tag} already exists`, `choose another name, or delete the old one: git rollback delete ${tag}`);
     }
@@ -73,6 +77,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
         includeUntracked: o.includeUntracked,
         parts: { config: true, paths: true, databases: engines, captures: true, worktree: true },
         ...(engines.length ? { dumpStore: await ctx.dumpStore() } : {}),
+        ...(ctx.config.encryption ? { cipher: await ctx.cipher() } : {}), // security: config files sealed with age
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       });
     } finally {
@@ -97,7 +102,8 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
       snapshot: captured?.snapshot ?? null,
       release: o.release ?? null,
       date,
-      ...(o.extra ? { extra: o.extra } : {}),
+      // Which approved config was in use (undo can come back to it: src/app/trust.ts).
+      extra: { ...(await recordConfigInUse(ctx)), ...o.extra },
     },
     { alsoUpdate: event ? [event.command] : [] },
   );

@@ -2,10 +2,9 @@
 // notes (refs/notes/rollback), snapshots and the event log (refs/rollback/*).
 // Nothing is ever forced: a tag that differs stays as it is, the event log is
 // joined by a merge commit (both sides kept), notes move only when fast-forward.
-import { EMPTY_TREE } from '../adapters/git.js';
 import { LOG_REF } from '../adapters/eventlog.js';
 import { NOTES_REF } from '../adapters/store.js';
-import { ExternalToolError, NotFoundError } from '../core/errors.js';
+import { CorruptSnapshotError, ExternalToolError, NotFoundError } from '../core/errors.js';
 import type { Context } from './context.js';
 
 export interface RefUpdate {
@@ -78,13 +77,20 @@ export async function fetchPoints(ctx: Context, remote: string): Promise<SyncRes
   const before = await refMap(ctx, watched);
   const refspecs = tagPatterns(ctx).map((p) => `${p}:${p}`);
   refspecs.push('refs/rollback/snapshots/*:refs/rollback/snapshots/*');
+  refspecs.push('refs/rollback/keys/*:refs/rollback/keys/*'); // security: the sealed dedup key
   if (has(LOG_REF)) refspecs.push(`+${LOG_REF}:${track}/log`);
   if (has(NOTES_REF)) refspecs.push(`+${NOTES_REF}:${track}/notes`);
-  const r = await git.run(['fetch', '--no-tags', '--no-write-fetch-head', remote, ...refspecs], { allowFail: true });
+  // security: fetched objects are checked by git's fsck (malformed trees, ".git" or ".." entries, bad modes are refused).
+  const r = await git.run(['fetch', '--no-tags', '--no-write-fetch-head', remote, ...refspecs], { allowFail: true, config: { 'fetch.fsckObjects': 'true' } });
   const rejected = new Map<string, string>();
   for (const line of r.stderr.split('\n')) {
     const m = /^\s*!\s+\[(?:rejected|would clobber existing tag)\][^\n]*?->\s+(\S+)\s*(?:\((.*)\))?/.exec(line);
     if (m) rejected.set(m[1] as string, m[2] ?? 'differs here');
+  }
+  // security: objects git's fsck refuses (a hostile or damaged remote) are named; nothing was taken in.
+  const fsck = /error: object [0-9a-f]+: (\w+): (.*)/.exec(r.stderr);
+  if (r.exitCode !== 0 && fsck) {
+    throw new CorruptSnapshotError(`${remote} sent an object git refuses (${fsck[1]}: ${fsck[2]}): nothing was fetched`, 'the remote holds damaged or hostile data; ask who pushed it (git ls-remote shows the refs)');
   }
   if (r.exitCode !== 0 && rejected.size === 0) throw new ExternalToolError('git fetch', r.exitCode, r.stderr);
 
@@ -130,8 +136,7 @@ async function takeLog(ctx: Context, remoteRef: string, remote: string): Promise
     await ctx.git.updateRefs([`update ${LOG_REF} ${theirs} ${ours}`]);
     return 'fast-forward';
   }
-  await ctx.git.run(['hash-object', '-t', 'tree', '-w', '--stdin'], { input: '' });
-  const merge = await ctx.git.commitTree(EMPTY_TREE, [ours, theirs], `merge events from ${remote}\n`);
+  const merge = await ctx.git.commitTree(await ctx.git.emptyTree(), [ours, theirs], `merge events from ${remote}\n`);
   await ctx.git.updateRefs([`update ${LOG_REF} ${merge} ${ours}`]);
   return 'merged';
 }

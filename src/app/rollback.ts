@@ -9,11 +9,13 @@
 // (runner.ts), which journals them. `--continue` and `--abort` rebuild the
 // same steps from the journal alone, in another process.
 import { lstat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { exists, sha256File } from '../adapters/files.js';
+import { exists, ownershipNotes, sha256File } from '../adapters/files.js';
 import { checkHealth } from '../adapters/health.js';
 import { JOURNAL_SCHEMA, JournalFile, type Journal, type JournalRequest, type JournalStep } from '../adapters/journal.js';
+import { cloneId } from '../adapters/clone-id.js';
 import { applyStaged, discardStaging, matches, removePath, stageAll, stagingPlan, type StagedPath } from '../adapters/restore-files.js';
 import { addDatabases, captureSnapshot, extraFiles, storeDump } from '../adapters/snapshot.js';
 import { restoreWorktree, worktreeMatches } from '../adapters/worktree.js';
@@ -39,6 +41,8 @@ import { timestampId, uniqueId } from '../core/points.js';
 import type { DatabaseEntry, FileEntry, Manifest, Point, SnapshotInfo } from '../core/types.js';
 import type { Context } from './context.js';
 import { runFailureHook, runHook, type Failure } from './hooks.js';
+import { recordConfigInUse, requireTrust } from './trust.js';
+import { checkPointData, verifyPointObjects } from './verify.js';
 import { journalSteps, RevertedFailure, Runner, StuckFailure, type RunnerReporter, type StepDef, type StepScope } from './runner.js';
 
 export interface RollbackRequest {
@@ -54,6 +58,8 @@ export interface RollbackRequest {
   skip: string[];
   /** The automatic rollback of a failed `deploy`. */
   deploy?: { point: string; failure: string };
+  /** Only the plan is wanted: what only a restore needs (the age key) is not required. */
+  dryRun?: boolean;
 }
 
 /** What the job needs that must not be recomputed once it started (journal request.frozen). */
@@ -78,6 +84,8 @@ interface Frozen {
   /** Target paths the backup must capture even when no configured pattern matches them. */
   captureAlso: { config: string[]; paths: string[] };
   commitsUndone: number | null;
+  /** The approved config in use when the job started, recorded on the backup (undo comes back to it: trust.ts). */
+  configInUse?: { file: string | null; sha256: string | null };
 }
 
 export interface Prepared {
@@ -150,14 +158,13 @@ async function fileChanges(root: string, entries: readonly FileEntry[]): Promise
   );
 }
 
-function dbIds(entry: DatabaseEntry): string[] {
-  return [...(entry.chunks ?? []).map((c) => c.blob), ...(entry.blob ? [entry.blob] : [])];
-}
-
 /** Plans a rollback and checks everything it needs; changes nothing. */
 export async function prepareRollback(ctx: Context, request: RollbackRequest, backupId?: string): Promise<Prepared> {
   const { target, selection } = request;
+  requireTrust(ctx); // security: hooks, health and engines run only from an approved config
   const snapshot = await loadSnapshot(ctx, target);
+  // security: data read from git is validated before it is planned with (exit 6 naming the entry).
+  await checkPointData(ctx, target, snapshot);
   const head = await ctx.git.head();
   const status = await ctx.git.status();
   if (status.conflicted.length > 0) throw new ConflictError('the working tree has unresolved conflicts', 'resolve them (or git merge --abort) first');
@@ -189,24 +196,13 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
     }
   }
 
-  // Every object the job reads must be here before anything changes.
-  const ids: string[] = [
-    ...(selection.config && snapshot ? snapshot.config.map((e) => e.blob) : []),
-    ...(selection.paths && snapshot ? snapshot.paths.map((e) => e.blob) : []),
-    ...(selection.code && snapshot?.worktree ? [snapshot.worktree.commit, snapshot.worktree.index, ...(snapshot.worktree.untracked ? [snapshot.worktree.untracked] : [])] : []),
-    ...dbEntries.flatMap(dbIds),
-    ...(selection.code ? [target.commit] : []),
-  ];
-  const sizes = await ctx.git.objectSizes(ids);
-  const missing = [...sizes].filter(([, s]) => s === null).map(([oid]) => oid);
-  if (missing.length > 0) {
-    throw new CorruptSnapshotError(
-      `${missing.length} object${missing.length === 1 ? '' : 's'} of ${target.tag} ${missing.length === 1 ? 'is' : 'are'} missing (${missing[0]?.slice(0, 12)}…)`,
-      'fetch them (git rollback fetch), or roll back to another point; nothing was changed',
-    );
-  }
+  // Every object the job reads is here and intact (code re-hashed), and an
+  // encrypted point has a key that opens it, before anything changes.
+  await verifyPointObjects(ctx, target, snapshot, selection, { needKey: !request.dryRun });
 
   const engines = await ctx.engines(dbEntries.map((d) => d.name));
+  // Fast undo takes back only database copies this clone parked (never on the word of a fetched note).
+  const clone = await cloneId(ctx.stateDir);
   const adopt: Record<string, string> = {};
   const databases: DatabasePlan[] = [];
   for (const entry of dbEntries) {
@@ -217,7 +213,7 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
     // A backup's dumps were taken from the copies its own job parked (the job
     // id is the backup's id): a fast undo takes such a copy back when the
     // engine can show it unchanged since (adoptParked decides; otherwise the dump is loaded).
-    const adoptFrom = target.kind === 'backup' && engine.adoptParked && entry.details?.parked ? safeJobId(target.id) : null;
+    const adoptFrom = target.kind === 'backup' && engine.adoptParked && entry.details?.parked && target.note?.clone === clone ? safeJobId(target.id) : null;
     if (adoptFrom) adopt[entry.name] = adoptFrom;
     const temps = engine.tempObjects(job);
     const s = engine.strategy(job);
@@ -259,6 +255,11 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
     health: ctx.config.health ? (ctx.config.health.url ?? ctx.config.health.command) : null,
     commitsUndone,
   });
+  // Where owner and group cannot be kept, the plan says so.
+  const ownerNotes = snapshot ? await ownershipNotes(ctx.repo.root, [...(selection.config ? snapshot.config : []), ...(selection.paths ? snapshot.paths : [])]) : [];
+  const filesStep = plan.steps.find((s) => s.id === 'files');
+  filesStep?.details.push(...ownerNotes);
+  filesStep?.local?.details.push(...ownerNotes);
   const frozen: Frozen = {
     backupId: id,
     before: { commit: head.commit as string, branch: head.branch },
@@ -301,7 +302,8 @@ interface JobContext {
 
 /** Starts the job: journal first, then the steps. The caller holds the lock. */
 export async function executeRollback(ctx: Context, prepared: Prepared, reporter: Reporter): Promise<RollbackOutcome> {
-  const { plan, request, frozen } = prepared;
+  const { plan, request } = prepared;
+  const frozen: Frozen = { ...prepared.frozen, configInUse: (await recordConfigInUse(ctx)).config };
   const file = new JournalFile(ctx.stateDir);
   const journalRequest: JournalRequest = {
     action: request.action,
@@ -620,9 +622,11 @@ function buildSteps(jc: JobContext): StepDef[] {
   const staged = (): StagedPath[] => stagingPlan(ctx.stateDir, ctx.repo.root, files, job);
   const engine = (name: string) => jc.engines.get(name) as Engine;
   const store = () => ctx.dumpStore();
+  const cipher = () => ctx.cipher();
 
   add({
     id: 'capture',
+    holdsState: true,
     async run(s) {
       const ref = JOB_REF(job);
       if (typeof s.memo.commit === 'string' && (await git.revParse(ref)) === s.memo.commit) return;
@@ -641,6 +645,7 @@ function buildSteps(jc: JobContext): StepDef[] {
         config: patterns,
         includeUntracked: true,
         parts: { config: true, paths: true, databases: [], captures: true, worktree: true },
+        ...(jc.config.encryption ? { cipher: await ctx.cipher() } : {}),
       });
       const prints: Record<string, string | null> = {};
       for (const name of frozen.selection.databases) prints[name] = await engine(name).fingerprint().catch(() => null);
@@ -680,7 +685,7 @@ function buildSteps(jc: JobContext): StepDef[] {
     cancellable: true,
     async run(s) {
       await s.track([{ database: '', engine: 'files', role: 'staged', kind: 'folder', name: join(ctx.stateDir, 'tmp', `stage-${job}`), jobId: job }]);
-      await stageAll(git, staged(), s.signal);
+      await stageAll(git, staged(), await cipher(), s.signal);
     },
     async revert() {
       await discardStaging(ctx.stateDir, job);
@@ -812,7 +817,10 @@ function buildSteps(jc: JobContext): StepDef[] {
         s.memo.absentBefore = absent;
         await s.save();
       }
-      for (const p of plan) await applyStaged(git, p, job);
+      const c = await cipher();
+      const ownerLost: string[] = [];
+      for (const p of plan) if ((await applyStaged(git, p, job, c)) === 'owner-lost') ownerLost.push(p.entry.path);
+      if (ownerLost.length) s.warn(`owner and group could not be kept for ${ownerLost.join(', ')} (this user may not set them)`);
     },
     async revert(s) {
       await putBack(jc, files.map((f) => f.path), new Set((s.memo.absentBefore as string[] | undefined) ?? []));
@@ -932,7 +940,7 @@ function buildSteps(jc: JobContext): StepDef[] {
           snapshot,
           release: null,
           date: new Date(stepMemo(jc, 'capture').date as string),
-          extra: { action: r.action, target: r.target },
+          extra: { action: r.action, target: r.target, clone: await cloneId(ctx.stateDir), ...(frozen.configInUse ? { config: frozen.configInUse } : {}) },
         },
         { alsoUpdate: [event.command, `delete ${JOB_REF(job)} ${captureCommit}`] },
       );
@@ -1024,7 +1032,8 @@ async function putBack(jc: JobContext, paths: readonly string[], absentBefore: R
     else throw new RollbackError(`cannot put ${p} back: the backup does not hold it`);
   }
   const job = `${journal.job}_revert`;
-  for (const p of stagingPlan(ctx.stateDir, ctx.repo.root, entries, job)) await applyStaged(ctx.git, p, job);
+  const c = await ctx.cipher();
+  for (const p of stagingPlan(ctx.stateDir, ctx.repo.root, entries, job)) await applyStaged(ctx.git, p, job, c);
   await discardStaging(ctx.stateDir, job);
 }
 
@@ -1094,8 +1103,11 @@ export type LastAction =
  */
 export async function lastAction(ctx: Context): Promise<LastAction | null> {
   const undone = new Set<string>();
+  const clone = await cloneId(ctx.stateDir);
   for (const { commit, event } of await ctx.log.read(500)) {
-    if (undone.has(commit) || event.outcome !== 'ok') continue;
+    // Only what happened in this clone (events before clone ids: this host's).
+    const here = typeof event.clone === 'string' ? event.clone === clone : event.host === hostname();
+    if (!here || undone.has(commit) || event.outcome !== 'ok') continue;
     if (typeof event.undid === 'string') {
       undone.add(event.undid);
       continue;

@@ -52,6 +52,12 @@ export interface StepDef {
    * does not say so (killed between its change and the journal write).
    */
   wentThrough?(s: StepScope): Promise<boolean>;
+  /**
+   * Its revert discards what other reverts need (the captured state before):
+   * skipped while any other step could not be put back, so a later --abort
+   * can still retry those.
+   */
+  holdsState?: boolean;
 }
 
 export interface RunnerReporter {
@@ -112,8 +118,10 @@ function faults(env: NodeJS.ProcessEnv) {
       if (!pauseFile || !pauses.some((p) => p.step === step && p.when === when)) return;
       const { appendFileSync } = await import('node:fs');
       const waiting = signalled();
+      // A pending promise alone does not keep node running: hold a timer while waiting.
+      const alive = setInterval(() => undefined, 60_000);
       appendFileSync(pauseFile, `${step}:${when}\n`);
-      await waiting;
+      await waiting.finally(() => clearInterval(alive));
     },
   };
 }
@@ -287,16 +295,23 @@ export class Runner {
     throw new RevertedFailure(cause, this.interrupted);
   }
 
-  /** Reverts every step that ran or may have run, newest first. Throws StuckFailure when it cannot finish. */
+  /**
+   * Reverts every step that ran or may have run, newest first. A step that
+   * cannot be put back does not stop the others (each step is one resource):
+   * they are put back, the failure is recorded on its step, and StuckFailure
+   * names every step left — with the captured state kept for a later --abort.
+   */
   async revertAll(): Promise<void> {
     this.listen(true);
     try {
       this.journal.direction = 'revert';
       await this.save();
+      const failures: Array<{ title: string; error: Error }> = [];
       for (const def of [...this.steps].reverse()) {
         const step = this.entry(def.id);
         if (step.state === 'pending' || step.state === 'reverted') continue;
         if (this.signals > 1) throw new StuckFailure(new Error(this.journal.error ?? 'interrupted'), null, true);
+        if (failures.length > 0 && def.holdsState) continue;
         this.faults.maybeCrash(def.id, 'revert-before');
         step.state = 'reverting';
         await this.save();
@@ -308,13 +323,20 @@ export class Runner {
         } catch (error) {
           step.error = `revert: ${(error as Error).message}`;
           await this.save().catch(() => undefined);
-          throw new StuckFailure(new Error(this.journal.error ?? 'failed'), error as Error, false);
+          failures.push({ title: def.title, error: error as Error });
+          this.reporter.warn(`could not put back "${def.title}": ${(error as Error).message}`);
+          continue;
         }
         this.faults.maybeCrash(def.id, 'revert-after');
+        delete step.error;
         step.state = 'reverted';
         step.ms = Date.now() - t;
         await this.save();
         if (def.revert) this.reporter.reverted(def.title, step.ms);
+      }
+      if (failures.length > 0) {
+        const what = failures.length === 1 ? (failures[0] as { error: Error }).error.message : failures.map((f) => `${f.title}: ${f.error.message}`).join('; ');
+        throw new StuckFailure(new Error(this.journal.error ?? 'failed'), new Error(what), false);
       }
     } finally {
       this.listen(false);

@@ -12,6 +12,8 @@ export interface GlobalArgs {
   json?: boolean;
   quiet?: boolean;
   lang?: string;
+  /** security: --trust approves the config as it is (CI). */
+  trust?: boolean;
 }
 
 let langFromFlag = false;
@@ -22,7 +24,7 @@ export function setLangFromFlag(given: boolean): void {
 }
 
 export async function open(args: GlobalArgs, options: OpenOptions = {}): Promise<Context> {
-  const ctx = await openContext({ ...options, ...(args.config ? { configFile: args.config } : {}) });
+  const ctx = await openContext({ ...options, ...(args.config ? { configFile: args.config } : {}), ...(args.trust ? { trust: true } : {}) });
   const configured = parseLang(ctx.config.lang);
   if (!langFromFlag && configured) setLang(configured);
   return ctx;

@@ -6,16 +6,27 @@ import type { Reporter } from '../app/rollback.js';
 import { formatMs } from '../core/duration.js';
 import { t, type Msg, localize } from '../core/i18n.js';
 import type { Transfer } from '../core/progress.js';
-import { formatBytes } from '../core/text.js';
+import { formatBytes, sanitize } from '../core/text.js';
 import { localStepTitle } from './step-titles.js';
-import { pad, terminalWidth, truncate, width } from './text.js';
+import { pad, STYLE, terminalWidth, truncate, width } from './text.js';
 
 export { pad, truncate, width } from './text.js';
 
 const useColor = (stream: NodeJS.WriteStream) => !!stream.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
 
+// Our own colour codes are written as an unguessable token (STYLE, cli/text.ts)
+// and turned into escape sequences only after the line is sanitized
+// (terminalSafe), so text read from git can never carry an escape sequence to
+// the terminal, not even one that looks like ours.
+
+/** A line of human output: every control/escape/bidi character from data removed (core/text.ts), our colours kept. */
+export function terminalSafe(text: string): string {
+  const safe = sanitize(text, { multiline: true });
+  return safe.includes(STYLE) ? safe.split(STYLE).join('\u001b[') : safe;
+}
+
 function paint(code: number, reset: number) {
-  return (text: string, stream: NodeJS.WriteStream = process.stdout) => (useColor(stream) ? `\u001b[${code}m${text}\u001b[${reset}m` : text);
+  return (text: string, stream: NodeJS.WriteStream = process.stdout) => (useColor(stream) ? `${STYLE}${code}m${text}${STYLE}${reset}m` : text);
 }
 
 export const color = {
@@ -37,8 +48,9 @@ export function setQuiet(on: boolean): void {
 
 export const isQuiet = () => quiet;
 
+/** Human output: text read from git (descriptions, names, paths) cannot drive the terminal (core/text.ts). */
 export function print(text = ''): void {
-  process.stdout.write(text + '\n');
+  process.stdout.write(terminalSafe(text) + '\n');
 }
 
 export function printJSON(value: unknown): void {
@@ -46,12 +58,12 @@ export function printJSON(value: unknown): void {
 }
 
 export function warn(text: string | Msg): void {
-  process.stderr.write(`${color.yellow(t('out.warning'), process.stderr)} ${localize(text)}\n`);
+  process.stderr.write(`${color.yellow(t('out.warning'), process.stderr)} ${terminalSafe(localize(text))}\n`);
 }
 
 /** Progress and plans on stderr; nothing with --quiet. */
 export function info(text: string): void {
-  if (!quiet) process.stderr.write(text + '\n');
+  if (!quiet) process.stderr.write(terminalSafe(text) + '\n');
 }
 
 export interface Column {
@@ -78,7 +90,11 @@ export interface TableOptions {
  * `drop` rank go, lowest first, until it fits.
  */
 export function table(columns: Column[], rows: string[][], options: TableOptions = {}): string[] {
-  const cells = rows.map((r) => r.map((c, i) => (columns[i]?.max ? truncate(c, columns[i]!.max!) : c)));
+  // security: cells hold text read from git; sanitized before they are measured.
+  const cells = rows.map((r) => r.map((raw, i) => {
+    const c = sanitize(raw);
+    return columns[i]?.max ? truncate(c, columns[i]!.max!) : c;
+  }));
   // Each cell is measured once: width() of CJK text is the costly part of a long list.
   const cellWidths = cells.map((r) => r.map(width));
   const measure = (i: number) => cellWidths.reduce((m, r) => Math.max(m, r[i] ?? 0), width(columns[i]?.header ?? ''));
@@ -215,9 +231,9 @@ export async function stepReporter(silent: boolean, planTitles: Map<string, Msg>
   let lastDraw = 0;
   let current = '';
   return {
-    step: (title) => s.start((current = local(title))),
+    step: (title) => s.start(terminalSafe((current = local(title)))),
     done: (title, ms) => {
-      if (tty) s.succeed(`${local(title)} ${color.dim(`(${formatMs(ms)})`, process.stderr)}`);
+      if (tty) s.succeed(terminalSafe(`${local(title)} ${color.dim(`(${formatMs(ms)})`, process.stderr)}`));
       else if (!silent && !quiet) info(`✓ ${local(title)} (${formatMs(ms)})`);
     },
     reverting: (title) => s.start((current = t('progress.reverting', { step: local(title) }))),

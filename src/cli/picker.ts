@@ -9,7 +9,7 @@ import { CancelledError, UsageError } from '../core/errors.js';
 import { msg, t, type Msg } from '../core/i18n.js';
 import { sortNewestFirst } from '../core/points.js';
 import type { Point } from '../core/types.js';
-import { canPrompt, color } from './output.js';
+import { canPrompt, color, terminalSafe } from './output.js';
 import { pad, truncate, width } from './text.js';
 
 export interface PickOptions {
@@ -77,7 +77,7 @@ export async function pickPoint(all: Point[], options: PickOptions): Promise<Poi
         lines.push(top + i === cursor ? `${color.cyan('>', out)} ${color.inverse(row, out)}` : `  ${row}`);
       });
       lines.push(color.dim(truncate(t('picker.keys'), cols()), out));
-      out.write(lines.join('\n') + '\n');
+      out.write(terminalSafe(lines.join('\n')) + '\n');
       drawn = lines.length;
     };
     const finish = (error: Error | null, point?: Point) => {
@@ -88,7 +88,7 @@ export async function pickPoint(all: Point[], options: PickOptions): Promise<Poi
       out.write('\u001b[?25h');
       if (error) reject(error);
       else {
-        out.write(`${t('picker.chosen', { tag: (point as Point).tag, description: (point as Point).description.split('\n')[0] ?? '' })}\n`);
+        out.write(`${terminalSafe(t('picker.chosen', { tag: (point as Point).tag, description: (point as Point).description.split('\n')[0] ?? '' }))}\n`);
         resolve(point as Point);
       }
     };

@@ -1,10 +1,16 @@
 // Terminal text: display widths (CJK counts two columns), cutting with "…",
 // and wrapping at word boundaries (or between CJK characters) to a width.
+import { randomBytes } from 'node:crypto';
 import stringWidth from 'string-width';
 
+/**
+ * The start of our own colour codes in a line not yet printed (in place of
+ * ESC [): unguessable, so output.ts's terminalSafe() can strip every escape
+ * sequence that text read from git carries and keep only ours.
+ */
+export const STYLE = `\ue000${randomBytes(8).toString('hex')}\ue001`;
+
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
 
 /**
  * Display width, counting CJK and other wide characters as two columns.
@@ -12,7 +18,7 @@ const ANSI = /\u001b\[[0-9;]*m/g;
  * every string into graphemes, which made `list` of 10,000 points take seconds
  * (docs/benchmarks.md).
  */
-export const width = (s: string) => (PRINTABLE_ASCII.test(s) ? s.length : stringWidth(s));
+export const width = (s: string) => (PRINTABLE_ASCII.test(s) ? s.length : stringWidth(s.includes(STYLE) ? s.split(STYLE).join('\u001b[') : s));
 
 export function pad(s: string, w: number): string {
   return s + ' '.repeat(Math.max(0, w - width(s)));
@@ -98,4 +104,3 @@ export function hanging(text: string, w: number, indent: number): string {
   return wrap(text, Math.max(20, w - indent)).join('\n' + ' '.repeat(indent));
 }
 
-export const stripAnsi = (s: string) => s.replace(ANSI, '');

@@ -20,6 +20,16 @@ export interface HealthConfig {
 export const HOOKS = ['beforePoint', 'afterPoint', 'beforeRollback', 'afterRollback', 'onFailure'] as const;
 export type HookName = (typeof HOOKS)[number];
 
+/** Encryption at rest (src/adapters/crypto.ts, docs/security.md). */
+export interface EncryptionConfig {
+  /** age recipients (age1…): every new config file and dump is sealed to all of them. */
+  recipients: string[];
+  /** A file of age identities, outside the repository ("~/" is the home folder). */
+  identity: string | null;
+  /** An environment variable holding identities (default GIT_ROLLBACK_AGE_IDENTITY). */
+  identityEnv: string;
+}
+
 export interface Config {
   /** Where it was read from, or null for defaults. */
   file: string | null;
@@ -39,6 +49,8 @@ export interface Config {
   restore: { removeExtra: boolean; dropOld: boolean };
   /** Language of human output: "en", "zh-CN", or null to follow the locale. */
   lang: string | null;
+  /** null when snapshots are stored in clear. */
+  encryption: EncryptionConfig | null;
 }
 
 // ---------------------------------------------------------------------------
@@ -120,6 +132,7 @@ const pathList = (description: string) =>
     v.check((x) => (typeof x === 'string' ? [x] : x).every(inRepo), E('expect.insideRepo')),
   );
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const AGE_RECIPIENT = /^age1[0-9a-z]+$/;
 
 function keySchema(kind: KeyKind, description: string) {
   switch (kind) {
@@ -248,6 +261,24 @@ export const ConfigSchema = v.pipe(
         ),
       ),
       lang: v.optional(v.nullable(v.pipe(v.picklist(['en', 'zh-CN', 'auto'], E('expect.lang')), v.description('Language of messages: en, zh-CN, or auto (from LC_ALL/LC_MESSAGES/LANG)')))),
+      encryption: v.optional(
+        v.nullable(
+          v.pipe(
+            v.strictObject(
+              {
+                recipients: v.pipe(
+                  v.union([v.pipe(v.string(), v.regex(AGE_RECIPIENT, E('expect.recipients'))), v.pipe(v.array(v.pipe(v.string(), v.regex(AGE_RECIPIENT, E('expect.recipients')))), v.minLength(1, E('expect.recipients')))], E('expect.recipients')),
+                  v.description('age recipients (age1…): config files and dumps are sealed to every one of them'),
+                ),
+                identity: v.optional(v.nullable(v.pipe(nonEmpty('expect.identityFile'), v.description('A file of age identities, outside the repository ("~/" is the home folder)')))),
+                identityEnv: v.optional(v.pipe(v.string(E('expect.envName')), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, E('expect.envName')), v.description('Environment variable holding identities (default GIT_ROLLBACK_AGE_IDENTITY)'))),
+              },
+              E('expect.encryption'),
+            ),
+            v.description('Encryption at rest with age (docs/security.md)'),
+          ),
+        ),
+      ),
     },
     E('expect.topLevel'),
   ),
@@ -269,6 +300,7 @@ export function defaultConfig(): Config {
     tags: { point: 'rollback/', release: 'release/v', backup: 'backup/', deploy: 'deploy/' },
     restore: { removeExtra: false, dropOld: false },
     lang: null,
+    encryption: null,
   };
 }
 
@@ -378,6 +410,10 @@ export function validateConfig(raw: unknown, file: string): Config {
   }
   if (c.restore) cfg.restore = { removeExtra: c.restore.removeExtra ?? false, dropOld: c.restore.dropOld ?? false };
   cfg.lang = c.lang && c.lang !== 'auto' ? c.lang : null;
+  if (c.encryption) {
+    const r = c.encryption.recipients;
+    cfg.encryption = { recipients: typeof r === 'string' ? [r] : [...r], identity: c.encryption.identity ?? null, identityEnv: c.encryption.identityEnv ?? 'GIT_ROLLBACK_AGE_IDENTITY' };
+  }
   return cfg;
 }
 

@@ -58,6 +58,10 @@ export const catalog = {
   'expect.duration': { en: 'a duration like "3s" or "500ms"', zh: '时长，例如 "3s" 或 "500ms"' },
   'expect.tagPrefix': { en: 'a tag prefix like "rollback/"', zh: '标签前缀，例如 "rollback/"' },
   'expect.distinctPrefixes': { en: 'a different prefix for each kind', zh: '每种回滚点使用不同的前缀' },
+  'expect.recipients': { en: 'a list of age recipients (age1…)', zh: 'age 收件人列表（age1…）' },
+  'expect.identityFile': { en: 'the path of an age identity file, outside the repository', zh: '仓库之外的 age 身份文件路径' },
+  'expect.envName': { en: 'an environment variable name', zh: '环境变量名' },
+  'expect.encryption': { en: 'a mapping with recipients (and identity, identityEnv)', zh: '包含 recipients（以及 identity、identityEnv）的映射' },
   'expect.lang': { en: 'one of en, zh-CN, auto', zh: 'en、zh-CN、auto 之一' },
   'expect.valid': { en: 'a valid value', zh: '有效的值' },
   'expect.type': { en: '{type}', zh: '{type}' },
@@ -200,6 +204,9 @@ export const catalog = {
   'progress.reverting': { en: 'put back: {step}', zh: '撤回：{step}' },
   'opt.wait': { en: 'Wait this long for another git-rollback to finish instead of failing at once, e.g. 30s or 5m', zh: '另一个 git-rollback 正在运行时最多等待这么久，而不是立即失败，例如 30s 或 5m' },
   'point.noneMade': { en: '{error} — no point was made', zh: '{error}——未创建回滚点' },
+  'global.trust': { en: 'Approve the config as it is now, without asking (CI; same as GIT_ROLLBACK_TRUST=1)', zh: '直接批准当前的配置，不再询问（用于 CI；等同于 GIT_ROLLBACK_TRUST=1）' },
+  'show.encrypted': { en: 'encrypted', zh: '已加密' },
+  'remote.opt.allowClear': { en: 'Push even though some snapshots hold config files or database dumps in clear (not encrypted)', zh: '即使某些快照包含未加密的配置文件或数据库转储也推送' },
   'error.diskFull': { en: 'the disk is full{path}: {detail}', zh: '磁盘已满{path}：{detail}' },
   'error.diskFullHint': { en: 'free space on that disk (df -h .), then run the command again', zh: '请释放该磁盘上的空间（df -h .），然后重新运行' },
   'common.badWait': { en: '--wait {value}: expected a duration like 30s or 5m', zh: '--wait {value}：应为时长，例如 30s 或 5m' },
@@ -219,6 +226,7 @@ export const catalog = {
   'what.abort': { en: 'abort', zh: '中止' },
   'what.continue': { en: 'continue', zh: '继续' },
   'what.adopt': { en: 'adopt tags', zh: '收编标签' },
+  'what.approve': { en: 'approve the config', zh: '批准配置' },
 
   // --- point -------------------------------------------------------------------------
   'cmd.point': { en: 'Make a point: tag HEAD and snapshot config files, data paths, databases and uncommitted work', zh: '创建回滚点：给 HEAD 打标签，并快照配置文件、数据目录、数据库和未提交的改动' },
@@ -814,7 +822,10 @@ export const catalog = {
   'init.envFiles': { en: { one: '{n} env file', other: '{n} env files' }, zh: '{n} 个 env 文件' },
   'init.sqliteFiles': { en: { one: '{n} SQLite file', other: '{n} SQLite files' }, zh: '{n} 个 SQLite 文件' },
   'init.services': { en: { one: '{n} database service in compose files', other: '{n} database services in compose files' }, zh: 'compose 文件中 {n} 个数据库服务' },
-  'init.wrote': { en: 'Wrote {file}. Review it, then make a point: git rollback point "description"', zh: '已写出 {file}。检查一下，然后创建回滚点：git rollback point "描述"' },
+  'init.wrote': {
+    en: 'Wrote {file}. Review it, approve it (git rollback trust), then make a point: git rollback point "description"',
+    zh: '已写出 {file}。检查一下并批准它（git rollback trust），然后创建回滚点：git rollback point "描述"',
+  },
   'init.commit': {
     en: 'Commit it so every checkout and teammate uses the same settings: git add .rollbackrc.yaml && git commit -m "git-rollback config"',
     zh: '请提交它，让每个检出和每位同事使用相同的设置：git add .rollbackrc.yaml && git commit -m "git-rollback 配置"',

@@ -1,4 +1,5 @@
-// Small text helpers shared by core and CLI: sizes, close matches.
+// Small text helpers shared by core and CLI: sizes, close matches, and making
+// text read from git safe to print on a terminal.
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -45,3 +46,28 @@ export function nearest(word: string, candidates: readonly string[], n = 3): str
     .sort((a, b) => a.score - b.score || a.c.localeCompare(b.c));
   return [...new Set(scored.map((s) => s.c))].slice(0, n);
 }
+
+// ---------------------------------------------------------------- terminal safety (security)
+
+// eslint-disable-next-line no-control-regex
+const ESCAPE_SEQUENCES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[PX^_][^\u001b]*(?:\u001b\\)?|\u001b[ -/]*[0-~]|\u009b[0-?]*[ -/]*[@-~]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const UNSAFE_OR_SPACE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * Text read from git (descriptions, names, paths, messages) as it may be shown
+ * on a terminal: ANSI/OSC escape sequences removed, other C0/C1 controls shown
+ * as U+FFFD, bidirectional overrides and isolates (U+202E…) removed, and tabs
+ * and newlines kept only with `multiline`. JSON output keeps the original
+ * (JSON escapes it).
+ */
+export function sanitize(text: string, options: { multiline?: boolean } = {}): string {
+  if (!UNSAFE_OR_SPACE.test(text)) return text;
+  let out = text.replace(ESCAPE_SEQUENCES, '').replace(CONTROLS, '\ufffd').replace(BIDI, '');
+  if (!options.multiline) out = out.replace(/[\t\n]/g, ' ');
+  return out;
+}
+

@@ -20,12 +20,24 @@ export interface FileEntry {
   blob: string;
   /** Target for symbolic links (mode 120000). */
   link?: string;
+  /** Numeric owner and group when captured (restored where the process may set them). */
+  uid?: number;
+  gid?: number;
+  /** Set when the blob is encrypted (age, src/adapters/crypto.ts); blob then holds the ciphertext. */
+  enc?: 'age';
+  /** Keyed hash of the plaintext, so an unchanged encrypted file reuses its blob. */
+  key?: string;
 }
 
 /** One chunk of a database dump, in order. */
 export interface ChunkRef {
   blob: string;
+  /** Size of the stored blob (the ciphertext when the dump is encrypted). */
   size: number;
+  /** Keyed hash of the plaintext chunk (encrypted dumps only): what deduplicates them. */
+  key?: string;
+  /** Set when the chunk is sealed with age (src/adapters/crypto.ts). */
+  enc?: 'age';
 }
 
 export interface DatabaseEntry {

@@ -19,6 +19,8 @@ export function pinnedEnv(home: string, extra: Record<string, string> = {}): Nod
     LANG: 'C.UTF-8',
     LC_ALL: 'C.UTF-8',
     NO_COLOR: '1',
+    // security: tests approve their configs as written (as CI does); trust tests unset it.
+    GIT_ROLLBACK_TRUST: '1',
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_AUTHOR_NAME: 'Test User',
     GIT_AUTHOR_EMAIL: 'test@example.com',
@@ -32,6 +34,11 @@ export function pinnedEnv(home: string, extra: Record<string, string> = {}): Nod
   return env;
 }
 
+// ---- security: object formats (SHA-1 and SHA-256 repositories) ----
+export const OBJECT_FORMATS = ['sha1', 'sha256'] as const;
+export type ObjectFormat = (typeof OBJECT_FORMATS)[number];
+// ---- end security ----
+
 export interface Repo {
   dir: string;
   home: string;
@@ -42,8 +49,8 @@ export interface Repo {
   cleanup(): void;
 }
 
-/** A new repository on branch main with one commit (unless `empty`). */
-export function makeRepo(options: { empty?: boolean; files?: Record<string, string> } = {}): Repo {
+/** A new repository on branch main with one commit (unless `empty`); `objectFormat` as `git init --object-format`. */
+export function makeRepo(options: { empty?: boolean; files?: Record<string, string>; objectFormat?: ObjectFormat } = {}): Repo {
   const base = mkdtempSync(join(tmpdir(), 'git-rollback-test-'));
   const dir = join(base, 'repo');
   const home = join(base, 'home');
@@ -52,7 +59,7 @@ export function makeRepo(options: { empty?: boolean; files?: Record<string, stri
   const env = pinnedEnv(home);
   writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = Test User\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[gc]\n\tauto = 0\n[commit]\n\tgpgsign = false\n[tag]\n\tgpgsign = false\n');
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  git('init', '-q', '-b', 'main');
+  git('init', '-q', '-b', 'main', ...(options.objectFormat ? [`--object-format=${options.objectFormat}`] : []));
   const repo: Repo = {
     dir,
     home,

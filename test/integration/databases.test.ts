@@ -4,7 +4,7 @@
 // (or put everything back).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cli, fsck, makeRepo, type Repo } from '../helpers/repo.js';
@@ -119,7 +119,7 @@ describe('databases through the CLI', () => {
 
     const dry = await cli(r, ['to', 'chinook', '--dry-run'], { env });
     assert.equal(dry.code, 0, dry.stderr);
-    for (const name of ['main', 'jobs', 'local', 'cache']) assert.match(dry.stdout, new RegExp(`restore database ${name} \\(`));
+    for (const name of ['main', 'jobs', 'local', 'cache']) assert.match(dry.stdout, new RegExp(`load database ${name} \\(`));
     assert.match(dry.stdout, /strategy: restore into .*_rb_tmp_.*then rename swap/);
     assert.match(dry.stdout, /downtime: /);
     assert.deepEqual(pgState(pg), changed.pg, 'dry run changed nothing');
@@ -234,7 +234,7 @@ describe('databases through the CLI', () => {
     const refs = r.git('for-each-ref');
     const res = await cli(r, ['to', 'p', '--yes']);
     assert.notEqual(res.code, 0);
-    assert.match(res.stderr, /sha256|checksum|corrupt|does not match/i);
+    assert.match(res.stderr, /sha256|checksum|corrupt|does not match|not the size recorded/i);
     assert.equal(r.git('rev-parse', 'HEAD'), head);
     assert.equal(r.git('for-each-ref'), refs);
     assert.equal(sqlite(join(r.dir, 'data/app.db'), 'SELECT count(*) FROM t'), '2');
@@ -252,14 +252,46 @@ describe('databases through the CLI', () => {
     r.write('app.py', 'print("v2")\n');
     const head = r.commit('v2');
     r.write('.env', 'MODE=v2\n', 0o600);
-    // The second database's restore breaks on purpose, after the first was swapped in.
-    const res = await cli(r, ['to', 'p', '--yes'], { env: { ...env, BROKEN_RESTORE: 'cat >/dev/null; echo restore exploded >&2; exit 3' } });
+    // The second database's restore breaks once, after the first was swapped
+    // in; putting it back replays the backup's dump through it, which works.
+    const flag = join(r.home, 'exploded-once');
+    const res = await cli(r, ['to', 'p', '--yes'], { env: { ...env, BROKEN_RESTORE: `cat >/dev/null; test -f ${flag} && exit 0; touch ${flag}; echo restore exploded >&2; exit 3` } });
     assert.equal(res.code, 7, res.stderr);
-    assert.match(res.stderr, /failed and was reverted/);
+    assert.match(res.stderr, /failed and was reverted: .*restore exploded/);
+    assert.match(res.stderr, /nothing changed — checked: code \(/);
     assert.equal(psql(pg, 'SELECT count(*) FROM t'), '2', 'database main is back to the state before');
     assert.equal(r.git('rev-parse', 'HEAD'), head);
     assert.equal(r.git('symbolic-ref', '--short', 'HEAD'), 'main');
     assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'MODE=v2\n');
+    fsck(r);
+  });
+
+  it('a restore that cannot be put back either: the rest is put back, the journal says what is left (exit 8), --abort finishes', async () => {
+    const pg = newPg(false);
+    psql(pg, 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);');
+    const r = appRepo(
+      'config: [".env"]\ndatabases:\n  main: { engine: postgres, url: "${APP_PG_URL}" }\n  broken: { engine: command, dump: "echo dumped", restore: "${BROKEN_RESTORE}" }\n',
+    );
+    const env = { APP_PG_URL: pgUrl(pg), BROKEN_RESTORE: 'cat >/dev/null' };
+    assert.equal((await cli(r, ['point', '--name', 'p'], { env })).code, 0);
+    psql(pg, 'INSERT INTO t VALUES (2);');
+    r.write('app.py', 'print("v2")\n');
+    const head = r.commit('v2');
+    r.write('.env', 'MODE=v2\n', 0o600);
+    const broken = { ...env, BROKEN_RESTORE: 'cat >/dev/null; echo restore exploded >&2; exit 3' };
+    const res = await cli(r, ['to', 'p', '--yes'], { env: broken });
+    assert.equal(res.code, 8, res.stderr);
+    assert.match(res.stderr, /putting things back also failed: .*restore exploded/);
+    assert.match(res.stderr, /Where things are: code as before; files as before; database main as before; database broken part-way/);
+    assert.equal(psql(pg, 'SELECT count(*) FROM t'), '2', 'database main was put back all the same');
+    assert.equal(r.git('rev-parse', 'HEAD'), head);
+    assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'MODE=v2\n');
+    const st = await cli(r, ['status'], { env });
+    assert.match(st.stdout, /was being put back when it stopped/);
+    // Once the restore command works again, --abort puts the last resource back.
+    const abort = await cli(r, ['to', '--abort', '--yes'], { env });
+    assert.equal(abort.code, 0, abort.stderr);
+    assert.ok(!existsSync(join(r.dir, '.git/rollback/journal.json')));
     fsck(r);
   });
 
@@ -271,7 +303,7 @@ describe('databases through the CLI', () => {
     for (const tool of ['git', 'sh']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
     const res = await cli(r, ['point'], { env: { PATH: bin } });
     assert.notEqual(res.code, 0);
-    assert.match(res.stderr, /(pg_dump|psql) is not installed or not on PATH\nhint: install it: apt-get install postgresql-client/);
+    assert.match(res.stderr, /(pg_dump|psql) is not installed or not on PATH — no point was made\nhint: install it: apt-get install postgresql-client/);
     assert.equal(r.git('tag', '-l'), '');
   });
 

@@ -3,7 +3,7 @@
 // wait), so nothing here depends on timing.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeApp, type App } from '../helpers/app.js';
@@ -90,6 +90,7 @@ describe('locks and concurrency', () => {
   after(() => repo.cleanup());
 
   it('a lock file that cannot be read and that no process holds is taken over', async () => {
+    mkdirSync(join(repo.dir, '.git/rollback'), { recursive: true });
     writeFileSync(join(repo.dir, '.git/rollback/lock'), '\0\0garbage');
     const r = await cli(repo, ['point', 'after garbage']);
     assert.equal(r.code, 0, r.stderr);

@@ -128,7 +128,7 @@ describe('history views', () => {
     const log = await ok(r, ['log']);
     const lines = log.stdout.trimEnd().split('\n');
     assert.match(lines[0] ?? '', /^ID +TIME +EVENT +TARGET +OUTCOME +TOOK +BY +REASON +DETAILS$/);
-    assert.match(lines[1] ?? '', /^[0-9a-f]{8} +\S+ \S+ +rollback +release\/v0\.8\.1 +ok +\d+(?:\.\d)? m?s +Test User@\S+ +支付接口大量超时 \(INC-142\) +main@[0-9a-f]{8} → [0-9a-f]{8}, mode checkout, backup backup\/\S+, 2 commits undone$/);
+    assert.match(lines[1] ?? '', /^[0-9a-f]{8} +\S+ \S+ +rollback +release\/v0\.8\.1 +ok +\d+(?:\.\d+)? m?s +Test User@\S+ +支付接口大量超时 \(INC-142\) +main@[0-9a-f]{8} → [0-9a-f]{8}, mode checkout, backup backup\/\S+, 2 commits undone$/);
     assert.match(lines[2] ?? '', / release +release\/v0\.8\.2 +ok /);
     assert.equal(lines.length, 5);
     const only = JSON.parse((await ok(r, ['log', '--type', 'release', '-n', '2', '--json'])).stdout);
@@ -200,10 +200,10 @@ describe('push and fetch', () => {
     a.git('push', '-q', 'origin', 'main');
     await ok(a, ['release', '0.1.0']);
     await ok(a, ['point', '上线前', '--name', 'before']);
-    const pushed = await ok(a, ['push']);
+    const pushed = await ok(a, ['push', '--allow-clear']);
     assert.match(pushed.stdout, /^Pushed to origin: \d+ new, 0 updated, 0 already there\.\n  new points: /);
     assert.ok(execFileSync('git', ['--git-dir', bare, 'rev-parse', 'refs/rollback/log'], { encoding: 'utf8' }).trim());
-    assert.match((await ok(a, ['push'])).stdout, /0 new, 0 updated, \d+ already there/);
+    assert.match((await ok(a, ['push', '--allow-clear'])).stdout, /0 new, 0 updated, \d+ already there/);
 
     // A second clone fetches everything, adds its own event; the first adds one too.
     const b = makeRepo({ empty: true });
@@ -223,9 +223,9 @@ describe('push and fetch', () => {
 
     await ok(b, ['release', 'patch', '-m', 'from b']);
     await ok(a, ['point', 'from a', '--name', 'a2']);
-    await ok(a, ['push']);
+    await ok(a, ['push', '--allow-clear']);
     // The remote's log and notes have moved on: pushing from b is refused for them until b fetches.
-    const res = await cli(b, ['push']);
+    const res = await cli(b, ['push', '--allow-clear']);
     assert.equal(res.code, 4, res.stderr);
     assert.match(res.stderr, /^git-rollback: \d refs? (was|were) rejected by origin: /);
     assert.match(res.stderr, /hint: take in what the remote has first: git rollback fetch origin/);
@@ -236,11 +236,11 @@ describe('push and fetch', () => {
     const events = JSON.parse((await ok(b, ['log', '--json'])).stdout).map((e: { target: string }) => e.target);
     assert.deepEqual([...events].sort(), ['release/v0.1.0', 'release/v0.1.1', 'rollback/a2', 'rollback/before']);
     // After the merge b's log contains the remote's, so it pushes (notes still differ).
-    const p2 = await cli(b, ['push']);
+    const p2 = await cli(b, ['push', '--allow-clear']);
     assert.match(p2.stderr, /refs\/notes\/rollback/);
     assert.doesNotMatch(p2.stderr, /refs\/rollback\/log/);
     b.git('notes', '--ref=rollback', 'merge', '-s', 'ours', 'refs/rollback-remote/origin/notes');
-    await ok(b, ['push']);
+    await ok(b, ['push', '--allow-clear']);
     assert.match((await ok(a, ['fetch'])).stdout, /event log: new events taken in\n  notes: updated/);
     const aList = JSON.parse((await ok(a, ['list', '--json'])).stdout).map((p: { tag: string }) => p.tag).sort();
     assert.deepEqual(aList, ['release/v0.1.0', 'release/v0.1.1', 'rollback/a2', 'rollback/before']);
@@ -256,7 +256,7 @@ describe('push and fetch', () => {
     const bare = join(a.home, 'r.git');
     execFileSync('git', ['init', '-q', '--bare', bare], { env: a.env });
     await ok(a, ['point', 'one', '--name', 'same']);
-    await ok(a, ['push', bare]);
+    await ok(a, ['push', bare, '--allow-clear']);
     await ok(a, ['delete', 'rollback/same', '--yes']);
     a.commit('other');
     await ok(a, ['point', 'two', '--name', 'same']);

@@ -84,7 +84,7 @@ describe('point picker', { skip: !hasTmux && 'tmux is not installed' }, () => {
     term.keys('Enter');
     screen = await term.waitFor(/Roll back to rollback\/pay\? \[y\/N\]/);
     assert.match(screen, /Chose rollback\/pay  上线前：支付网关切换/);
-    assert.match(screen, /Plan for rollback to rollback\/pay \([0-9a-f]{12}, mode checkout\):\n 1\. verify the snapshot/);
+    assert.match(screen, /Plan for rollback to rollback\/pay \([0-9a-f]{12}, mode checkout\):\n 1\. verify the point and the servers/);
     assert.equal(r.git('for-each-ref'), refs, 'nothing changed before the answer');
     term.keys('n', 'Enter');
     screen = await term.waitFor(/\[exit \d+\]/);

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { cli, fsck, makeRepo, type Repo } from '../helpers/repo.js';
 import { sqlite } from '../helpers/servers.js';
@@ -72,7 +73,7 @@ describe('a failing rollback', () => {
     const res = await cli(r, ['to', 'p1', '--yes']);
     assert.equal(res.code, 8, res.stderr);
     assert.match(res.stderr, /hook .* exited 1.*; putting things back also failed: cannot restore .*\.env: a directory is in its place/);
-    assert.match(res.stderr, /Where things are: code at the target; files part-way/);
+    assert.match(res.stderr, /Where things are: code as before; files part-way/, "what could be put back was");
     assert.match(res.stderr, /hint: when the cause is fixed, put everything back: git rollback to --abort/);
     assert.ok(existsSync(join(r.dir, '.git/rollback/journal.json')));
     const refused = await cli(r, ['point', 'meanwhile']);
@@ -125,5 +126,29 @@ describe('a failing rollback', () => {
     assert.deepEqual(readdirSync(join(r.dir, 'data')).filter((f) => f.includes('rb-')), []);
     assert.deepEqual(readdirSync(join(r.dir, '.git/rollback/tmp')).filter((f) => f.startsWith('stage-')), []);
     assert.deepEqual(readdirSync(join(r.dir, 'data')), ['app.db']);
+  });
+
+  it("undo never acts on a colleague's rollback that a fetch brought in", async () => {
+    const a = await app('config: [".env"]\n');
+    const bare = join(a.home, 'remote.git');
+    execFileSync('git', ['init', '-q', '--bare', bare], { env: a.env });
+    a.git('remote', 'add', 'origin', bare);
+    a.git('push', '-q', 'origin', 'main');
+    assert.equal((await cli(a, ['to', 'p1', '--yes'])).code, 0);
+    assert.equal((await cli(a, ['push', '--allow-clear'])).code, 0);
+
+    const b = makeRepo({ empty: true });
+    repos.push(b);
+    b.git('remote', 'add', 'origin', bare);
+    b.git('fetch', '-q', 'origin', 'main');
+    b.git('checkout', '-q', '-b', 'main', 'origin/main');
+    assert.equal((await cli(b, ['fetch'])).code, 0);
+    const log = JSON.parse((await cli(b, ['log', '--json'])).stdout) as Array<{ type: string }>;
+    assert.ok(log.some((e) => e.type === 'rollback'), "the colleague's rollback is in the fetched log");
+    const undo = await cli(b, ['undo', '--dry-run']);
+    assert.equal(undo.code, 3, undo.stdout + undo.stderr);
+    assert.match(undo.stderr, /nothing to undo/);
+    const mine = await cli(a, ['undo', '--dry-run']);
+    assert.equal(mine.code, 0, mine.stderr);
   });
 });

@@ -88,17 +88,25 @@ describe('step runner', () => {
     assert.match(saved.error ?? '', /boom at c/);
   });
 
-  it('keeps the journal and says why when putting back fails', async () => {
+  it('when one step cannot be put back, puts back the others, keeps the captured state and the journal, and says why', async () => {
     const log: string[] = [];
-    const steps = fakeSteps(['a', 'b', 'c'], log, { fail: 'c', failRevert: 'b' });
+    const steps = fakeSteps(['capture', 'a', 'b', 'c'], log, { fail: 'c', failRevert: 'b' });
+    steps[0]!.holdsState = true;
     const file = new JournalFile(dir);
     await assert.rejects(
       new Runner(file, newJournal(steps), steps, quiet).forward(),
       (e: unknown) => e instanceof StuckFailure && /boom at c; putting things back also failed: cannot put b back/.test(e.message) && !e.stopped,
     );
-    assert.deepEqual(log, ['run:a', 'run:b', 'run:c', 'revert:c', 'revert:b']);
+    assert.deepEqual(log, ['run:capture', 'run:a', 'run:b', 'run:c', 'revert:c', 'revert:b', 'revert:a'], 'a is put back although b could not be; capture is kept');
     const saved = (await file.read())!;
-    assert.deepEqual(saved.steps.map((s) => s.state), ['done', 'reverting', 'reverted']);
+    assert.deepEqual(saved.steps.map((s) => s.state), ['done', 'reverted', 'reverting', 'reverted']);
+    assert.match(saved.steps[2]!.error ?? '', /revert: cannot put b back/);
+
+    // A later --abort retries only what is left, then the captured state goes.
+    log.length = 0;
+    const retry = fakeSteps(['capture', 'a', 'b', 'c'], log);
+    await new Runner(file, saved, retry, quiet).revertAll();
+    assert.deepEqual(log, ['revert:b', 'revert:capture']);
   });
 
   it('resumes in a new runner from the step that was running when the process died', async () => {

@@ -18,6 +18,8 @@ import { reportCommand } from './report.js';
 import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
 import { toCommand } from './to.js';
+import { trustCommand } from './trust.js';
+import { keygenCommand } from './keygen.js';
 import { undoCommand } from './undo.js';
 import { verifyCommand } from './verify.js';
 
@@ -43,6 +45,8 @@ export function commands(): CommandModule<any, any>[] {
     fetchCommand,
     adoptCommand,
     initCommand,
+    trustCommand,
+    keygenCommand,
     ...completionCommands,
   ];
 }

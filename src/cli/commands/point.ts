@@ -32,6 +32,8 @@ export const pointCommand: CommandModule<object, Args> = {
       .option('reason', reasonOption())
       .option('wait', waitOption())
       .option('json', { type: 'boolean', describe: t('point.opt.json') })
+      // `point -- "-rf /"` keeps a description that starts with "-".
+      .parserConfiguration({ 'populate--': true })
       .example('$0 point "AI服务集成完成"', t('point.ex.chinese'))
       .example('$0 point "before migration 42" --name pre-m42', t('point.ex.name'))
       .example('$0 point -u', t('point.ex.untracked')),
@@ -43,7 +45,7 @@ export const pointCommand: CommandModule<object, Args> = {
       try {
         return await madeOrNothing(ctx, args.name, () => makePoint(ctx, {
           kind: 'point',
-          description: args.description ?? '',
+          description: [args.description, ...((args as Args & { '--'?: unknown[] })['--'] ?? []).map(String)].filter((d) => d !== undefined).join(' '),
           ...(args.name !== undefined ? { name: args.name } : {}),
           includeUntracked: !!args.includeUntracked,
           reason: args.reason ?? null,

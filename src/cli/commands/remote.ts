@@ -1,14 +1,16 @@
 // git rollback push|fetch [remote]: share points, releases, notes, snapshots
 // and the event log through a git remote. Never forces anything.
 import type { CommandModule } from 'yargs';
-import { fetchPoints, pushPoints, type SyncResult } from '../../app/remote.js';
+import { checkRemote, fetchPoints, pushPoints, type SyncResult } from '../../app/remote.js';
 import { ConflictError } from '../../core/errors.js';
 import { msg, t } from '../../core/i18n.js';
 import { open, withLock, type GlobalArgs } from '../common.js';
 import { print, printJSON, warn } from '../output.js';
+import { clearSnapshots } from '../../adapters/crypto.js'; // security
 
 interface Args extends GlobalArgs {
   remote: string;
+  allowClear?: boolean;
 }
 
 export const pushCommand: CommandModule<object, Args> = {
@@ -20,10 +22,21 @@ export const pushCommand: CommandModule<object, Args> = {
     y
       .positional('remote', { type: 'string', default: 'origin', describe: t('remote.opt.remote') })
       .option('json', { type: 'boolean', describe: t('opt.json') })
+      .option('allow-clear', { type: 'boolean', describe: t('remote.opt.allowClear') })
       .example('$0 push', t('remote.ex.push'))
       .example('$0 push backup-server', t('remote.ex.pushOther')),
   handler: async (args) => {
     const ctx = await open(args);
+    // security: secrets in clear leave this machine only when asked.
+    await checkRemote(ctx, args.remote);
+    const clear = clearSnapshots(await ctx.store.list());
+    if (clear.length > 0 && !args.allowClear) {
+      const shown = clear.slice(0, 3).map((c) => `${c.tag} (${c.what.slice(0, 3).join(', ')}${c.what.length > 3 ? ', …' : ''})`);
+      throw new ConflictError(
+        `${clear.length} snapshot${clear.length === 1 ? ' holds' : 's hold'} config files or database dumps in clear: ${shown.join('; ')}${clear.length > 3 ? '; …' : ''}. Anyone who can read ${args.remote} could read them; nothing was pushed`,
+        'encrypt new points (encryption.recipients, docs/security.md) and delete the clear ones, or push them anyway: git rollback push --allow-clear',
+      );
+    }
     const result = await pushPoints(ctx, args.remote);
     render(result, 'push', !!args.json);
     const rejected = result.updates.filter((u) => u.state === 'rejected');

@@ -37,7 +37,7 @@ export const reportCommand: CommandModule<object, Args> = {
       if (!chosen) throw new NotFoundError(msg('report.noRollback'), msg('undo.nothingHint'));
     } else {
       const spec = args.event;
-      const byId = /^[0-9a-f]{4,40}$/i.test(spec) ? events.filter((e) => e.commit.startsWith(spec.toLowerCase())) : [];
+      const byId = /^[0-9a-f]{4,64}$/i.test(spec) ? events.filter((e) => e.commit.startsWith(spec.toLowerCase())) : [];
       if (byId.length > 1) throw new UsageError(msg('report.ambiguous', { id: spec, n: byId.length }), msg('report.ambiguousHint'));
       const hit = byId[0];
       if (hit && hit.event.type !== 'rollback' && hit.event.type !== 'undo') {

@@ -53,7 +53,7 @@ export const showCommand: CommandModule<object, Args> = {
     }
     const files = (label: string, list: typeof snapshot.config) => {
       print(`  ${label}`);
-      for (const f of list) print(`    ${f.mode.slice(-4)}  ${formatBytes(f.size).padStart(9)}  ${f.path}${f.link !== undefined ? ` -> ${f.link}` : ''}  ${color.dim(f.sha256.slice(0, 12))}`);
+      for (const f of list) print(`    ${f.mode.slice(-4)}  ${formatBytes(f.size).padStart(9)}  ${f.path}${f.link !== undefined ? ` -> ${f.link}` : ''}  ${color.dim(f.sha256.slice(0, 12))}${f.enc ? `  ${t('show.encrypted')}` : ''}`);
     };
     files(t('show.configFiles', { n: snapshot.config.length }), snapshot.config);
     if (snapshot.paths.length) files(t('show.pathFiles', { n: snapshot.paths.length }), snapshot.paths);
@@ -62,7 +62,8 @@ export const showCommand: CommandModule<object, Args> = {
       for (const d of snapshot.databases) {
         const server = d.serverVersion ? t('show.server', { version: d.serverVersion }) : '';
         const chunks = d.chunks ? `  ${t('show.chunks', { n: d.chunks.length })}` : '';
-        print(`    ${d.name}  ${d.engine}  ${formatBytes(d.size)}  ${d.format}  ${d.tool}${server}  ${formatMs(d.ms)}  ${color.dim(d.sha256.slice(0, 12))}${chunks}`);
+        const sealed = d.chunks?.some((c) => c.enc) ? `  ${t('show.encrypted')}` : '';
+        print(`    ${d.name}  ${d.engine}  ${formatBytes(d.size)}  ${d.format}  ${d.tool}${server}  ${formatMs(d.ms)}  ${color.dim(d.sha256.slice(0, 12))}${chunks}${sealed}`);
       }
     }
     if (snapshot.captures.length) {

@@ -10,8 +10,9 @@ import { msg, t, type Msg } from '../../core/i18n.js';
 import { MODES, localTitles, parseSelection, planToJSON, renderPlan, type Mode } from '../../core/plan.js';
 import { resolvePoint } from '../../core/points.js';
 import type { Point } from '../../core/types.js';
+import { withConfigOfBackup } from '../../app/trust.js';
 import { confirmOrRefuse, lockWait, open, reasonOption, waitOption, withLock, type GlobalArgs } from '../common.js';
-import { color, info, print, printJSON, stepReporter } from '../output.js';
+import { color, info, print, printJSON, stepReporter, warn } from '../output.js';
 import { pickPoint } from '../picker.js';
 
 interface Args extends GlobalArgs {
@@ -69,7 +70,10 @@ export const toCommand: CommandModule<object, Args> = {
       : await pickPoint(points, { title: t('picker.titleTo'), missing: msg('to.needPoint'), missingHint: msg('to.needPointHint') });
     // ux: end
     const mode = (args.mode as Mode | undefined) ?? (target.kind === 'backup' ? 'exact' : 'checkout');
-    await rollback(ctx, args, target, mode, 'rollback');
+    // A backup is restored with the config approved when it was made, if the working tree's is not approved.
+    const used = target.kind === 'backup' ? await withConfigOfBackup(ctx, target) : ctx;
+    if (used.trust.notice && !args.json) warn(used.trust.notice);
+    await rollback(used, args, target, mode, 'rollback');
   },
 };
 
@@ -105,6 +109,7 @@ export async function rollback(ctx: Context, args: Args, target: Point, mode: Mo
     reason: args.reason ?? null,
     only: args.only ?? [],
     skip: args.skip ?? [],
+    dryRun: !!args.dryRun,
   };
   const run = async () => {
     if (!args.dryRun) await refuseIfInterrupted(ctx);

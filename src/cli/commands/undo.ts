@@ -2,10 +2,11 @@
 // Undo makes its own backup first, so undo twice is a redo.
 import type { CommandModule } from 'yargs';
 import { lastAction } from '../../app/rollback.js';
+import { withConfigOfBackup } from '../../app/trust.js';
 import { NotFoundError, UsageError } from '../../core/errors.js';
 import { msg, t } from '../../core/i18n.js';
 import { confirmOrRefuse, lockWait, open, reasonOption, waitOption, withLock, type GlobalArgs } from '../common.js';
-import { canPrompt, print, printJSON } from '../output.js';
+import { canPrompt, print, printJSON, warn } from '../output.js';
 import { pickPoint } from '../picker.js';
 import { refuseIfInterrupted, rollback } from './to.js';
 
@@ -62,6 +63,9 @@ export const undoCommand: CommandModule<object, Args> = {
     const points = await ctx.store.list();
     const target = points.find((p) => p.tag === last.backup);
     if (!target) throw new NotFoundError(msg('undo.backupGone', { backup: last.backup, type: last.event.type }), msg('undo.backupGoneHint'));
-    await rollback(ctx, { ...args, only: [], skip: [] }, target, 'exact', 'undo');
+    // The config approved when the backup was made, not the one the undone rollback checked out.
+    const used = await withConfigOfBackup(ctx, target);
+    if (used.trust.notice && !args.json) warn(used.trust.notice);
+    await rollback(used, { ...args, only: [], skip: [] }, target, 'exact', 'undo');
   },
 };
