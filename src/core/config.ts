@@ -88,6 +88,7 @@ export const ENGINE_KEYS: Record<string, EngineKeys> = {
     required: { url: { kind: 'string', description: 'mysql://user@host:port/db; use ${VAR} for secrets' } },
     optional: {
       lockWaitTimeout: { kind: 'duration', description: 'How long the RENAME TABLE swap waits for locks ("5s")' },
+      endSessions: { kind: 'boolean', description: 'End the sessions holding locks on the tables (KILL) instead of waiting for them' },
     },
   },
   redis: {

@@ -136,6 +136,7 @@ export function aboutDatabase(error: unknown, name: string): unknown {
 export function redact(text: string): string {
   return text
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@')
-    .replace(/(password[=:]\s*)\S+/gi, '$1***')
+    // Not MySQL's "(using password: YES)": that says whether one was sent, it is not one.
+    .replace(/(password[=:]\s*)(?!(?:YES|NO)\))\S+/gi, '$1***')
     .replace(/(PGPASSWORD|MYSQL_PWD|REDISCLI_AUTH)=\S+/g, '$1=***');
 }

@@ -62,7 +62,7 @@ export async function mysqlFingerprint(schema: string, options: { dump?: boolean
         fp[`sequence ${table}`] = JSON.stringify((await c.query({ sql: `SELECT * FROM ${id(table)}`, rowsAsArray: true }))[0]);
         continue;
       }
-      const period = (await c.query({ sql: `SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND (EXTRA LIKE '%ROW START%' OR EXTRA LIKE '%ROW END%')`, rowsAsArray: true }, [schema, table]))[0] as Array<[string]>;
+      const period = (await c.query({ sql: `SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND GENERATION_EXPRESSION IN ('ROW START', 'ROW END')`, rowsAsArray: true }, [schema, table]))[0] as Array<[string]>;
       const hidden = type === 'SYSTEM VERSIONED' && period.length === 0 ? ', ROW_START, ROW_END' : '';
       const history = type === 'SYSTEM VERSIONED' ? ' FOR SYSTEM_TIME ALL' : '';
       const [rows] = await c.query({ sql: `SELECT *${hidden} FROM ${id(table)}${history}`, rowsAsArray: true });

@@ -163,7 +163,8 @@ describe('mysql engine: exact swap and unswap', () => {
     // A rolled-back insert still used up AUTO_INCREMENT values: give them back (the lowest allowed).
     await app.query('ALTER TABLE payment AUTO_INCREMENT = 1');
     await app.query('ALTER TABLE audit_log AUTO_INCREMENT = 1');
-    // The parked copy refuses changes.
+    // Once dumped (the backup), the parked copy is whole and refuses changes.
+    await dumpParkedInto(engine, store, j);
     await assert.rejects(app.query(`DELETE FROM \`${parked}\`.actor`), /parked copy is read-only/);
     app.destroy();
 
@@ -229,7 +230,7 @@ describe('mysql engine: Chinook, corrupt dumps, errors', () => {
     const down = new URL(admin.href);
     down.port = '1';
     await assert.rejects(createEngine({ name: 'jobs', engine: 'mysql', url: down.href }, ctx).check('dump'), (error: Error & { hint?: string }) => {
-      assert.match(error.message, /ECONNREFUSED/);
+      assert.match(error.message, /ECONNREFUSED|Can't connect/);
       assert.doesNotMatch(`${error.message} ${error.hint}`, new RegExp(password));
       assert.match(error.hint ?? '', /server running and reachable/);
       return true;
@@ -280,7 +281,7 @@ describe('mysql engine: the parked copy', () => {
     // Fast undo: the parked copy becomes the staged copy of the undo job by renames.
     const u = job('20261123_000002', backup);
     assert.equal(await engine.adoptParked!('20261123_000001', u), true);
-    assert.deepEqual(schemasLike(name), [name, `${name}_rb_tmp_20261123_000002`], 'the parked schema was moved, not copied');
+    assert.deepEqual(schemasLike(name), [name, parked], 'the parked copy is adopted where it is (the swap renames its tables once)');
     await engine.swap(u);
     assertSameState(await mysqlFingerprint(name), changed, 'after fast undo');
     assert.deepEqual(schemasLike(name), [name, `${name}_rollback_20261123_000002`]);
@@ -330,5 +331,306 @@ describe('mysql engine: the parked copy', () => {
       assert.deepEqual(schemasLike(name), [name, `${name}_rollback_m1`], `${what}: nothing moved`);
       assert.match(u.warnings.join('\n'), /not provably unchanged/);
     }
+  });
+});
+
+let stepScript: Promise<string> | undefined;
+/** test/helpers/mysql-step.ts bundled once: a child then starts in a fraction of tsx's time. */
+function stepBundle(): Promise<string> {
+  stepScript ??= (async () => {
+    const { build } = await import('esbuild');
+    const outfile = join(tempDir('mysql-step'), 'step.mjs');
+    await build({
+      entryPoints: [join(repoRoot, 'test/helpers/mysql-step.ts')], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning',
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    });
+    return outfile;
+  })();
+  return stepScript;
+}
+
+/** Runs one engine call in a child process whose memo lives in `memoFile`; with `crash`, it is SIGKILLed there. */
+async function step(op: string, o: { schema: string; jobId: string; memoFile: string; entry: DatabaseEntry; repo?: string; crash?: string; from?: string }): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
+  const script = await stepBundle();
+  const t0 = Date.now();
+  if (process.env.DEBUG_STEPS) process.stderr.write(`step ${op} ${o.crash ?? ''} …`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, JSON.stringify({ op, url: withDatabase(admin, o.schema), jobId: o.jobId, memoFile: o.memoFile, entry: o.entry, repo: o.repo, from: o.from })], {
+      env: { ...process.env, ...(o.crash ? { ROLLBACK_TEST_MYSQL_CRASH: o.crash } : {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (process.env.DEBUG_STEPS) process.stderr.write(` ${Date.now() - t0} ms\n`);
+      resolve({ code, signal, stderr, stdout });
+    });
+  });
+}
+
+/** A job whose memo is the file the child processes use (what the journal keeps). */
+function fileJob(jobId: string, entry: DatabaseEntry, memoFile: string): FakeJob {
+  const j = job(jobId, entry, {});
+  Object.defineProperty(j, 'memo', { get: () => JSON.parse(readFileSync(memoFile, 'utf8')) as Record<string, unknown> });
+  j.save = async () => {
+    throw new Error('fileJob: use step() to change the memo');
+  };
+  return j;
+}
+
+describe('mysql engine: crashes at every point of stage, swap and unswap', () => {
+  it('finishes (swap again) or undoes (unswap) from each crash point; a killed stage is discarded or staged again', async () => {
+    const name = freshSchema('rbt_myk');
+    mysql(name, rentalSql(name));
+    const quick = (schema: string) => mysqlFingerprint(schema, { dump: false });
+    const original = await quick(name);
+    const engine = engineFor(name);
+    const repo = tempRepo();
+    const store = new GitDumpStore(repo);
+    const entry = await dumpInto(engine, store);
+    mysql(name, CHANGES);
+    const changed = await quick(name);
+    const dir = tempDir('mysql-memo');
+    const memoFile = join(dir, 'memo.json');
+    writeFileSync(memoFile, '{}');
+    const jobId = 'k1';
+    const o = { schema: name, jobId, memoFile, entry, repo };
+    const staged = `${name}_rb_tmp_k1`;
+
+    // Stage killed half way: discard works, and so does staging again.
+    let r = await step('stage', { ...o, crash: 'stage:mid-load' });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    assertSameState(await quick(name), changed, 'a killed stage');
+    r = await step('discardStaged', o);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(schemasLike(name), [name]);
+    r = await step('stage', { ...o, crash: 'stage:loaded' });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    r = await step('stage', o);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(schemasLike(name), [name, staged]);
+
+    for (const crash of ['swap:planned', 'swap:dropped', 'swap:renamed', 'swap:live-done']) {
+      for (const then of ['continue', 'abort'] as const) {
+        r = await step('swap', { ...o, crash });
+        assert.equal(r.signal, 'SIGKILL', `${crash}: ${r.stderr}`);
+        if (then === 'continue') {
+          r = await step('swap', o);
+          assert.equal(r.code, 0, `${crash} then swap: ${r.stderr}`);
+          assertSameState(await quick(name), original, `${crash} then swap`);
+        }
+        r = await step('unswap', o);
+        assert.equal(r.code, 0, `${crash} then unswap: ${r.stderr}`);
+        assertSameState(await quick(name), changed, `${crash} then ${then === 'continue' ? 'swap and ' : ''}unswap`);
+        assert.deepEqual(schemasLike(name), [name, staged], `${crash}: the staged copy is back, nothing else left`);
+      }
+    }
+    for (const crash of ['unswap:dropped', 'unswap:renamed']) {
+      r = await step('swap', o);
+      assert.equal(r.code, 0, r.stderr);
+      r = await step('unswap', { ...o, crash });
+      assert.equal(r.signal, 'SIGKILL', `${crash}: ${r.stderr}`);
+      r = await step('unswap', o);
+      assert.equal(r.code, 0, `${crash} then unswap: ${r.stderr}`);
+      assertSameState(await quick(name), changed, `${crash} then unswap`);
+    }
+    // Swapped for good, the backup dumped from the parked copy; then a fast undo killed after adopting, continued.
+    r = await step('swap', o);
+    assert.equal(r.code, 0, r.stderr);
+    assertSameState(await quick(name), original, 'swapped');
+    const memo = fileJob(jobId, entry, memoFile).memo;
+    assert.equal((memo.swap as { phase: string }).phase, 'swapped');
+    await engine.discardStaged(fileJob(jobId, entry, memoFile));
+    assert.deepEqual(schemasLike(name), [name, `${name}_rollback_k1`]);
+    r = await step('dumpParked', o);
+    assert.equal(r.code, 0, r.stderr);
+    const backup = await dumpParkedInto(engine, store, fileJob(jobId, entry, memoFile));
+    const undoMemo = join(dir, 'undo.json');
+    writeFileSync(undoMemo, '{}');
+    const u = { schema: name, jobId: 'k2', memoFile: undoMemo, entry: backup, repo, from: 'k1' };
+    r = await step('adoptParked', { ...u, crash: 'adopt:dropped' });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    r = await step('adoptParked', u);
+    assert.equal(r.stdout, 'true', r.stderr);
+    r = await step('swap', { ...u, crash: 'swap:renamed' });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    r = await step('swap', u);
+    assert.equal(r.code, 0, r.stderr);
+    assertSameState(await quick(name), changed, 'fast undo after two crashes');
+    assert.deepEqual(schemasLike(name), [name, `${name}_rollback_k2`]);
+  });
+});
+
+describe('mysql engine: no outage when a session holds a lock', () => {
+  it('waits lockWaitTimeout for an open transaction, then leaves everything as it was and says who; swaps once it ends', async () => {
+    const name = freshSchema('rbt_myl');
+    mysql(name, rentalSql(name));
+    const original = await mysqlFingerprint(name);
+    const engine = engineFor(name, { lockWaitTimeout: 1 });
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    mysql(name, CHANGES);
+    const changed = await mysqlFingerprint(name);
+    const j = job('l1', entry);
+    await engine.stage(read(store, entry), j);
+
+    const app = await appSession(name);
+    await app.query('BEGIN');
+    await app.query('SELECT COUNT(*) FROM film');
+    const appId = app.threadId;
+    const check = await engine.checkRestore(entry, 'l1');
+    assert.ok(check.notes.some((n) => new RegExp(`#${appId} .*idle in transaction.*waits up to 1 s`).test(n)), check.notes.join('\n'));
+
+    await assert.rejects(engine.swap(j), (error: Error & { hint?: string }) => {
+      assert.match(error.message, new RegExp(`waited 1 s \\(lockWaitTimeout\\).*nothing was changed.*#${appId} `));
+      assert.match(error.hint ?? '', /endSessions/);
+      return true;
+    });
+    assertSameState(await mysqlFingerprint(name), changed, 'a swap that timed out');
+    // Nothing of ours holds a lock: another session can lock every table the app did not touch, at once.
+    const other = await appSession(name);
+    await other.query('SET SESSION lock_wait_timeout = 1');
+    await other.query('LOCK TABLES film_text WRITE, payment WRITE, customer WRITE, actor WRITE');
+    await other.query('UNLOCK TABLES');
+    await other.query(`LOCK TABLES \`${name}_rb_tmp_l1\`.film WRITE`);
+    await other.query('UNLOCK TABLES');
+
+    await app.query('COMMIT');
+    await engine.swap(j);
+    assertSameState(await mysqlFingerprint(name), original, 'the swap once the transaction ended');
+    await engine.unswap(j);
+    await engine.discardStaged(j);
+  });
+
+  it('with endSessions, ends the sessions holding locks and swaps', async () => {
+    const name = freshSchema('rbt_mye');
+    mysql(name, 'CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1); CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.id = NEW.id + 1;');
+    const engine = engineFor(name, { lockWaitTimeout: '1s', endSessions: true });
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    mysql(name, 'INSERT INTO t VALUES (5)');
+    const j = job('e1', entry);
+    await engine.stage(read(store, entry), j);
+    const app = await appSession(name);
+    await app.query('BEGIN');
+    await app.query('SELECT * FROM t');
+    await engine.swap(j);
+    assert.equal(mysql(name, 'SELECT GROUP_CONCAT(id) FROM t'), '1');
+    assert.match(j.warnings.join('\n'), new RegExp(`ended session #${app.threadId} .*endSessions`));
+    await assert.rejects(app.query('SELECT 1'), /closed|lost|killed|ECONNRESET|Connection/i);
+  });
+});
+
+describe('mysql engine: privileges and error messages', () => {
+  it('checkRestore names the missing privileges before any change; a privilege error gets its own hint', async () => {
+    const name = freshSchema('rbt_myv');
+    mysql(name, 'CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1);');
+    const user = uniqueName('rb_lim');
+    const secret = `Pw-${uniqueName('x')}`;
+    mysql(null, `CREATE USER '${user}'@'%' IDENTIFIED BY '${secret}'; GRANT ALL ON \`${name}\`.* TO '${user}'@'%';`);
+    cleanups.push(() => void mysql(null, `DROP USER IF EXISTS '${user}'@'%'`));
+    const url = new URL(withDatabase(admin, name));
+    url.username = user;
+    url.password = secret;
+    const engine = createEngine({ name: 'jobs', engine: 'mysql', url: url.href }, ctx);
+    const store = new GitDumpStore(tempRepo());
+    const entry = await dumpInto(engine, store);
+    await assert.rejects(engine.checkRestore(entry, 'v1'), (error: Error & { hint?: string }) => {
+      assert.match(error.message, new RegExp(`lacks SELECT, INSERT, CREATE, DROP.* on ${name}_rb_tmp_v1; .* on ${name}_rollback_v1`));
+      assert.doesNotMatch(error.message, new RegExp(`on ${name}[;,]`), 'the live schema is fine');
+      assert.match(error.hint ?? '', /GRANT the missing privileges/);
+      assert.doesNotMatch(`${error.message} ${error.hint}`, new RegExp(secret));
+      return true;
+    });
+    await assert.rejects(engine.stage(read(store, entry), job('v1', entry)), (error: Error & { hint?: string }) => {
+      assert.match(error.message, /ERROR 1044 \(42000\): Access denied for user/);
+      assert.match(error.hint ?? '', /lacks a privilege/);
+      assert.doesNotMatch(error.hint ?? '', /password/);
+      return true;
+    });
+    assert.deepEqual(schemasLike(name), [name]);
+  });
+
+  it("shows the server's ERROR line (not the client's echo of the statement), and masks only the password", async () => {
+    const name = freshSchema('rbt_myx');
+    const engine = engineFor(name);
+    const store = new GitDumpStore(tempRepo());
+    const bad = await store.write(Readable.from([Buffer.from('CREATE TABLE t (id INT);\nINSERT INTO t VALUES (1);\nSET @x = 1; THIS IS NOT SQL;\n')]));
+    const entry: DatabaseEntry = { name: 'jobs', engine: 'mysql', format: 'mysqldump-sql', path: 'db/jobs.sql', size: bad.size, sha256: bad.sha256, chunks: bad.chunks, tool: 'mariadb-dump 10.11', ms: 1 };
+    await assert.rejects(engine.stage(read(store, entry), job('x1', entry)), (error: Error & { hint?: string }) => {
+      assert.match(error.message, /ERROR 1064 \(42000\) at line 3: You have an error in your SQL syntax/);
+      assert.doesNotMatch(error.message, /-----/);
+      assert.match(error.hint ?? '', /the staged schema was dropped and nothing live was touched/);
+      return true;
+    });
+    assert.deepEqual(schemasLike(name), [name]);
+    // main.ts passes every message and hint through redact(): a hint must come out whole.
+    const { redact } = await import('../../src/core/errors.js');
+    const { hintFor } = await import('../../src/adapters/engines/mysql-session.js');
+    for (const errno of [1045, 1142, 1205]) assert.equal(redact(hintFor(errno, undefined, 'jobs')!), hintFor(errno, undefined, 'jobs'));
+  });
+});
+
+describe('mysql engine: absent databases', () => {
+  it('dumps a missing schema as absent; restoring absent parks the live schema; restoring over a missing one creates it; both undo', async () => {
+    const name = uniqueName('rbt_mya');
+    cleanups.push(() => {
+      for (const d of mysql(null, `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE '${name}%'`).split('\n').filter(Boolean)) mysql(null, `DROP DATABASE \`${d}\``);
+    });
+    const engine = engineFor(name);
+    const store = new GitDumpStore(tempRepo());
+    const sink = new PassThrough();
+    sink.resume();
+    const none = await engine.dump(sink, { allowAbsent: true });
+    assert.equal(none.absent, true);
+    await assert.rejects(engine.dump(new PassThrough().on('error', () => {})), /does not exist/);
+    const absentEntry: DatabaseEntry = { name: 'jobs', engine: 'mysql', format: none.format, path: 'db/jobs.sql', size: 0, sha256: '', tool: none.tool, ms: 1, absent: true, details: none.details };
+
+    // The schema appears; a point of it; then back to "absent" and undo.
+    mysql(null, `CREATE DATABASE ${name} COLLATE utf8mb4_bin`);
+    mysql(name, rentalSql(name));
+    const present = await mysqlFingerprint(name);
+    const entry = await dumpInto(engine, store);
+    const a = job('a1', absentEntry);
+    await engine.stage(Readable.from([]), a);
+    await engine.swap(a);
+    assert.deepEqual(schemasLike(name), [`${name}_rollback_a1`], 'the live schema is parked whole, nothing is live');
+    const backup = await dumpParkedInto(engine, store, a);
+    assert.equal(backup.details?.database, name);
+    await engine.unswap(a);
+    assertSameState(await mysqlFingerprint(name), present, 'after undoing a restore of "absent"');
+    await engine.discardStaged(a);
+
+    // Restoring the point where the schema does not exist: it is created, exactly; unswap makes it absent again.
+    mysql(null, `DROP DATABASE ${name}`);
+    const b = job('b1', entry);
+    await engine.stage(read(store, entry), b);
+    await engine.swap(b);
+    assertSameState(await mysqlFingerprint(name), present, 'restored where it was absent');
+    const parked = new PassThrough();
+    parked.resume();
+    assert.equal((await engine.dumpParked!(b, parked)).absent, true, 'nothing was live before: the backup is "absent"');
+    await engine.unswap(b);
+    await engine.discardStaged(b);
+    assert.deepEqual(schemasLike(name), []);
+  });
+});
+
+describe('mysql engine: what cannot be carried is refused', () => {
+  it('transaction-precise history: a point says it holds no history; a restore is refused before any change', async () => {
+    const name = freshSchema('rbt_myh');
+    mysql(name, `CREATE TABLE tp (id INT PRIMARY KEY, x INT, s BIGINT UNSIGNED GENERATED ALWAYS AS ROW START, e BIGINT UNSIGNED GENERATED ALWAYS AS ROW END,
+      PERIOD FOR SYSTEM_TIME(s, e)) ENGINE=InnoDB WITH SYSTEM VERSIONING; INSERT INTO tp (id, x) VALUES (1, 1); UPDATE tp SET x = 2;`);
+    const engine = engineFor(name);
+    const pass = new PassThrough();
+    const store = new GitDumpStore(tempRepo());
+    const [outcome] = await Promise.all([engine.dump(pass), store.write(pass)]);
+    assert.match(outcome.warnings?.join('\n') ?? '', /tp keep transaction-precise history, which mariadb-dump cannot dump/);
+    assert.deepEqual(outcome.details?.historyOmitted, ['tp']);
+    const entry = { name: 'jobs', engine: 'mysql', format: outcome.format, path: 'db/jobs.sql', size: 1, sha256: '', tool: outcome.tool, ms: 1, details: outcome.details } satisfies DatabaseEntry;
+    await assert.rejects(engine.checkRestore(entry, 'h1'), /cannot restore safely: tp keep transaction-precise system-versioning history/);
   });
 });

@@ -36,6 +36,14 @@ export interface SchemaObjects {
 
 export const emptyObjects = (): SchemaObjects => ({ triggers: [], views: [], routines: [], events: [] });
 
+/** A column default drawn from a sequence, as the dump wrote it (naming the dumped schema). */
+export interface SequenceDefault {
+  table: string;
+  column: string;
+  /** e.g. nextval(`shop`.`ticket_seq`) */
+  expr: string;
+}
+
 // --- reading ---------------------------------------------------------------
 
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
@@ -345,9 +353,9 @@ export async function createViews(s: MysqlSession, schema: string, views: Def[],
  * Triggers of one schema in their action order. A FOLLOWS/PRECEDES clause
  * needs the trigger it names first: such a trigger waits for a later pass.
  */
-export async function createTriggers(s: MysqlSession, schema: string, triggers: Def[]): Promise<void> {
+export async function createTriggers(s: MysqlSession, schema: string, triggers: Def[], schemaCollation?: string): Promise<void> {
   if (triggers.length === 0) return;
-  const collation = await collationOf(s, schema);
+  const collation = schemaCollation ?? (await collationOf(s, schema));
   let pending = triggers;
   while (pending.length > 0) {
     const failed: Def[] = [];
@@ -389,6 +397,8 @@ export class DumpStatementFilter extends Transform {
   private pending: Buffer[] = [];
   /** After a trigger left out: its closing `DELIMITER ;` and restoring SET lines go too. */
   private skipClosing = false;
+  /** The table whose CREATE TABLE is being read (for sequenceDefaults). */
+  private table: string | null = null;
 
   constructor(
     private readonly edit: {
@@ -408,6 +418,14 @@ export class DumpStatementFilter extends Transform {
        * loaded as they are, they would alter that schema (the live one).
        */
       renameSchema?: { from: string; to: string };
+      /**
+       * A column `DEFAULT nextval(\`<db>\`.\`seq\`)` names its schema, and a table
+       * cannot even be filled (explicit values included) while that sequence does
+       * not exist, which is the case in a fresh staged schema when the table sorts
+       * before its sequence. Such defaults are left out of the CREATE TABLE and
+       * collected here, to be set again once the tables are live.
+       */
+      sequenceDefaults?: { from: string; found: SequenceDefault[] };
     },
   ) {
     super();
@@ -489,7 +507,8 @@ export class DumpStatementFilter extends Transform {
       const maybe =
         first === 0x2f /* / */ || first === 0x44 /* D */ ||
         (this.edit.dropLocks === true && (first === 0x4c /* L */ || first === 0x55) /* U */) ||
-        (this.edit.renameSchema !== undefined && first === 0x41); /* A */
+        (this.edit.renameSchema !== undefined && first === 0x41) /* A */ ||
+        (this.edit.sequenceDefaults !== undefined && (first === 0x43 /* C */ || first === 0x20)); /* space */
       if (!maybe) {
         if (passFrom < at) this.push(buffer.subarray(passFrom, at));
         passFrom = at;
@@ -551,6 +570,18 @@ export class DumpStatementFilter extends Transform {
           this.flushPending();
           this.push(line);
           break;
+        case 'column': {
+          // "  `id` bigint(20) NOT NULL DEFAULT nextval(`shop`.`seq`),"
+          const text = line.toString('utf8');
+          const m = /^  `((?:[^`]|``)+)` (.*?) DEFAULT ((?:nextval|lastval)\(`(?:[^`]|``)+`\.`(?:[^`]|``)+`\))(.*)$/s.exec(text);
+          if (!m) {
+            this.push(line);
+            break;
+          }
+          this.edit.sequenceDefaults!.found.push({ table: this.table!, column: m[1]!.replace(/``/g, '`'), expr: m[3]! });
+          this.push(Buffer.from(`  \`${m[1]}\` ${m[2]}${m[4]}`, 'utf8'));
+          break;
+        }
         case 'trigger':
         case 'event':
           this.skipClosing = false;
@@ -565,7 +596,12 @@ export class DumpStatementFilter extends Transform {
     if (passFrom < buffer.length && at >= buffer.length) this.push(buffer.subarray(passFrom));
   }
 
-  private classify(head: string): 'trigger' | 'event' | 'lock' | 'alter' | 'wrapper' | 'open' | 'close' | 'other' {
+  private classify(head: string): 'trigger' | 'event' | 'lock' | 'alter' | 'wrapper' | 'open' | 'close' | 'column' | 'other' {
+    if (this.edit.sequenceDefaults) {
+      const table = /^CREATE TABLE `((?:[^`]|``)+)` \($/m.exec(head);
+      if (table) this.table = table[1]!.replace(/``/g, '`');
+      if (head.startsWith('  `') && this.table !== null && head.includes(`val(${ident(this.edit.sequenceDefaults.from)}.`)) return 'column';
+    }
     if (this.edit.trigger && head.startsWith('/*!50003 CREATE*/') && /^\/\*!50003 CREATE\*\/ (\/\*!50017 DEFINER=.*?\*\/ )?\/\*!50003 TRIGGER\b/.test(head)) return 'trigger';
     if (this.edit.event && head.startsWith('/*!50106 CREATE*/')) return 'event';
     if (this.edit.dropLocks && /^(LOCK TABLES `(?:[^`]|``)+` WRITE;|UNLOCK TABLES;)\r?\n?$/.test(head)) return 'lock';

@@ -4,6 +4,9 @@
 // at a tab), results come back typed, a server error keeps its code, and one
 // connection replaces the many client processes a check used to spawn.
 // Dumps and loads still go through mariadb-dump / mariadb (the dump's format).
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { RollbackError } from '../../core/errors.js';
 import type { ParsedUrl } from './common.js';
 
@@ -16,6 +19,37 @@ export interface Endpoint {
   /** databases.<name>, for messages. */
   name: string;
   url: ParsedUrl;
+  /** The password when the URL has none: MYSQL_PWD, or ~/.my.cnf (as the client tools find it). */
+  password?: string;
+}
+
+/**
+ * The password the client tools would use when the URL has none: MYSQL_PWD,
+ * else `password=` in ~/.my.cnf's [client], [client-server], [client-mariadb],
+ * [mysql] or [mariadb-client] section. Only that value is read.
+ */
+export function toolPassword(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.MYSQL_PWD) return env.MYSQL_PWD;
+  let text: string;
+  try {
+    text = readFileSync(join(env.HOME || homedir(), '.my.cnf'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  let section = '';
+  let found: string | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    const head = /^\[([^\]]+)\]$/.exec(line);
+    if (head) {
+      section = head[1]!.trim().toLowerCase();
+      continue;
+    }
+    if (!['client', 'client-server', 'client-mariadb', 'mysql', 'mariadb-client'].includes(section)) continue;
+    const m = /^password\s*=\s*(.*)$/i.exec(line);
+    if (m) found = m[1]!.replace(/^(["'])(.*)\1$/, '$2');
+  }
+  return found;
 }
 
 type Row = Record<string, unknown>;
@@ -91,7 +125,7 @@ function toMysqlError(error: unknown, endpoint: Endpoint, doing: string): MysqlE
     ? `ERROR ${e.errno} (${e.sqlState ?? 'HY000'}): ${e.sqlMessage}`
     : `${e.code ?? 'error'}: ${e.message ?? String(error)}`;
   return new MysqlError(
-    `database ${endpoint.name}: ${doing}: ${maskSecret(text, endpoint.url.password)}`,
+    `database ${endpoint.name}: ${doing}: ${maskSecret(maskSecret(text, endpoint.url.password), endpoint.password ?? '')}`,
     server ? e.errno : undefined,
     e.sqlState,
     hintFor(server ? e.errno : undefined, e.code, endpoint.name),
@@ -135,7 +169,7 @@ export class MysqlSession {
         host: url.host || '127.0.0.1',
         port: url.port ?? 3306,
         user: url.user || 'root',
-        password: url.password || undefined,
+        password: url.password || endpoint.password || undefined,
         charset: 'UTF8MB4_GENERAL_CI',
         // LOCAL_FILES off: a server must never be able to ask us for a local file.
         // IGNORE_SPACE off: it changes the session's sql_mode and so how bodies parse.

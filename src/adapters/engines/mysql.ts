@@ -27,11 +27,13 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreCheck, RestoreJob, RestoreStrategy, TempObject } from '../../core/engine.js';
 import type { DatabaseEntry } from '../../core/types.js';
-import { CancelledError, ConflictError, ExternalToolError, RollbackError } from '../../core/errors.js';
+import { CancelledError, ConfigError, ConflictError, ExternalToolError, RollbackError } from '../../core/errors.js';
+import { parseDuration } from '../../core/duration.js';
 import { run } from '../process.js';
 import { startPiped, type Piped } from '../piped.js';
 import { derivedName, describeUrl, parseDbUrl, safeJobId, streamToolInto, validateKeys, versionOf, type EngineContext, type ParsedUrl } from './common.js';
 import {
+  collationOf,
   createDef,
   createTriggers,
   createViews,
@@ -46,8 +48,9 @@ import {
   withEventStatus,
   type Def,
   type SchemaObjects,
+  type SequenceDefault,
 } from './mysql-objects.js';
-import { ER, hintFor, ident, literal, maskSecret, MysqlError, MysqlSession, serverErrorLines, withSession, type Endpoint } from './mysql-session.js';
+import { ER, hintFor, ident, literal, maskSecret, MysqlError, MysqlSession, serverErrorLines, toolPassword, withSession, type Endpoint } from './mysql-session.js';
 
 const MAX_IDENT = 64;
 export const FORMAT = 'mysqldump-sql';
@@ -56,6 +59,8 @@ const MOVABLE = `TABLE_TYPE NOT IN ('VIEW', 'SYSTEM VIEW', 'TEMPORARY')`;
 /** Our guard triggers on a parked copy's tables: `_rb_guard_<n>_<i|u|d>`. */
 const GUARD = /^_rb_guard_\d+_[iud]$/;
 const DEFAULT_LOCK_WAIT = 5;
+/** Sessions for trigger DDL on many tables at once. */
+const PARALLEL = 4;
 
 interface SchemaAttrs {
   charset: string;
@@ -72,11 +77,21 @@ interface StagedMemo {
   /** The real status of each event (the staged copy holds them DISABLED). */
   events: Record<string, string>;
   attrs: SchemaAttrs | null;
+  /** Sequence defaults left out while loading (see DumpStatementFilter), set again once live. */
+  sequenceDefaults?: SequenceDefault[];
+  /**
+   * Where the staged copy is, when not in the job's staged schema: fast undo
+   * (adoptParked) leaves an earlier job's parked copy where it is and makes
+   * it this job's staged copy, so the swap renames its tables once.
+   */
+  schema?: string;
 }
 
 /** The swap's plan, recorded before it changes anything, so any later call can finish or undo it. */
 interface SwapPlan {
   phase: 'swapping' | 'swapped' | 'unswapping';
+  /** The schema holding the staged copy (the job's staged schema, or an adopted parked copy). */
+  stagedSchema: string;
   /** Restoring an absent entry: only park the live copy. */
   parkOnly: boolean;
   liveExisted: boolean;
@@ -94,15 +109,13 @@ interface SwapPlan {
   emptyMoved?: boolean;
 }
 
-interface AdoptMemo {
-  from: string;
-  tables: string[];
-  objects: SchemaObjects;
-  attrs: SchemaAttrs | null;
-}
 
+/** `details.parked` of a backup dump made from a parked copy (the runner reads `jobId` to offer fast undo). */
 interface ParkedDetails {
+  /** The job whose parked copy this is: adoptParked(jobId, …). */
+  jobId: string;
   schema: string;
+  /** proof() of the parked copy when it was dumped. */
   proof: string;
   events: Record<string, string>;
 }
@@ -121,16 +134,17 @@ export class MysqlEngine implements Engine {
   private clients?: Promise<{ dump: string; client: string; dumpVersion: string }>;
 
   constructor(config: DatabaseConfig, ctx: EngineContext) {
-    validateKeys(config, { url: 'string' }, { lockWaitTimeout: 'integer', endSessions: 'boolean' });
+    // lockWaitTimeout is a duration ("5s", "500ms" or seconds), which validateKeys has no kind for.
+    const { lockWaitTimeout, ...rest } = config;
+    validateKeys({ ...rest, name: config.name, engine: config.engine }, { url: 'string' }, { endSessions: 'boolean', ...(lockWaitTimeout === undefined ? {} : { lockWaitTimeout: 'string' as const }) });
     this.name = config.name;
     this.url = parseDbUrl(config, ['mysql', 'mariadb']);
     if (!this.url.database) throw new RollbackError(`databases.${config.name}.url: no database name in the URL path`);
-    const wait = (config.lockWaitTimeout as number | undefined) ?? DEFAULT_LOCK_WAIT;
-    if (wait < 1 || wait > 3600) throw new RollbackError(`databases.${config.name}.lockWaitTimeout: expected seconds from 1 to 3600, got ${wait}`);
-    this.lockWaitTimeout = wait;
+    this.lockWaitTimeout = lockWaitSeconds(config.name, lockWaitTimeout);
     this.endSessions = (config.endSessions as boolean | undefined) ?? false;
     this.env = { ...ctx.env, ...(this.url.password ? { MYSQL_PWD: this.url.password } : {}) };
-    this.endpoint = { name: this.name, url: this.url };
+    const password = this.url.password ? undefined : toolPassword(ctx.env);
+    this.endpoint = { name: this.name, url: this.url, ...(password ? { password } : {}) };
   }
 
   describe(): string {
@@ -189,7 +203,8 @@ export class MysqlEngine implements Engine {
   }
 
   private connArgs(): string[] {
-    const args = ['--no-defaults', '-h', this.url.host || '127.0.0.1', '-u', this.url.user || 'root'];
+    // No --no-defaults: the tools read ~/.my.cnf as users expect (a password kept there, say).
+    const args = ['-h', this.url.host || '127.0.0.1', '-u', this.url.user || 'root'];
     if (this.url.port) args.push('-P', String(this.url.port));
     return args;
   }
@@ -200,21 +215,16 @@ export class MysqlEngine implements Engine {
 
   /** A client tool's failure, shown by the server's ERROR line, with the hint that fits it. */
   private toolError(tool: string, code: number, stderr: string, context: string): RollbackError {
-    const { text, errno } = serverErrorLines(maskSecret(stderr, this.url.password));
-    return new ExternalToolError(tool, code, maskSecret(stderr, this.url.password), `database ${this.name}: ${tool} failed (exit ${code}): ${text}`, [hintFor(errno, text, this.name), context].filter(Boolean).join('; '));
+    const masked = maskSecret(maskSecret(stderr, this.url.password), this.endpoint.password ?? '');
+    const { text, errno } = serverErrorLines(masked);
+    return new ExternalToolError(tool, code, masked, `database ${this.name}: ${tool} failed (exit ${code}): ${text}`, [hintFor(errno, text, this.name), context].filter(Boolean).join('; '));
   }
 
   // --- reading the server ------------------------------------------------------
 
   private async attrs(s: MysqlSession, schema: string): Promise<SchemaAttrs | null> {
     const [row] = await s.query(`SELECT * FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${literal(schema)}`, `read schema ${schema}`);
-    if (!row) return null;
-    const comment = row.SCHEMA_COMMENT;
-    return {
-      charset: String(row.DEFAULT_CHARACTER_SET_NAME),
-      collation: String(row.DEFAULT_COLLATION_NAME),
-      ...(typeof comment === 'string' && comment !== '' ? { comment } : {}),
-    };
+    return row ? attrsOf(row) : null;
   }
 
   private async tables(s: MysqlSession, schema: string): Promise<string[]> {
@@ -245,35 +255,70 @@ export class MysqlEngine implements Engine {
   // --- check and dump ------------------------------------------------------------
 
   async check(_mode: 'dump' = 'dump'): Promise<EngineProbe> {
-    const [tools, version] = await Promise.all([
-      this.tools(),
-      this.session(async (s) => {
-        if (!(await this.schemaExists(s, this.live))) throw new RollbackError(`database ${this.name}: ${this.live} does not exist on ${this.describe()}`);
-        return s.version;
-      }),
-    ]);
-    return { tool: `${tools.dump} ${tools.dumpVersion}`, serverVersion: version };
+    const [tools, facts] = await Promise.all([this.tools(), this.dumpFacts(this.live)]);
+    if (!facts.attrs) throw new RollbackError(`database ${this.name}: ${this.live} does not exist on ${this.describe()}`);
+    return { tool: `${tools.dump} ${tools.dumpVersion}`, serverVersion: facts.version };
   }
 
-  /** What the dump needs to know: does the schema exist, its attributes, its versioned tables. */
-  private async dumpFacts(schema: string) {
-    return this.session(async (s) => {
-      const attrs = await this.attrs(s, schema);
-      if (!attrs) return { version: s.version, attrs, versioned: [] as string[], trxPrecise: [] as string[] };
-      const rows = await s.rows(
-        `SELECT t.TABLE_NAME, MAX(c.DATA_TYPE) FROM information_schema.TABLES t
-           LEFT JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.EXTRA LIKE '%ROW START%'
-         WHERE t.TABLE_SCHEMA = ${literal(schema)} AND t.TABLE_TYPE = 'SYSTEM VERSIONED' GROUP BY t.TABLE_NAME ORDER BY 1`,
-        'list system-versioned tables',
-      );
-      return {
-        version: s.version,
-        attrs,
-        versioned: rows.map((r) => r[0]!),
-        // Transaction-precise history (ROW START as BIGINT UNSIGNED): mariadb-dump cannot dump it.
-        trxPrecise: rows.filter((r) => r[1] === 'bigint').map((r) => r[0]!),
-      };
+  /**
+   * Runs one query with the client tool, for the paths that need a single
+   * answer (a point): one short process costs less than loading the driver.
+   * Every value must come back HEX()-encoded, so no byte of it (a tab, a
+   * newline) can be mistaken for the output's separators.
+   */
+  private async clientHex(sql: string, doing: string): Promise<Array<Array<string>>> {
+    // Not waiting for tools(): MariaDB's client name first, MySQL's when it is missing.
+    const args = [...this.connArgs(), '--batch', '--skip-column-names', '-e', sql];
+    let client = 'mariadb';
+    const r = await run(client, args, { env: this.env, reject: false }).catch(async (error: unknown) => {
+      if (!/not installed/.test((error as Error).message)) throw error;
+      client = 'mysql';
+      return run(client, args, { env: this.env, reject: false });
     });
+    if (r.exitCode !== 0) throw this.toolError(client, r.exitCode, r.stderr, doing);
+    return r.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.split('\t').map((h) => (h === 'NULL' ? '' : Buffer.from(h, 'hex').toString('utf8'))));
+  }
+
+  /**
+   * What a dump needs to know, in one client call (the point's fixed cost):
+   * the server version, the schema's attributes (absent: no row values) and
+   * its system-versioned tables; only when there are some, which keep
+   * transaction-precise history (mariadb-dump cannot dump that).
+   */
+  private async dumpFacts(schema: string) {
+    const lit = literal(schema);
+    const query = (comment: string) =>
+      `SELECT HEX(VERSION()), HEX(s.SCHEMA_NAME), HEX(s.DEFAULT_CHARACTER_SET_NAME), HEX(s.DEFAULT_COLLATION_NAME), HEX(${comment}),
+         HEX((SELECT GROUP_CONCAT(t.TABLE_NAME SEPARATOR '/') FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = ${lit} AND t.TABLE_TYPE = 'SYSTEM VERSIONED'))
+       FROM (SELECT 1) one LEFT JOIN information_schema.SCHEMATA s ON s.SCHEMA_NAME = ${lit}`;
+    let rows: string[][];
+    try {
+      rows = await this.clientHex(query('s.SCHEMA_COMMENT'), `read schema ${schema}`);
+    } catch (error) {
+      // MySQL has no schema comments.
+      if (!/Unknown column 's\.SCHEMA_COMMENT'/.test((error as Error).message)) throw error;
+      rows = await this.clientHex(query("''"), `read schema ${schema}`);
+    }
+    const [version = '', name = '', charset = '', collation = '', comment = '', versionedList = ''] = rows[0] ?? [];
+    if (!name) return { version, attrs: null, versioned: [] as string[], trxPrecise: [] as string[] };
+    const attrs: SchemaAttrs = { charset, collation, ...(comment ? { comment } : {}) };
+    // Table names cannot hold '/' (it is a path separator in the data directory).
+    const versioned = versionedList ? versionedList.split('/').sort() : [];
+    let trxPrecise: string[] = [];
+    if (versioned.length > 0) {
+      // Transaction-precise history (ROW START as BIGINT UNSIGNED).
+      trxPrecise = (
+        await this.clientHex(
+          `SELECT DISTINCT HEX(TABLE_NAME) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${lit}
+             AND TABLE_NAME IN (${versioned.map(literal).join(', ')}) AND GENERATION_EXPRESSION = 'ROW START' AND DATA_TYPE = 'bigint'`,
+          'list system-versioned tables',
+        )
+      ).map((r) => r[0]!).sort();
+    }
+    return { version, attrs, versioned, trxPrecise };
   }
 
   private dumpArgs(schema: string, history: boolean): string[] {
@@ -530,6 +575,7 @@ export class MysqlEngine implements Engine {
     if (memo.swap && memo.swap.phase !== 'swapping') {
       throw new RollbackError(`database ${this.name}: job ${job.jobId} has already swapped: stage again only after unswap`);
     }
+    if (job.signal.aborted) throw new CancelledError(`database ${this.name}: staging interrupted before it began; nothing was made`);
     if (job.entry.absent) {
       input.resume();
       await this.session((s) => this.dropOurs(s, staged, false));
@@ -545,11 +591,15 @@ export class MysqlEngine implements Engine {
     }, 'prepare the staged schema');
 
     const statuses: Record<string, string> = {};
+    const sequenceDefaults: SequenceDefault[] = [];
     const dumpedFrom = typeof job.entry.details?.database === 'string' ? job.entry.details.database : this.live;
     const filter = new DumpStatementFilter({
       // A trigger statement may name its schema (CREATE TRIGGER shop.t … ON shop.orders):
       // loading it as it is would create it in the live schema.
-      trigger: (statement) => retargetTriggerText(statement, dumpedFrom, staged),
+      trigger: (statement) => {
+        crashPoint('stage:mid-load');
+        return retargetTriggerText(statement, dumpedFrom, staged);
+      },
       // Staged events stay disabled: they must not run against the staged copy (or elsewhere).
       event: (statement) => {
         statuses[dumpStatementName(statement)] = eventStatus(statement);
@@ -557,6 +607,7 @@ export class MysqlEngine implements Engine {
       },
       dropLocks: true,
       renameSchema: { from: dumpedFrom, to: staged },
+      sequenceDefaults: { from: dumpedFrom, found: sequenceDefaults },
     });
     try {
       const { client } = await this.tools();
@@ -576,6 +627,7 @@ export class MysqlEngine implements Engine {
         if (exited.status === 'rejected') throw exited.reason;
         if (code !== 0) throw this.toolError(client, code, proc.stderr(), 'the staged schema was dropped and nothing live was touched');
         if (fed.status === 'rejected') throw fed.reason;
+        crashPoint('stage:loaded');
       } finally {
         job.signal.removeEventListener('abort', abort);
         proc.kill();
@@ -583,7 +635,10 @@ export class MysqlEngine implements Engine {
       // The staged copy keeps no trigger: its triggers wait in the memo until the swap.
       await this.session(async (s) => {
         const objects = await readObjects(s, staged);
-        memo.staged = { triggers: objects.triggers, events: statuses, attrs };
+        memo.staged = {
+          triggers: objects.triggers, events: statuses, attrs,
+          sequenceDefaults: sequenceDefaults.map((d) => ({ ...d, expr: d.expr.replace(`val(${ident(dumpedFrom)}.`, `val(${ident(this.live)}.`) })),
+        };
         await job.save();
         for (const t of objects.triggers) await dropDef(s, staged, 'TRIGGER', t.name);
       }, 'finish the staged schema');
@@ -594,8 +649,27 @@ export class MysqlEngine implements Engine {
   }
 
   async discardStaged(job: RestoreJob): Promise<void> {
-    const { staged } = this.names(job.jobId);
-    await this.session((s) => this.dropOurs(s, staged, false), 'drop the staged schema');
+    const memo = job.memo as { staged?: StagedMemo; swap?: SwapPlan };
+    const own = this.names(job.jobId).staged;
+    const staged = this.stagedSchema(job.jobId, memo.staged);
+    await this.session(async (s) => {
+      // While swapped, an adopted copy's tables are live: only its empty schema may go.
+      const swapped = memo.swap !== undefined && memo.swap.phase !== 'swapping';
+      if (staged !== own) await this.dropOurs(s, staged, swapped);
+      await this.dropOurs(s, own, false);
+    }, 'drop the staged schema');
+  }
+
+  /** The schema that holds `jobId`'s staged copy; an adopted one only when its name is one of ours. */
+  private stagedSchema(jobId: string, staged: StagedMemo | undefined): string {
+    const own = this.names(jobId).staged;
+    const other = staged?.schema;
+    if (!other || other === own) return own;
+    const id = /_rollback_([a-z0-9_]+)$/.exec(other)?.[1];
+    if (!id || this.names(id).parked !== other || other === this.live) {
+      throw new RollbackError(`database ${this.name}: the journal names ${other} as the staged copy; it is not one of git-rollback's parked copies of ${this.live}`);
+    }
+    return other;
   }
 
   // --- swap --------------------------------------------------------------------
@@ -617,6 +691,7 @@ export class MysqlEngine implements Engine {
         plan = await this.plan(s, job, staged);
         memo.swap = plan;
         await job.save();
+        crashPoint('swap:planned');
         await this.prepareParked(s, job.jobId, plan);
         if (this.endSessions) await this.endBlockers(s, job);
         await this.exchange(s, plan, job, 'swap');
@@ -648,7 +723,8 @@ export class MysqlEngine implements Engine {
 
   /** Has the rename of this plan happened (tables in their swapped places)? */
   private async moved(s: MysqlSession, jobId: string, plan: SwapPlan): Promise<boolean> {
-    const { staged, parked } = this.names(jobId);
+    const { parked } = this.names(jobId);
+    const staged = plan.stagedSchema;
     if (plan.stagedTables.length > 0) {
       const where = await s.column(
         `SELECT TABLE_SCHEMA FROM information_schema.TABLES WHERE TABLE_NAME = ${literal(plan.stagedTables[0]!)} AND TABLE_SCHEMA IN (${literal(staged)}, ${literal(this.live)})`,
@@ -673,7 +749,7 @@ export class MysqlEngine implements Engine {
   }
 
   private async plan(s: MysqlSession, job: RestoreJob, staged: StagedMemo): Promise<SwapPlan> {
-    const names = this.names(job.jobId);
+    const names = { staged: this.stagedSchema(job.jobId, staged) };
     const liveAttrs = await this.attrs(s, this.live);
     const parkOnly = staged.absent === true;
     if (!parkOnly && !(await this.schemaExists(s, names.staged))) {
@@ -692,6 +768,7 @@ export class MysqlEngine implements Engine {
     const incoming = new Set(stagedTables);
     return {
       phase: 'swapping',
+      stagedSchema: names.staged,
       parkOnly,
       liveExisted: liveAttrs !== null,
       liveTables,
@@ -704,13 +781,31 @@ export class MysqlEngine implements Engine {
     };
   }
 
-  /** The parked schema, with the live routines and (disabled) events, before the rename: nothing live changes. */
+  /** The (empty) parked schema, before the rename. Its objects come in completeParked(): they are not on the way to service. */
   private async prepareParked(s: MysqlSession, jobId: string, plan: SwapPlan): Promise<void> {
     if (!plan.liveExisted) return;
     const { parked } = this.names(jobId);
     await s.exec(this.createSchemaSql(parked, plan.liveAttrs), `create schema ${parked}`);
-    for (const routine of plan.live.routines) await createDef(s, parked, routine, true);
-    for (const event of plan.live.events) await createDef(s, parked, { ...event, sql: withEventStatus(event.sql, 'DISABLE') }, true);
+  }
+
+  /**
+   * Makes the parked copy whole, after service is back (dumpParked calls it
+   * first): the previous live objects (events disabled), and guard triggers
+   * (before its own) that refuse every row change.
+   */
+  private async completeParked(s: MysqlSession, jobId: string, plan: SwapPlan): Promise<void> {
+    if (!plan.liveExisted) return;
+    const { parked } = this.names(jobId);
+    const live = this.live;
+    await s.exec(this.createSchemaSql(parked, plan.liveAttrs), `create schema ${parked}`);
+    await this.guard(s, parked, plan.liveTables, plan.live.triggers.map((t) => t.name));
+    await this.ensureTriggers(s, parked, plan.live.triggers.map((t) => retarget(t, live, parked)));
+    await this.replaceObjects(s, parked, {
+      triggers: [],
+      views: plan.live.views.map((v) => retarget(v, live, parked)),
+      routines: plan.live.routines,
+      events: plan.live.events.map((e) => ({ ...e, sql: withEventStatus(e.sql, 'DISABLE') })),
+    });
   }
 
   /**
@@ -720,7 +815,8 @@ export class MysqlEngine implements Engine {
    * the incoming triggers. A rename that fails puts the triggers back.
    */
   private async exchange(s: MysqlSession, plan: SwapPlan, job: RestoreJob, direction: 'swap' | 'unswap'): Promise<void> {
-    const { staged, parked } = this.names(job.jobId);
+    const { parked } = this.names(job.jobId);
+    const staged = plan.stagedSchema;
     const live = this.live;
     let renames: Array<[string, string, string]>;
     let drops: Array<{ schema: string; def: Def }>;
@@ -756,10 +852,16 @@ export class MysqlEngine implements Engine {
     }
     const dropped: Array<{ schema: string; def: Def }> = [];
     try {
+      const byTable = new Map<string, Array<{ schema: string; def: Def }>>();
       for (const d of drops) {
-        await dropDef(s, d.schema, d.def.kind, d.def.name);
-        dropped.push(d);
+        const key = `${d.schema}\u0000${d.def.kind === 'TRIGGER' ? d.def.table : '\u0000views'}`;
+        byTable.set(key, [...(byTable.get(key) ?? []), d]);
       }
+      await this.spread(s, [...byTable.values()], async (session, d) => {
+        await dropDef(session, d.schema, d.def.kind, d.def.name);
+        dropped.push(d);
+      });
+      crashPoint(`${direction}:dropped`);
       await s.exec(`RENAME TABLE ${renames.map(([from, to, t]) => `${ident(from)}.${ident(t)} TO ${ident(to)}.${ident(t)}`).join(', ')}`, `${direction} the tables`);
     } catch (error) {
       // RENAME TABLE is all or nothing: the tables did not move. Put back what was dropped.
@@ -782,8 +884,10 @@ export class MysqlEngine implements Engine {
       }
       throw error instanceof MysqlError && error.errno === ER.lockWaitTimeout ? await this.blocked(s, error, direction) : error;
     }
+    crashPoint(`${direction}:renamed`);
     // Attributes first: a trigger records the schema's collation when it is made.
     if (after.attrs) await this.alterAttrs(s, after.schema, after.attrs);
+    if (direction === 'swap') await this.sequenceDefaults(s, stagedMemo.sequenceDefaults ?? []);
     await this.ensureTriggers(s, after.schema, after.triggers);
   }
 
@@ -821,37 +925,83 @@ export class MysqlEngine implements Engine {
    */
   private async ensureTriggers(s: MysqlSession, schema: string, defs: Def[]): Promise<void> {
     if (defs.length === 0) return;
-    const rows = await s.rows(
-      `SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(schema)}
-       ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`,
-    );
+    const [rows, collation] = await Promise.all([
+      s.rows(
+        `SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(schema)}
+         ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`,
+      ),
+      collationOf(s, schema),
+    ]);
     const byTable = new Map<string, Def[]>();
     for (const d of defs) byTable.set(d.table!, [...(byTable.get(d.table!) ?? []), d]);
+    const work: Array<{ table: string; drop: string[]; create: Def[] }> = [];
     for (const [table, wanted] of byTable) {
       // Our guards on a parked copy come first and are not the restore's business.
       const have = rows.filter((r) => r[0] === table && !GUARD.test(r[1]!)).map((r) => r[1]!);
       const wantedNames = wanted.map((d) => d.name);
       const extra = have.filter((n) => !wantedNames.includes(n));
-      const prefixOk = extra.length === 0 && have.every((n, i) => n === wantedNames.filter((w) => have.includes(w))[i]) && wantedNames.slice(0, have.length).every((n) => have.includes(n));
-      if (!prefixOk) {
-        for (const n of have) if (wantedNames.includes(n)) await dropDef(s, schema, 'TRIGGER', n);
-        if (extra.length > 0) {
-          // Not ours to drop: report rather than guess.
-          throw new RollbackError(`database ${this.name}: ${schema}.${table} has trigger(s) ${extra.join(', ')} the restore did not expect`);
-        }
-        await createTriggers(s, schema, wanted);
-      } else {
-        await createTriggers(s, schema, wanted.filter((d) => !have.includes(d.name)));
+      if (extra.length > 0) {
+        // Not ours to drop: report rather than guess.
+        throw new RollbackError(`database ${this.name}: ${schema}.${table} has trigger(s) ${extra.join(', ')} the restore did not expect`);
       }
+      const prefixOk = wantedNames.slice(0, have.length).every((n, i) => n === have[i]);
+      if (prefixOk) work.push({ table, drop: [], create: wanted.slice(have.length) });
+      else work.push({ table, drop: have, create: wanted });
+    }
+    // Tables are independent: their trigger DDL runs side by side, unless one is made under
+    // another schema collation (made by switching the schema's, which the others would see).
+    const switching = defs.some((d) => d.dbCollation && d.dbCollation !== collation);
+    await this.spread(
+      s,
+      work.filter((w) => w.drop.length + w.create.length > 0).map((w) => [w]),
+      async (session, w) => {
+        for (const n of w.drop) await dropDef(session, schema, 'TRIGGER', n);
+        await createTriggers(session, schema, w.create, collation);
+      },
+      switching ? 1 : PARALLEL,
+    );
+  }
+
+  /**
+   * Runs every group's items in order, the groups spread over up to `width`
+   * sessions (the first is `s`): DDL on different tables then runs side by
+   * side on the server (each DROP/CREATE TRIGGER waits on its own file sync).
+   * Every group runs to its end; the first failure is thrown after.
+   */
+  private async spread<T>(s: MysqlSession, groups: T[][], work: (session: MysqlSession, item: T) => Promise<void>, width = PARALLEL): Promise<void> {
+    const busy = groups.filter((g) => g.length > 0);
+    const n = Math.min(width, busy.length);
+    if (n <= 1) {
+      for (const g of busy) for (const x of g) await work(s, x);
+      return;
+    }
+    const extra: MysqlSession[] = [];
+    try {
+      extra.push(...(await Promise.all(Array.from({ length: n - 1 }, () => MysqlSession.open(this.endpoint, 'open a session')))));
+      await Promise.all(extra.map((e) => e.exec(`SET SESSION lock_wait_timeout = ${this.lockWaitTimeout}`)));
+      let next = 0;
+      const results = await Promise.allSettled(
+        [s, ...extra].map(async (session) => {
+          while (next < busy.length) {
+            const g = busy[next++]!;
+            for (const x of g) await work(session, x);
+          }
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      await Promise.all(extra.map((e) => e.close()));
     }
   }
 
-  /** After the rename: the live schema's views, routines, events and attributes become the restored ones; the parked copy gets its objects and guards. */
-  private async finishSwap(s: MysqlSession, jobId: string, plan: SwapPlan, stagedMemo: StagedMemo): Promise<void> {
-    const { staged, parked } = this.names(jobId);
+  /** After the rename: the live schema's triggers, views, routines, events and attributes become the restored ones. */
+  private async finishSwap(s: MysqlSession, _jobId: string, plan: SwapPlan, stagedMemo: StagedMemo): Promise<void> {
+    const staged = plan.stagedSchema;
     const live = this.live;
     if (!plan.parkOnly) {
       if (plan.stagedAttrs) await this.alterAttrs(s, live, plan.stagedAttrs);
+      await this.sequenceDefaults(s, stagedMemo.sequenceDefaults ?? []);
       await this.ensureTriggers(s, live, stagedMemo.triggers.map((t) => retarget(t, staged, live)));
       const target: SchemaObjects = {
         triggers: [],
@@ -860,20 +1010,21 @@ export class MysqlEngine implements Engine {
         events: plan.staged.events.map((e) => ({ ...e, sql: withEventStatus(e.sql, stagedMemo.events[e.name] ?? eventStatus(e.sql)) })),
       };
       await this.replaceObjects(s, live, target);
-    }
-    if (plan.liveExisted) {
-      await s.exec(this.createSchemaSql(parked, plan.liveAttrs), `create schema ${parked}`);
-      await this.guard(s, parked, plan.liveTables, plan.live.triggers.map((t) => t.name));
-      await this.ensureTriggers(s, parked, plan.live.triggers.map((t) => retarget(t, live, parked)));
-      await this.replaceObjects(s, parked, {
-        triggers: [],
-        views: plan.live.views.map((v) => retarget(v, live, parked)),
-        routines: plan.live.routines,
-        events: plan.live.events.map((e) => ({ ...e, sql: withEventStatus(e.sql, 'DISABLE') })),
-      });
+      crashPoint('swap:live-done');
     }
     if (plan.parkOnly && plan.liveExisted) await this.dropOurs2(s, live);
     if (!plan.parkOnly) await this.dropOurs(s, staged, true);
+  }
+
+  /** Puts back the sequence defaults staging left out, now that their sequences are live (ALTER checks they exist). */
+  private async sequenceDefaults(s: MysqlSession, defaults: SequenceDefault[]): Promise<void> {
+    for (const d of defaults) {
+      const [current] = await s.rows(
+        `SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${literal(this.live)} AND TABLE_NAME = ${literal(d.table)} AND COLUMN_NAME = ${literal(d.column)}`,
+      );
+      if (!current || current[0] === d.expr) continue;
+      await s.exec(`ALTER TABLE ${ident(this.live)}.${ident(d.table)} ALTER COLUMN ${ident(d.column)} SET DEFAULT ${d.expr}`, `set the default of ${d.table}.${d.column}`);
+    }
   }
 
   /** Park-only swap: the live schema, its tables gone, goes too (the entry says it was absent). */
@@ -914,20 +1065,25 @@ export class MysqlEngine implements Engine {
   private async guard(s: MysqlSession, schema: string, tables: string[], taken: string[]): Promise<void> {
     const existing = new Set(await s.column(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(schema)}`));
     const base = new Set(await s.column(`SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${literal(schema)} AND TABLE_TYPE <> 'SEQUENCE' AND ${MOVABLE}`));
+    const groups: Array<Array<{ table: string; name: string; event: string }>> = [];
     for (const [i, table] of tables.entries()) {
       if (!base.has(table)) continue;
+      const group: Array<{ table: string; name: string; event: string }> = [];
       for (const [letter, event] of [['i', 'INSERT'], ['u', 'UPDATE'], ['d', 'DELETE']] as const) {
         const name = `_rb_guard_${i}_${letter}`;
         if (taken.includes(name)) throw new RollbackError(`database ${this.name}: a trigger of ${this.live} is named ${name}, a name git-rollback keeps for itself`);
-        if (existing.has(name)) continue;
-        await s.createIn(
-          schema,
-          `CREATE TRIGGER ${ident(name)} BEFORE ${event} ON ${ident(table)} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'git-rollback: this parked copy is read-only (drop it with git rollback prune)'`,
-          {},
-          `guard ${schema}.${table}`,
-        );
+        if (!existing.has(name)) group.push({ table, name, event });
       }
+      groups.push(group);
     }
+    await this.spread(s, groups, (session, g) =>
+      session.createIn(
+        schema,
+        `CREATE TRIGGER ${ident(g.name)} BEFORE ${g.event} ON ${ident(g.table)} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'git-rollback: this parked copy is read-only (drop it with git rollback prune)'`,
+        {},
+        `guard ${schema}.${g.table}`,
+      ),
+    );
   }
 
   // --- unswap ------------------------------------------------------------------
@@ -971,7 +1127,8 @@ export class MysqlEngine implements Engine {
   }
 
   private async finishUnswap(s: MysqlSession, jobId: string, plan: SwapPlan): Promise<void> {
-    const { staged, parked } = this.names(jobId);
+    const { parked } = this.names(jobId);
+    const staged = plan.stagedSchema;
     const live = this.live;
     if (plan.liveExisted) {
       await s.exec(this.createSchemaSql(live, plan.liveAttrs), `create schema ${live}`);
@@ -1006,6 +1163,7 @@ export class MysqlEngine implements Engine {
         out.end();
         return { format: FORMAT, ext: 'sql', tool: `${tools.dump} ${tools.dumpVersion}`, absent: true, details: { database: this.live } };
       }
+      await this.session((s) => this.completeParked(s, job.jobId, plan), 'complete the parked copy');
       [tools, facts, before] = await Promise.all([this.tools(), this.dumpFacts(parked), this.session((s) => this.proof(s, parked))]);
     } catch (error) {
       out.destroy(error as Error);
@@ -1025,7 +1183,7 @@ export class MysqlEngine implements Engine {
     if (!before || before !== after) {
       throw new RollbackError(`database ${this.name}: the parked copy ${parked} changed while it was dumped (or lost its guards): the dump may not match it`, 'run the dump again (to --continue)');
     }
-    const parkedDetails: ParkedDetails = { schema: parked, proof: after, events };
+    const parkedDetails: ParkedDetails = { jobId: safeJobId(job.jobId), schema: parked, proof: after, events };
     return {
       format: FORMAT, ext: 'sql', tool: `${tools.dump} ${tools.dumpVersion}`, serverVersion: facts.version,
       details: { ...details, ...attrDetails(plan.liveAttrs ?? facts.attrs!), parked: parkedDetails },
@@ -1092,16 +1250,22 @@ export class MysqlEngine implements Engine {
     return hash.digest('hex');
   }
 
+  /**
+   * Fast undo: the parked copy of `fromJobId` becomes this job's staged copy
+   * where it is (no copy, no rename now: the swap renames its tables straight
+   * into place). Only when proof() equals the one recorded with its dump;
+   * otherwise resolves false having changed nothing. Its guard and own
+   * triggers are dropped (the rename needs that; its own wait in the memo,
+   * as a staged copy's do).
+   */
   async adoptParked(fromJobId: string, job: RestoreJob): Promise<boolean> {
     const from = this.names(fromJobId).parked;
-    const { staged } = this.names(job.jobId);
-    const memo = job.memo as { staged?: StagedMemo; adopt?: AdoptMemo; swap?: SwapPlan };
+    const memo = job.memo as { staged?: StagedMemo; swap?: SwapPlan };
     const recorded = job.entry.details?.parked as ParkedDetails | undefined;
     if (!recorded || recorded.schema !== from || typeof recorded.proof !== 'string') return false;
     return this.session(async (s) => {
       await s.exec(`SET SESSION lock_wait_timeout = ${this.lockWaitTimeout}`);
-      let adopt = memo.adopt;
-      if (!adopt || adopt.from !== from) {
+      if (memo.staged?.schema !== from) {
         if (!(await this.schemaExists(s, from))) return false;
         const now = await this.proof(s, from);
         if (now !== recorded.proof) {
@@ -1109,32 +1273,22 @@ export class MysqlEngine implements Engine {
           return false;
         }
         const objects = await readObjects(s, from);
-        adopt = { from, tables: await this.tables(s, from), objects, attrs: await this.attrs(s, from) };
-        memo.adopt = adopt;
         memo.staged = {
-          triggers: objects.triggers.filter((t) => !GUARD.test(t.name)).map((t) => retarget(t, from, staged)),
+          schema: from,
+          triggers: objects.triggers.filter((t) => !GUARD.test(t.name)),
           events: recorded.events ?? {},
-          attrs: adopt.attrs,
+          attrs: await this.attrs(s, from),
         };
         delete memo.swap;
         await job.save();
-        await this.session((other) => this.dropOurs(other, staged, false));
+        // A staged copy of this job from an earlier attempt: not needed any more.
+        await this.dropOurs(s, this.names(job.jobId).staged, false);
       }
-      await s.exec(this.createSchemaSql(staged, adopt.attrs), `create schema ${staged}`);
-      const movedAlready = adopt.tables.length > 0 && (await s.column(`SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${literal(staged)} AND TABLE_NAME = ${literal(adopt.tables[0]!)}`)).length > 0;
-      if (!movedAlready && adopt.tables.length > 0) {
-        for (const t of await s.column(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(from)}`)) await dropDef(s, from, 'TRIGGER', t);
-        await s.exec(`RENAME TABLE ${adopt.tables.map((t) => `${ident(from)}.${ident(t)} TO ${ident(staged)}.${ident(t)}`).join(', ')}`, `move ${from} to ${staged}`);
-      }
-      await this.replaceObjects(s, staged, {
-        triggers: [],
-        views: adopt.objects.views.map((v) => retarget(v, from, staged)),
-        routines: adopt.objects.routines,
-        events: adopt.objects.events,
-      });
-      if (await this.schemaExists(s, from)) await this.dropOurs(s, from, true);
-      delete memo.adopt;
-      await job.save();
+      const triggers = await s.rows(`SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${literal(from)}`);
+      const byTable = new Map<string, string[]>();
+      for (const [table, name] of triggers) byTable.set(table!, [...(byTable.get(table!) ?? []), name!]);
+      await this.spread(s, [...byTable.values()], (session, name) => dropDef(session, from, 'TRIGGER', name));
+      crashPoint('adopt:dropped');
       return true;
     }, 'adopt the parked copy');
   }
@@ -1213,6 +1367,15 @@ export class MysqlEngine implements Engine {
   }
 }
 
+/**
+ * Test-only crash switch: SIGKILLs this process at the named point when
+ * ROLLBACK_TEST_MYSQL_CRASH names it, so the tests prove every step can be
+ * finished or undone by a later call after a crash exactly there.
+ */
+function crashPoint(name: string): void {
+  if (process.env.ROLLBACK_TEST_MYSQL_CRASH === name) process.kill(process.pid, 'SIGKILL');
+}
+
 interface SessionInfo {
   id: number;
   user: string;
@@ -1231,6 +1394,25 @@ function retargetTriggerText(statement: string, from: string, to: string): strin
   const spans = qualifiers.filter((q) => q.value === from);
   if (spans.length === 0) return statement;
   return retarget({ kind: 'TRIGGER', name: '', sql: statement }, from, to).sql;
+}
+
+/** lock_wait_timeout is whole seconds: a duration ("5s", "1500ms") or a number of seconds, rounded up, 1 s to 1 h. */
+function lockWaitSeconds(name: string, value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_LOCK_WAIT;
+  const ms = typeof value === 'number' ? value * 1000 : typeof value === 'string' ? parseDuration(value) : null;
+  if (ms === null || !Number.isFinite(ms) || ms <= 0 || ms > 3_600_000) {
+    throw new ConfigError(`databases.${name}.lockWaitTimeout: expected a duration from 1s to 1h ("5s", "30s"), got ${JSON.stringify(value)}`);
+  }
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+function attrsOf(row: Record<string, unknown>): SchemaAttrs {
+  const comment = row.SCHEMA_COMMENT;
+  return {
+    charset: String(row.DEFAULT_CHARACTER_SET_NAME),
+    collation: String(row.DEFAULT_COLLATION_NAME),
+    ...(typeof comment === 'string' && comment !== '' ? { comment } : {}),
+  };
 }
 
 function attrsFrom(details: Record<string, unknown> | undefined): SchemaAttrs | null {
