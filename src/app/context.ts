@@ -79,12 +79,14 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
       requireTrust(self); // engines run dump/restore commands and overwrite databases
       const { createEngine } = await import('../adapters/engines/index.js');
       return selected.map((d): Engine => {
-        const cached = engineCache.get(d.name);
+        // Keyed by the entry as written: a copy of the context with other settings (--end-sessions, undo's approved config) gets its own engine.
+        const key = JSON.stringify(d);
+        const cached = engineCache.get(key);
         if (cached) return cached;
         // ${VAR} is expanded here, not at load: commands that never make an
         // engine (list, show, log, status) need no database credentials.
         const created = createEngine(resolveDatabase(d, process.env, self.config.file), { cwd: repo.root, env: process.env });
-        engineCache.set(d.name, created);
+        engineCache.set(key, created);
         return created;
       });
     },

@@ -493,6 +493,10 @@ export const catalog = {
     en: 'Drop the previous database copies after success instead of keeping them for prune (default: restore.dropOld)',
     zh: '成功后立即删除旧的数据库副本，而不是留给 prune（默认取 restore.dropOld）',
   },
+  'to.opt.endSessions': {
+    en: 'MySQL/MariaDB: end the sessions holding locks on the tables (their transactions roll back) instead of waiting for them',
+    zh: 'MySQL/MariaDB：结束持有表锁的会话（其事务会回滚），而不是等待它们',
+  },
   'to.opt.continue': { en: 'Finish an interrupted rollback from the step where it stopped', zh: '从中断处继续，完成被中断的回滚' },
   'to.opt.abort': { en: 'Put back everything an interrupted rollback changed', zh: '撤回被中断的回滚所做的一切改动' },
   'to.opt.json': { en: 'Print the plan (with --dry-run) or the result as JSON', zh: '以 JSON 输出计划（配合 --dry-run）或结果' },

@@ -29,6 +29,7 @@ interface Args extends GlobalArgs {
   continue?: boolean;
   abort?: boolean;
   wait?: string;
+  endSessions?: boolean;
 }
 
 export const toCommand: CommandModule<object, Args> = {
@@ -50,6 +51,7 @@ export const toCommand: CommandModule<object, Args> = {
       .option('continue', { type: 'boolean', describe: t('to.opt.continue') })
       .option('abort', { type: 'boolean', describe: t('to.opt.abort') })
       .option('wait', waitOption())
+      .option('end-sessions', { type: 'boolean', describe: t('to.opt.endSessions') })
       .option('json', { type: 'boolean', describe: t('to.opt.json') })
       .parserConfiguration({ 'populate--': true })
       .conflicts('continue', 'abort')
@@ -96,8 +98,20 @@ export async function refuseIfInterrupted(ctx: Context): Promise<void> {
   );
 }
 
+/**
+ * --end-sessions: MySQL/MariaDB databases end the sessions that hold locks on
+ * their tables instead of waiting for them (databases.<name>.endSessions for
+ * this run). Part of the config the journal freezes, so --continue keeps it.
+ */
+function withEndSessions(ctx: Context, on: boolean | undefined): Context {
+  if (!on) return ctx;
+  const databases = ctx.config.databases.map((d) => (d.engine === 'mysql' || d.engine === 'mariadb' ? { ...d, endSessions: true } : d));
+  return { ...ctx, config: { ...ctx.config, databases } };
+}
+
 /** Shared by `to` and `undo`: plan, print, confirm, execute, report. */
-export async function rollback(ctx: Context, args: Args, target: Point, mode: Mode, action: 'rollback' | 'undo', backupId?: string): Promise<void> {
+export async function rollback(given: Context, args: Args, target: Point, mode: Mode, action: 'rollback' | 'undo', backupId?: string): Promise<void> {
+  const ctx = withEndSessions(given, args.endSessions);
   const selection = parseSelection(args.only, args.skip, ctx.config.databases.map((d) => d.name));
   const request = {
     action,

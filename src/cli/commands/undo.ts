@@ -16,6 +16,7 @@ interface Args extends GlobalArgs {
   reason?: string;
   pick?: boolean;
   wait?: string;
+  endSessions?: boolean;
 }
 
 export const undoCommand: CommandModule<object, Args> = {
@@ -30,6 +31,7 @@ export const undoCommand: CommandModule<object, Args> = {
       .option('pick', { type: 'boolean', describe: t('undo.opt.pick') })
       .option('reason', reasonOption())
       .option('wait', waitOption())
+      .option('end-sessions', { type: 'boolean', describe: t('to.opt.endSessions') })
       .option('json', { type: 'boolean', describe: t('to.opt.json') })
       .example('$0 undo --dry-run', t('undo.ex.dryRun'))
       .example('$0 undo --yes', t('undo.ex.yes'))
