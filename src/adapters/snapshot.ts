@@ -29,6 +29,8 @@ export interface CaptureRequest {
   dumpStore?: DumpStore;
   /** security: when set, config files are sealed with age before they enter the object store. */
   cipher?: ChunkCipher | null;
+  /** The newest dump of each database made in this clone: reused when its engine shows the database unchanged since. */
+  previous?: ReadonlyMap<string, DatabaseEntry>;
   onProgress?: (text: string) => void;
 }
 
@@ -110,7 +112,7 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
   for (const engine of req.parts.databases) {
     if (!req.dumpStore) throw new RollbackError('internal: no dump store for databases');
     req.onProgress?.(`database ${engine.name} (${engine.engine})`);
-    databases.push(await dumpDatabase(engine, req.dumpStore));
+    databases.push((await reusedDump(git, engine, req.previous?.get(engine.name))) ?? (await dumpDatabase(engine, req.dumpStore)));
   }
 
   const captures: CaptureEntry[] = [];
@@ -166,6 +168,21 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
     size,
   };
   return { snapshot, manifest, warnings };
+}
+
+/**
+ * The previous dump of the database, when its engine shows the database has
+ * not changed since and every chunk is still in the repository: nothing is
+ * read or stored again.
+ */
+async function reusedDump(git: Git, engine: Engine, previous: DatabaseEntry | undefined): Promise<DatabaseEntry | null> {
+  if (!previous || !engine.unchangedSince) return null;
+  const started = Date.now();
+  if (!(await engine.unchangedSince(previous).catch(() => false))) return null;
+  const chunks = previous.chunks ?? (previous.blob ? [{ blob: previous.blob, size: previous.size }] : []);
+  const sizes = await git.objectSizes(chunks.map((c) => c.blob));
+  if (chunks.some((c) => sizes.get(c.blob) !== c.size)) return null;
+  return { ...previous, ms: Date.now() - started, details: { ...previous.details, reusedUnchanged: true } };
 }
 
 async function dumpDatabase(engine: Engine, store: DumpStore): Promise<DatabaseEntry> {

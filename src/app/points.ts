@@ -1,12 +1,13 @@
 // Making points: the snapshot (between the beforePoint and afterPoint hooks),
 // the tag, the note and the event, under the lock.
+import { cloneId } from '../adapters/clone-id.js';
 import { captureSnapshot, type CaptureResult } from '../adapters/snapshot.js';
 import type { Engine } from '../core/engine.js';
 import { ConflictError, RollbackError } from '../core/errors.js';
 import { msg } from '../core/i18n.js';
-import { timestampId, uniqueId, validateId } from '../core/points.js';
+import { sortNewestFirst, timestampId, uniqueId, validateId } from '../core/points.js';
 import type { TransferListener } from '../core/progress.js';
-import type { Point, PointKind, PointNote, ReleaseInfo } from '../core/types.js';
+import type { DatabaseEntry, Point, PointKind, PointNote, ReleaseInfo } from '../core/types.js';
 import type { Context } from './context.js';
 import { runHook } from './hooks.js';
 import { recordConfigInUse, requireTrust } from './trust.js';
@@ -79,6 +80,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
         ...(engines.length ? { dumpStore: await ctx.dumpStore() } : {}),
         ...(ctx.config.encryption ? { cipher: await ctx.cipher() } : {}), // security: config files sealed with age
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        previous: await previousDumps(ctx, engines),
       });
     } finally {
       ctx.onTransfer = previous;
@@ -103,7 +105,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
       release: o.release ?? null,
       date,
       // Which approved config was in use (undo can come back to it: src/app/trust.ts).
-      extra: { ...(await recordConfigInUse(ctx)), ...o.extra },
+      extra: { ...(await recordConfigInUse(ctx)), clone: await cloneId(ctx.stateDir), ...o.extra },
     },
     { alsoUpdate: event ? [event.command] : [] },
   );
@@ -114,6 +116,24 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
     throw new RollbackError(msg('hook.afterPointFailed', { tag: point.tag, error: (afterPointError as RollbackError).message }), msg('hook.afterPointHint'));
   }
   return { point, note, warnings: captured?.warnings ?? [], ms };
+}
+
+/**
+ * The newest dump of each database whose engine can tell it unchanged, from
+ * points made in this clone only: a note fetched from elsewhere must never
+ * make a point reuse chunks it did not read from this database.
+ */
+async function previousDumps(ctx: Context, engines: readonly Engine[]): Promise<Map<string, DatabaseEntry>> {
+  const names = new Set(engines.filter((e) => e.unchangedSince).map((e) => e.name));
+  const found = new Map<string, DatabaseEntry>();
+  if (names.size === 0) return found;
+  const clone = await cloneId(ctx.stateDir);
+  for (const p of sortNewestFirst(await ctx.store.list())) {
+    if (p.note?.clone !== clone) continue;
+    for (const d of p.note.snapshot?.databases ?? []) if (names.has(d.name) && !found.has(d.name)) found.set(d.name, d);
+    if (found.size === names.size) break;
+  }
+  return found;
 }
 
 /**

@@ -130,6 +130,14 @@ export interface Engine {
    * when `allowAbsent` is set: it resolves with `{ absent: true }` and writes nothing.
    */
   dump(out: Writable, options?: { allowAbsent?: boolean }): Promise<DumpOutcome & { absent?: boolean }>;
+  /**
+   * Whether the live database provably has not changed since `previous` (a
+   * dump this engine made in this clone) was taken — e.g. SQLite: the same
+   * inode, size and nanosecond mtimes of the file and its -wal, settled
+   * before that dump began. A point then reuses that dump instead of reading
+   * the database again. False whenever it cannot tell.
+   */
+  unchangedSince?(previous: DatabaseEntry): Promise<boolean>;
   /** Every object a job of this id may make, so the journal can record them first. */
   tempObjects(jobId: string): TempObject[];
   /**

@@ -4,7 +4,7 @@
 // (or put everything back).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cli, fsck, makeRepo, type Repo } from '../helpers/repo.js';
@@ -298,6 +298,30 @@ describe('databases through the CLI', () => {
     assert.equal(abort.code, 0, abort.stderr);
     assert.ok(!existsSync(join(r.dir, '.git/rollback/journal.json')));
     fsck(r);
+  });
+
+  it('a point of an unchanged SQLite file reuses the previous dump without reading it; a change is dumped again', async () => {
+    const r = appRepo('databases:\n  local: { engine: sqlite, path: "data/app.db" }\n');
+    mkdirSync(join(r.dir, 'data'));
+    const db = join(r.dir, 'data/app.db');
+    sqlite(db, "CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('one');");
+    // The file must have settled before the first dump (racy-clean rule): age its mtime.
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(db, old, old);
+    const entry = async (name: string) => {
+      const made = await cli(r, ['point', name, '--name', name, '--json']);
+      assert.equal(made.code, 0, made.stderr);
+      return JSON.parse(made.stdout).snapshot.databases[0] as { chunks: { blob: string }[]; details: Record<string, unknown> };
+    };
+    const first = await entry('a');
+    const second = await entry('b');
+    assert.equal(second.details.reusedUnchanged, true, 'the unchanged file was not read again');
+    assert.deepEqual(second.chunks, first.chunks);
+    sqlite(db, "INSERT INTO t VALUES ('two');");
+    const third = await entry('c');
+    assert.notEqual(third.details.reusedUnchanged, true, 'a changed file is dumped again');
+    assert.equal((await cli(r, ['to', 'b', '--yes'])).code, 0);
+    assert.equal(sqlite(db, 'SELECT group_concat(x) FROM t'), 'one', 'the reused dump restores the data it stands for');
   });
 
   it('a missing client tool is a clear error naming the Debian package', async () => {
