@@ -11,6 +11,7 @@ import type { TempObject } from '../core/engine.js';
 import type { Mode } from '../core/plan.js';
 import type { StepKind } from '../core/plan.js';
 import { CorruptSnapshotError } from '../core/errors.js';
+import { syncDir } from './files.js';
 
 export const JOURNAL_SCHEMA = 2;
 
@@ -126,18 +127,6 @@ export class JournalFile {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
-  }
-}
 
 /** Whether the process that wrote a journal (or holds a lock) is gone, as far as this host can tell. */
 export function processGone(pid: number, host: string): boolean | null {

@@ -65,6 +65,25 @@ function appRepo(config: string): Repo {
 const pgUrl = (db: string) => withDatabase(serverUrl('PG'), db);
 const myUrl = (db: string) => withDatabase(serverUrl('MYSQL'), db);
 
+/**
+ * A PostgreSQL database and a command engine whose restore command comes from
+ * $BROKEN_RESTORE, a point "p" of v1, then v2 with the data, code and .env changed.
+ */
+async function withBrokenRestore(): Promise<{ pg: string; r: Repo; env: Record<string, string>; head: string }> {
+    const pg = newPg(false);
+    psql(pg, 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);');
+    const r = appRepo(
+      'config: [".env"]\ndatabases:\n  main: { engine: postgres, url: "${APP_PG_URL}" }\n  broken: { engine: command, dump: "echo dumped", restore: "${BROKEN_RESTORE}" }\n',
+    );
+    const env = { APP_PG_URL: pgUrl(pg), BROKEN_RESTORE: 'cat >/dev/null' };
+    assert.equal((await cli(r, ['point', '--name', 'p'], { env })).code, 0);
+    psql(pg, 'INSERT INTO t VALUES (2);');
+    r.write('app.py', 'print("v2")\n');
+    const head = r.commit('v2');
+    r.write('.env', 'MODE=v2\n', 0o600);
+    return { pg, r, env, head };
+}
+
 describe('databases through the CLI', () => {
   it('Chinook on PostgreSQL, MariaDB, SQLite and Redis: point, change data and schema, to, compare, undo, compare', async () => {
     const pg = newPg();
@@ -246,17 +265,7 @@ describe('databases through the CLI', () => {
   });
 
   it('a restore that fails half-way puts databases, code and config back (exit 7)', async () => {
-    const pg = newPg(false);
-    psql(pg, 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);');
-    const r = appRepo(
-      'config: [".env"]\ndatabases:\n  main: { engine: postgres, url: "${APP_PG_URL}" }\n  broken: { engine: command, dump: "echo dumped", restore: "${BROKEN_RESTORE}" }\n',
-    );
-    const env = { APP_PG_URL: pgUrl(pg), BROKEN_RESTORE: 'cat >/dev/null' };
-    assert.equal((await cli(r, ['point', '--name', 'p'], { env })).code, 0);
-    psql(pg, 'INSERT INTO t VALUES (2);');
-    r.write('app.py', 'print("v2")\n');
-    const head = r.commit('v2');
-    r.write('.env', 'MODE=v2\n', 0o600);
+    const { pg, r, env, head } = await withBrokenRestore();
     // The second database's restore breaks once, after the first was swapped
     // in; putting it back replays the backup's dump through it, which works.
     const flag = join(r.home, 'exploded-once');
@@ -272,17 +281,7 @@ describe('databases through the CLI', () => {
   });
 
   it('a restore that cannot be put back either: the rest is put back, the journal says what is left (exit 8), --abort finishes', async () => {
-    const pg = newPg(false);
-    psql(pg, 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);');
-    const r = appRepo(
-      'config: [".env"]\ndatabases:\n  main: { engine: postgres, url: "${APP_PG_URL}" }\n  broken: { engine: command, dump: "echo dumped", restore: "${BROKEN_RESTORE}" }\n',
-    );
-    const env = { APP_PG_URL: pgUrl(pg), BROKEN_RESTORE: 'cat >/dev/null' };
-    assert.equal((await cli(r, ['point', '--name', 'p'], { env })).code, 0);
-    psql(pg, 'INSERT INTO t VALUES (2);');
-    r.write('app.py', 'print("v2")\n');
-    const head = r.commit('v2');
-    r.write('.env', 'MODE=v2\n', 0o600);
+    const { pg, r, env, head } = await withBrokenRestore();
     const broken = { ...env, BROKEN_RESTORE: 'cat >/dev/null; echo restore exploded >&2; exit 3' };
     const res = await cli(r, ['to', 'p', '--yes'], { env: broken });
     assert.equal(res.code, 8, res.stderr);
