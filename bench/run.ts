@@ -7,6 +7,7 @@ import { BIN, log, parseArgs } from './lib.js';
 const BENCHMARKS: Record<string, () => Promise<{ main(argv: readonly string[]): Promise<void> }>> = {
   points: () => import('./points.js'),
   postgres: () => import('./postgres.js'),
+  store: () => import('./store.js'),
 };
 
 const argv = process.argv.slice(2);

@@ -48,6 +48,64 @@ function topMask(bits: number): number {
   return bits >= 32 ? -1 : ((2 ** bits - 1) * 2 ** (32 - bits)) | 0;
 }
 
+/** Cuts a byte stream into chunks: push() returns the chunks it completed, end() the last one. */
+export interface Splitter {
+  push(data: Buffer): Buffer[];
+  end(): Buffer | null;
+}
+
+/** How a dump is cut: content-defined (the default) or every `size` bytes (page-aligned files). */
+export type Chunking = { kind: 'cdc' } | { kind: 'fixed'; size: number };
+
+/** Smallest and largest fixed chunk: a git blob per 4 KiB page would drown the tree; over 64 MiB breaks memory bounds. */
+export const FIXED_CHUNK_LIMITS = Object.freeze({ min: 64 * 1024, max: 64 * 1024 * 1024 });
+
+export function makeSplitter(chunking: Chunking | undefined, sizes?: Partial<ChunkSizes>): Splitter {
+  if (!chunking || chunking.kind === 'cdc') return new Chunker(sizes);
+  return new FixedChunker(chunking.size);
+}
+
+/**
+ * Cuts every `size` bytes. For files made of fixed-size pages (SQLite), whose
+ * edits change pages in place and never shift the bytes after them: with
+ * `size` a multiple of the page size, an unchanged page range is an
+ * unchanged chunk, which content-defined cut points cannot promise there.
+ */
+export class FixedChunker implements Splitter {
+  private parts: Buffer[] = [];
+  private length = 0;
+
+  constructor(private readonly size: number) {
+    if (!Number.isInteger(size) || size < FIXED_CHUNK_LIMITS.min || size > FIXED_CHUNK_LIMITS.max) {
+      throw new RangeError(`invalid fixed chunk size ${size}: need an integer from ${FIXED_CHUNK_LIMITS.min} to ${FIXED_CHUNK_LIMITS.max}`);
+    }
+  }
+
+  push(data: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let start = 0;
+    while (start < data.length) {
+      const take = Math.min(this.size - this.length, data.length - start);
+      this.parts.push(data.subarray(start, start + take));
+      this.length += take;
+      start += take;
+      if (this.length === this.size) out.push(this.take());
+    }
+    return out;
+  }
+
+  end(): Buffer | null {
+    return this.length > 0 ? this.take() : null;
+  }
+
+  private take(): Buffer {
+    const chunk = this.parts.length === 1 ? Buffer.from(this.parts[0]!) : Buffer.concat(this.parts, this.length);
+    this.parts = [];
+    this.length = 0;
+    return chunk;
+  }
+}
+
 /** Bytes hashed before `min` so that the window is full when cut points become possible. */
 const WARMUP = 64;
 
@@ -57,7 +115,7 @@ const WARMUP = 64;
  * Input buffers are referenced, not copied, until their chunk is complete,
  * so memory stays at about one `max`-sized chunk.
  */
-export class Chunker {
+export class Chunker implements Splitter {
   private readonly sizes: ChunkSizes;
   private readonly maskS: number;
   private readonly maskL: number;

@@ -1,15 +1,23 @@
-// Database dumps in the git object store, as ordered lists of
-// content-defined chunks (one blob each), with bounded memory both ways.
+// Database dumps in the git object store, as ordered lists of chunks (one
+// blob each), with bounded memory both ways.
 //
-// Write: the dump stream is cut by the Chunker; each chunk's blob id is
-// computed here (git's "blob <len>\0" + data hash) so that chunks git already
-// has are skipped before any byte is written, and the new ones go through ONE
-// `git fast-import` per dump, straight into a pack (unpackLimit=0: small runs
-// would otherwise be exploded into loose objects; compression=1: ~3x faster
-// than git's default level for ~10% more space; big-file-threshold=1m: chunks
-// are streamed, never delta-searched, so the process stays at a few MiB).
-// fast-import would deduplicate against existing packs by itself, but only
-// after compressing and writing the chunk, and not against loose objects.
+// Write: the dump stream is cut by a Splitter (content-defined by default);
+// each chunk's blob id is computed here (git's "blob <len>\0" + data hash),
+// chunks git already has are skipped before any byte is encoded, and the new
+// ones are encoded in libuv's thread pool (stored, Huffman-only or zlib
+// level 1, chosen per chunk by a sample: pack-writer.ts) and appended to ONE
+// pack that this process writes itself, in a private directory under
+// .git/rollback/tmp/. Only when the pack and its index are complete, checked
+// and fsynced are they moved into objects/pack/ (index last: that is when
+// git sees the pack), with a `.keep` file when the pack is large, so that
+// `git gc` never rewrites dumps (`git rollback prune` compacts them:
+// pack-compact.ts). A process killed meanwhile leaves only its private
+// directory, which the next write removes (cleanupInterruptedStores).
+//
+// Per chunk the steps are: hash → [a transform may sit here: see
+// prepareChunk] → known? → encode → append; the reading loop keeps going
+// while up to IN_FLIGHT chunks are in those steps, so the dump tool, the
+// chunker, the encoders and the disk overlap.
 //
 // Read: ONE `git cat-file --batch` streams the chunks in order; the size of
 // each chunk and the sha256 and size of the whole are checked on the way, and
@@ -17,20 +25,42 @@
 // must therefore treat the data as untrusted until the stream has ended
 // without error: that is how a corrupt dump is refused before anything live
 // is touched.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile, copyFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ChunkRef } from '../core/types.js';
 import type { DumpStore } from '../core/engine.js';
 import { CorruptSnapshotError, ExternalToolError } from '../core/errors.js';
-import { Chunker, type ChunkSizes } from './chunker.js';
-import { drained, startPiped, type Piped } from './piped.js';
+import { makeSplitter, type ChunkSizes, type Chunking } from './chunker.js';
+import { ChunkHasher, type HashedChunk } from './hasher.js';
+import { encodeBlob, PackWriter, type HashAlgorithm, type WrittenPack } from './pack-writer.js';
+
+export { blobId } from './hasher.js';
+import { startPiped, type Piped } from './piped.js';
 import { run } from './process.js';
+
+export type { Chunking } from './chunker.js';
 
 export interface DumpStoreOptions {
   /** Explicit git dir (GIT_DIR); by default git finds it from cwd. */
   gitDir?: string;
   /** Chunk sizes; only tests should change them (see chunker.ts). */
   chunkSizes?: Partial<ChunkSizes>;
+  /** Packs from this size get a `.keep` (default KEEP_MIN_BYTES); only tests should change it. */
+  keepMinBytes?: number;
+}
+
+export interface WriteOptions {
+  /**
+   * How to cut the stream. Default: content-defined chunks (dumps whose
+   * rows shift when others are inserted). `{ kind: 'fixed', size }` cuts
+   * every `size` bytes, for files of fixed-size pages (SQLite: a multiple of
+   * the page size), so unchanged page ranges are unchanged chunks.
+   */
+  chunking?: Chunking;
 }
 
 export interface WriteResult {
@@ -39,15 +69,41 @@ export interface WriteResult {
   sha256: string;
   /** Chunks that were already in the repository (or repeated in this dump). */
   reused: number;
-  /** Bytes actually handed to git. */
+  /** Bytes of new chunks (before encoding). */
   written: number;
+  /** Bytes of the pack installed for them (0 when nothing was new). */
+  packed: number;
 }
 
-/** Chunks waiting to be stored while the dump is still being read. */
-const IN_FLIGHT = 1;
+/**
+ * Chunks between the reading loop and the pack (hashed, waiting to be
+ * checked, encoded or appended). Enough to keep both cores' encoders busy;
+ * each holds its data and its encoding, ~2 MiB at the 1 MiB average chunk.
+ */
+const IN_FLIGHT = 4;
+/** Chunks handed to the hashing thread and not yet back: enough to keep it busy while the loop chunks. */
+const HASH_AHEAD = 2;
+
+/**
+ * Packs of at least this many bytes get a `.keep` file: `git gc` leaves them
+ * alone. Smaller ones cost gc nothing worth avoiding, and letting gc merge
+ * them keeps the number of packs down when points add little each.
+ */
+export const KEEP_MIN_BYTES = 8 * 1024 * 1024;
+
+const KEEP_TEXT = 'git-rollback: database dump chunks; `git gc` leaves this pack alone, `git rollback prune` compacts it\n';
+const STORE_PREFIX = 'store-';
+
+interface RepoFacts {
+  algorithm: HashAlgorithm;
+  /** objects/pack of the repository (GIT_OBJECT_DIRECTORY respected). */
+  packDir: string;
+  /** .git/rollback in the common git dir. */
+  stateDir: string;
+}
 
 export class GitDumpStore implements DumpStore {
-  private objectFormat?: Promise<'sha1' | 'sha256'>;
+  private repoFacts?: Promise<RepoFacts>;
 
   constructor(
     readonly cwd: string,
@@ -58,114 +114,124 @@ export class GitDumpStore implements DumpStore {
     return this.options.gitDir ? [`--git-dir=${this.options.gitDir}`, ...args] : args;
   }
 
-  /** The repository's object hash ("sha1" unless it was made with --object-format=sha256). */
-  private format(): Promise<'sha1' | 'sha256'> {
-    this.objectFormat ??= run('git', this.git(['rev-parse', '--show-object-format']), { cwd: this.cwd }).then((r) =>
-      r.stdout.trim() === 'sha256' ? 'sha256' : 'sha1',
-    );
-    return this.objectFormat;
+  /** Object format and where packs and our state live (one `git rev-parse`). */
+  private facts(): Promise<RepoFacts> {
+    this.repoFacts ??= run('git', this.git(['rev-parse', '--show-object-format', '--git-common-dir', '--git-path', 'objects']), { cwd: this.cwd }).then((r) => {
+      const [format, common, objects] = r.stdout.split('\n').map((l) => l.trim());
+      if (!common || !objects) throw new ExternalToolError('git rev-parse', 0, `unexpected output: ${r.stdout.slice(0, 200)}`);
+      return {
+        algorithm: format === 'sha256' ? 'sha256' : 'sha1',
+        packDir: join(resolve(this.cwd, objects), 'pack'),
+        stateDir: join(resolve(this.cwd, common), 'rollback'),
+      };
+    });
+    return this.repoFacts;
   }
 
-  async write(input: Readable): Promise<WriteResult> {
+  async write(input: Readable, options: WriteOptions = {}): Promise<WriteResult> {
     // Listen for 'error' before the first await: a producer that fails at
     // once destroys `input` with its error, which must reach the loop below
     // (the iterator rethrows it) rather than crash the process as an
     // unhandled 'error' event.
     input.on('error', () => {});
-    const algorithm = await this.format().catch((error: unknown) => {
+    let facts: RepoFacts;
+    let splitter;
+    try {
+      splitter = makeSplitter(options.chunking, this.options.chunkSizes);
+      facts = await this.facts();
+      await cleanupInterruptedStores(facts.stateDir);
+    } catch (error) {
       input.destroy();
       throw error;
-    });
-    const chunker = new Chunker(this.options.chunkSizes);
-    const whole = createHash('sha256');
+    }
+    const { algorithm } = facts;
+    const hasher = new ChunkHasher(algorithm);
     const chunks: ChunkRef[] = [];
     const seen = new Set<string>();
     let size = 0;
     let reused = 0;
     let written = 0;
     let check: BatchCheck | undefined;
-    let importer: Piped | undefined;
+    let quarantine: string | undefined;
+    let pack: PackWriter | undefined;
 
-    const store = async (data: Buffer) => {
-      const blob = blobId(algorithm, data);
-      chunks.push({ blob, size: data.length });
+    // Per chunk: hash (worker thread) → known? (cat-file) → encode (thread
+    // pool) → append. Appends run one after another (a pack is written
+    // sequentially); the hashing, checks and encodings they wait for run
+    // ahead, concurrently, while the loop keeps reading.
+    let chain: Promise<void> = Promise.resolve();
+    const inFlight: Promise<void>[] = [];
+    const store = (hashed: HashedChunk) => {
+      const { blob, payload } = prepareChunk(hashed);
+      chunks.push({ blob, size: payload.length });
       if (seen.has(blob)) {
         reused++;
         return;
       }
       seen.add(blob);
       check ??= new BatchCheck(this.cwd, this.git([]));
-      if (await check.exists(blob)) {
-        reused++;
-        return;
-      }
-      importer ??= startPiped(
-        'git',
-        this.git([
-          '-c', 'fastimport.unpackLimit=0',
-          '-c', 'core.compression=1',
-          'fast-import', '--big-file-threshold=1m', '--quiet', '--done',
-        ]),
-        { cwd: this.cwd, stdout: 'ignore', label: 'git fast-import' },
-      );
-      const stdin = importer.stdin;
-      stdin.write(`blob\ndata ${data.length}\n`);
-      stdin.write(data);
-      written += data.length;
-      if (!stdin.write('\n')) {
-        const drain = drained(stdin);
-        drain.catch(() => {}); // if fast-import exits instead, the check below reports why
-        await Promise.race([drain, importer.exit().then(() => undefined)]);
-      }
-      if (stdin.writableEnded || stdin.destroyed) throw await importerFailure(importer);
-    };
-
-    // Chunks are stored in order by one promise chain while the loop keeps
-    // reading the producer, so the dump tool, the chunker, the existence
-    // check and fast-import overlap instead of taking turns. One chunk may
-    // wait while another is stored: a 325 MB pg_dump point went from 4.5–4.9 s
-    // to 3.6–3.9 s at the same peak RSS (~124 MB); 3 or 8 waiting chunks were
-    // no faster and cost 10–25 MB more.
-    let chain: Promise<void> = Promise.resolve();
-    const inFlight: Promise<void>[] = [];
-    const enqueue = async (chunk: Buffer) => {
-      chain = chain.then(() => store(chunk));
+      const known = check.exists(blob);
+      const encoded = known.then((yes) => (yes ? null : encodeBlob(payload)));
+      encoded.catch(() => {}); // observed through the chain
+      chain = chain.then(async () => {
+        const e = await encoded;
+        if (!e) {
+          reused++;
+          return;
+        }
+        if (!pack) {
+          quarantine = await makeQuarantine(facts.stateDir);
+          pack = await PackWriter.create(quarantine, algorithm);
+        }
+        await pack.add(blob, payload.length, e.z);
+        written += payload.length;
+      });
       chain.catch(() => {}); // observed below, through inFlight or the final await
       inFlight.push(chain);
-      if (inFlight.length > IN_FLIGHT) await inFlight.shift();
     };
-    let inputError: unknown;
-    try {
-      for await (const piece of input) {
-        const data = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
-        whole.update(data);
-        size += data.length;
-        for (const chunk of chunker.push(data)) await enqueue(chunk);
-      }
-      const last = chunker.end();
-      if (last) await enqueue(last);
-      await chain;
-    } catch (error) {
-      inputError = error;
-      await chain.catch(() => {});
-      input.destroy();
-    }
+    const hashing: Promise<HashedChunk>[] = [];
+    const enqueue = async (data: Buffer, last = false) => {
+      const h = hasher.hash(data, { last });
+      h.catch(() => {}); // observed below
+      hashing.push(h);
+      while (hashing.length > HASH_AHEAD || (last && hashing.length > 0)) store(await hashing.shift()!);
+      while (inFlight.length > IN_FLIGHT) await inFlight.shift();
+    };
 
-    // Finish fast-import cleanly even when the input failed: the chunks it
-    // already has are valid objects (unreferenced until a snapshot lists
-    // them; `git gc` prunes them), and a killed fast-import leaves a
-    // temporary pack and a crash report behind in .git.
+    let installed: WrittenPack | null = null;
+    let sha256 = '';
     try {
-      if (importer) {
-        importer.stdin.end('done\n');
-        const code = await importer.exit();
-        if (code !== 0 && !inputError) throw await importerFailure(importer);
+      try {
+        for await (const piece of input) {
+          const data = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
+          size += data.length;
+          for (const chunk of splitter.push(data)) await enqueue(chunk);
+        }
+        const last = splitter.end();
+        if (last) await enqueue(last, true);
+        while (hashing.length > 0) store(await hashing.shift()!);
+        await chain;
+        sha256 = await hasher.finish();
+      } catch (error) {
+        await Promise.allSettled(hashing);
+        await chain.catch(() => {});
+        input.destroy();
+        throw error;
+      } finally {
+        await Promise.all([check?.close(), hasher.close()]);
+      }
+      if (pack) {
+        const done = await pack.finish();
+        if (done) {
+          await installPack(done, facts.packDir, done.bytes >= (this.options.keepMinBytes ?? KEEP_MIN_BYTES));
+          installed = done;
+        }
       }
     } finally {
-      await check?.close();
+      if (pack?.open) await pack.abort();
+      if (quarantine) await rm(quarantine, { recursive: true, force: true });
     }
-    if (inputError) throw inputError;
-    return { chunks, size, sha256: whole.digest('hex'), reused, written };
+    return { chunks, size, sha256, reused, written, packed: installed?.bytes ?? 0 };
   }
 
   read(chunks: ChunkRef[], expectedSha256: string): Readable {
@@ -298,14 +364,132 @@ function expectChunk(chunks: ChunkRef[], index: number, header: string): number 
   return chunk.size;
 }
 
-/** git's object id for a blob: hash of "blob <len>\0" + data. */
-export function blobId(algorithm: 'sha1' | 'sha256', data: Buffer): string {
-  return createHash(algorithm).update(`blob ${data.length}\0`).update(data).digest('hex');
+/**
+ * The one place where a chunk becomes what is stored: today the chunk
+ * itself, under the blob id the hasher computed from it. A per-chunk
+ * transform (encryption: seal the chunk, store it under the id of the sealed
+ * bytes, and deduplicate by an id derived from a key and the plain bytes)
+ * belongs here; everything after this works on `payload` and `blob` only.
+ * The sha256 of the whole dump stays that of the plain stream.
+ */
+function prepareChunk(hashed: HashedChunk): { blob: string; payload: Buffer } {
+  return { blob: hashed.blob, payload: hashed.data };
 }
 
-async function importerFailure(importer: Piped): Promise<Error> {
-  const code = await importer.exit();
-  return new ExternalToolError('git fast-import', code, importer.stderr(), undefined, 'is the disk full or the repository read-only?');
+/** A private directory for one store's pack, named so that cleanupInterruptedStores() can tell whose it is. */
+async function makeQuarantine(stateDir: string): Promise<string> {
+  const tmp = join(stateDir, 'tmp');
+  await mkdir(tmp, { recursive: true });
+  const dir = join(tmp, `${STORE_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  await mkdir(dir, { mode: 0o700 });
+  const owner: StoreOwner = { pid: process.pid, host: hostname(), start: processStart(process.pid) };
+  await writeFile(join(dir, 'owner.json'), JSON.stringify(owner) + '\n');
+  return dir;
+}
+
+interface StoreOwner {
+  pid: number;
+  host: string;
+  /** The process's start time (clock ticks since boot, /proc/<pid>/stat field 22), so a reused pid is not mistaken for the owner. */
+  start: string | null;
+}
+
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the private pack directories of dump stores whose process is gone
+ * (killed during a point or a backup): they hold only a pack that was never
+ * installed, so nothing refers to it. A directory of a live process, or of
+ * another host (a git dir on a shared disk), is left alone. Every store
+ * calls it before writing; callers that hold the repository lock may call it
+ * on their own (status, prune, recovery of an interrupted job). Returns the
+ * directories removed.
+ */
+export async function cleanupInterruptedStores(stateDir: string): Promise<string[]> {
+  const tmp = join(stateDir, 'tmp');
+  let names: string[];
+  try {
+    names = await readdir(tmp);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = new RegExp(`^${STORE_PREFIX}(\\d+)-[0-9a-f]+$`).exec(name);
+    if (!m) continue;
+    const dir = join(tmp, name);
+    const pid = Number(m[1]);
+    let owner: Partial<StoreOwner> = {};
+    try {
+      owner = JSON.parse(await readFile(join(dir, 'owner.json'), 'utf8')) as StoreOwner;
+    } catch {
+      // Killed between mkdir and writing owner.json: the name still has the pid, and it is this host's tmp dir.
+    }
+    if (owner.host && owner.host !== hostname()) continue;
+    if (pid === process.pid) continue;
+    const running = alive(pid) && (owner.start == null || processStart(pid) === null || processStart(pid) === owner.start);
+    if (running) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+/**
+ * Moves a finished pack into objects/pack: the pack, then its `.keep` (when
+ * asked), then the index, then an fsync of the directory. git only uses a
+ * pack once its index exists, so no reader ever sees half of it, and `git gc`
+ * never sees it without its `.keep`.
+ */
+export async function installPack(written: WrittenPack, packDir: string, keep: boolean): Promise<void> {
+  await mkdir(packDir, { recursive: true });
+  const pack = join(packDir, basename(written.pack));
+  const idx = join(packDir, basename(written.idx));
+  if (await exists(idx)) return; // the very same pack (same checksum) is already there
+  await moveFile(written.pack, pack);
+  if (keep) await writeFile(join(packDir, basename(written.pack).replace(/\.pack$/, '.keep')), KEEP_TEXT);
+  await moveFile(written.idx, idx);
+  const dir = await open(packDir, 'r');
+  await dir.sync().finally(() => dir.close());
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await open(path, 'r').then((f) => f.close());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** rename(), or copy + fsync + remove when objects/ is on another file system (GIT_OBJECT_DIRECTORY). */
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    await copyFile(from, to);
+    const f = await open(to, 'r');
+    await f.sync().finally(() => f.close());
+    await rm(from, { force: true });
+  }
 }
 
 /** One `git cat-file --batch-check` answering "what is <id>?" questions in order. */
