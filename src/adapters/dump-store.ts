@@ -35,10 +35,8 @@ import type { ChunkRef } from '../core/types.js';
 import type { DumpStore } from '../core/engine.js';
 import { CorruptSnapshotError, ExternalToolError } from '../core/errors.js';
 import { makeSplitter, type ChunkSizes, type Chunking } from './chunker.js';
-import { ChunkHasher, type HashedChunk } from './hasher.js';
 import { encodeBlob, PackWriter, type HashAlgorithm, type WrittenPack } from './pack-writer.js';
 
-export { blobId } from './hasher.js';
 import { startPiped, type Piped } from './piped.js';
 import { run } from './process.js';
 
@@ -80,9 +78,7 @@ export interface WriteResult {
  * checked, encoded or appended). Enough to keep both cores' encoders busy;
  * each holds its data and its encoding, ~2 MiB at the 1 MiB average chunk.
  */
-const IN_FLIGHT = 4;
-/** Chunks handed to the hashing thread and not yet back: enough to keep it busy while the loop chunks. */
-const HASH_AHEAD = 2;
+const IN_FLIGHT = 3;
 
 /**
  * Packs of at least this many bytes get a `.keep` file: `git gc` leaves them
@@ -145,7 +141,7 @@ export class GitDumpStore implements DumpStore {
       throw error;
     }
     const { algorithm } = facts;
-    const hasher = new ChunkHasher(algorithm);
+    const whole = createHash('sha256');
     const chunks: ChunkRef[] = [];
     const seen = new Set<string>();
     let size = 0;
@@ -155,14 +151,14 @@ export class GitDumpStore implements DumpStore {
     let quarantine: string | undefined;
     let pack: PackWriter | undefined;
 
-    // Per chunk: hash (worker thread) → known? (cat-file) → encode (thread
-    // pool) → append. Appends run one after another (a pack is written
-    // sequentially); the hashing, checks and encodings they wait for run
-    // ahead, concurrently, while the loop keeps reading.
+    // Per chunk: hash → known? (cat-file) → encode (thread pool) → append.
+    // Appends run one after another (a pack is written sequentially); the
+    // checks and encodings they wait for run ahead, concurrently, while the
+    // loop keeps reading.
     let chain: Promise<void> = Promise.resolve();
     const inFlight: Promise<void>[] = [];
-    const store = (hashed: HashedChunk) => {
-      const { blob, payload } = prepareChunk(hashed);
+    const enqueue = async (data: Buffer) => {
+      const { blob, payload } = prepareChunk(algorithm, data);
       chunks.push({ blob, size: payload.length });
       if (seen.has(blob)) {
         reused++;
@@ -188,37 +184,27 @@ export class GitDumpStore implements DumpStore {
       });
       chain.catch(() => {}); // observed below, through inFlight or the final await
       inFlight.push(chain);
-    };
-    const hashing: Promise<HashedChunk>[] = [];
-    const enqueue = async (data: Buffer, last = false) => {
-      const h = hasher.hash(data, { last });
-      h.catch(() => {}); // observed below
-      hashing.push(h);
-      while (hashing.length > HASH_AHEAD || (last && hashing.length > 0)) store(await hashing.shift()!);
-      while (inFlight.length > IN_FLIGHT) await inFlight.shift();
+      if (inFlight.length > IN_FLIGHT) await inFlight.shift();
     };
 
     let installed: WrittenPack | null = null;
-    let sha256 = '';
     try {
       try {
         for await (const piece of input) {
           const data = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
+          whole.update(data);
           size += data.length;
           for (const chunk of splitter.push(data)) await enqueue(chunk);
         }
         const last = splitter.end();
-        if (last) await enqueue(last, true);
-        while (hashing.length > 0) store(await hashing.shift()!);
+        if (last) await enqueue(last);
         await chain;
-        sha256 = await hasher.finish();
       } catch (error) {
-        await Promise.allSettled(hashing);
         await chain.catch(() => {});
         input.destroy();
         throw error;
       } finally {
-        await Promise.all([check?.close(), hasher.close()]);
+        await check?.close();
       }
       if (pack) {
         const done = await pack.finish();
@@ -231,7 +217,7 @@ export class GitDumpStore implements DumpStore {
       if (pack?.open) await pack.abort();
       if (quarantine) await rm(quarantine, { recursive: true, force: true });
     }
-    return { chunks, size, sha256, reused, written, packed: installed?.bytes ?? 0 };
+    return { chunks, size, sha256: whole.digest('hex'), reused, written, packed: installed?.bytes ?? 0 };
   }
 
   read(chunks: ChunkRef[], expectedSha256: string): Readable {
@@ -364,16 +350,21 @@ function expectChunk(chunks: ChunkRef[], index: number, header: string): number 
   return chunk.size;
 }
 
+/** git's object id for a blob: hash of "blob <len>\0" + data. */
+export function blobId(algorithm: HashAlgorithm, data: Buffer): string {
+  return createHash(algorithm).update(`blob ${data.length}\0`).update(data).digest('hex');
+}
+
 /**
  * The one place where a chunk becomes what is stored: today the chunk
- * itself, under the blob id the hasher computed from it. A per-chunk
- * transform (encryption: seal the chunk, store it under the id of the sealed
- * bytes, and deduplicate by an id derived from a key and the plain bytes)
- * belongs here; everything after this works on `payload` and `blob` only.
- * The sha256 of the whole dump stays that of the plain stream.
+ * itself. A per-chunk transform (encryption: seal the chunk, store it under
+ * the id of the sealed bytes, and deduplicate by an id derived from a key
+ * and the plain bytes) belongs here; everything after this works on
+ * `payload` and `blob` only. The sha256 of the whole dump stays that of the
+ * plain stream.
  */
-function prepareChunk(hashed: HashedChunk): { blob: string; payload: Buffer } {
-  return { blob: hashed.blob, payload: hashed.data };
+function prepareChunk(algorithm: HashAlgorithm, data: Buffer): { blob: string; payload: Buffer } {
+  return { blob: blobId(algorithm, data), payload: data };
 }
 
 /** A private directory for one store's pack, named so that cleanupInterruptedStores() can tell whose it is. */
