@@ -87,15 +87,29 @@ const IN_FLIGHT = 3;
  */
 export const KEEP_MIN_BYTES = 8 * 1024 * 1024;
 
-const KEEP_TEXT = 'git-rollback: database dump chunks; `git gc` leaves this pack alone, `git rollback prune` compacts it\n';
+/** Content of our `.keep` files; its first word is how compaction tells our kept packs from the user's. */
+export const KEEP_TEXT = 'git-rollback: database dump chunks; `git gc` leaves this pack alone, `git rollback prune` compacts it\n';
 const STORE_PREFIX = 'store-';
 
-interface RepoFacts {
+export interface RepoFacts {
   algorithm: HashAlgorithm;
   /** objects/pack of the repository (GIT_OBJECT_DIRECTORY respected). */
   packDir: string;
   /** .git/rollback in the common git dir. */
   stateDir: string;
+}
+
+/** Object format and where packs and our state live (one `git rev-parse`). */
+export async function repoFacts(cwd: string, gitDir?: string): Promise<RepoFacts> {
+  const args = ['rev-parse', '--show-object-format', '--git-common-dir', '--git-path', 'objects'];
+  const r = await run('git', gitDir ? [`--git-dir=${gitDir}`, ...args] : args, { cwd });
+  const [format, common, objects] = r.stdout.split('\n').map((l) => l.trim());
+  if (!common || !objects) throw new ExternalToolError('git rev-parse', 0, `unexpected output: ${r.stdout.slice(0, 200)}`);
+  return {
+    algorithm: format === 'sha256' ? 'sha256' : 'sha1',
+    packDir: join(resolve(cwd, objects), 'pack'),
+    stateDir: join(resolve(cwd, common), 'rollback'),
+  };
 }
 
 export class GitDumpStore implements DumpStore {
@@ -110,17 +124,8 @@ export class GitDumpStore implements DumpStore {
     return this.options.gitDir ? [`--git-dir=${this.options.gitDir}`, ...args] : args;
   }
 
-  /** Object format and where packs and our state live (one `git rev-parse`). */
   private facts(): Promise<RepoFacts> {
-    this.repoFacts ??= run('git', this.git(['rev-parse', '--show-object-format', '--git-common-dir', '--git-path', 'objects']), { cwd: this.cwd }).then((r) => {
-      const [format, common, objects] = r.stdout.split('\n').map((l) => l.trim());
-      if (!common || !objects) throw new ExternalToolError('git rev-parse', 0, `unexpected output: ${r.stdout.slice(0, 200)}`);
-      return {
-        algorithm: format === 'sha256' ? 'sha256' : 'sha1',
-        packDir: join(resolve(this.cwd, objects), 'pack'),
-        stateDir: join(resolve(this.cwd, common), 'rollback'),
-      };
-    });
+    this.repoFacts ??= repoFacts(this.cwd, this.options.gitDir);
     return this.repoFacts;
   }
 
@@ -368,7 +373,7 @@ function prepareChunk(algorithm: HashAlgorithm, data: Buffer): { blob: string; p
 }
 
 /** A private directory for one store's pack, named so that cleanupInterruptedStores() can tell whose it is. */
-async function makeQuarantine(stateDir: string): Promise<string> {
+export async function makeQuarantine(stateDir: string): Promise<string> {
   const tmp = join(stateDir, 'tmp');
   await mkdir(tmp, { recursive: true });
   const dir = join(tmp, `${STORE_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);

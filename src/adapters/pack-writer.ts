@@ -146,6 +146,14 @@ export class PackWriter {
     this.offset += header.length + z.length;
   }
 
+  /** Appends an entry copied whole from another pack (header + zlib stream), whose CRC-32 is known. */
+  async addEntry(id: string, entry: Buffer, crc: number): Promise<void> {
+    const offset = this.offset;
+    await this.fh.write(entry, 0, entry.length, offset);
+    this.entries.push({ id: Buffer.from(id, 'hex'), offset, crc });
+    this.offset += entry.length;
+  }
+
   async finish(): Promise<WrittenPack | null> {
     this.finished = true;
     if (this.entries.length === 0) {
