@@ -8,6 +8,7 @@ const BENCHMARKS: Record<string, () => Promise<{ main(argv: readonly string[]): 
   points: () => import('./points.js'),
   postgres: () => import('./postgres.js'),
   store: () => import('./store.js'),
+  gc: () => import('./gc.js'),
 };
 
 const argv = process.argv.slice(2);

@@ -9,9 +9,10 @@
 // pack that this process writes itself, in a private directory under
 // .git/rollback/tmp/. Only when the pack and its index are complete, checked
 // and fsynced are they moved into objects/pack/ (index last: that is when
-// git sees the pack), with a `.keep` file when the pack is large, so that
-// `git gc` never rewrites dumps (`git rollback prune` compacts them:
-// pack-compact.ts). A process killed meanwhile leaves only its private
+// git sees the pack), with a `.keep` file, so that `git gc` never rewrites
+// dumps, however small (even a few MiB of 1 MiB chunks cost gc a delta search
+// several times its own work: bench/gc.ts); `git rollback prune` compacts
+// and merges them (pack-compact.ts). A process killed meanwhile leaves only its private
 // directory, which the next write removes (cleanupInterruptedStores).
 //
 // Per chunk the steps are: hash → [a transform may sit here: see
@@ -47,8 +48,6 @@ export interface DumpStoreOptions {
   gitDir?: string;
   /** Chunk sizes; only tests should change them (see chunker.ts). */
   chunkSizes?: Partial<ChunkSizes>;
-  /** Packs from this size get a `.keep` (default KEEP_MIN_BYTES); only tests should change it. */
-  keepMinBytes?: number;
 }
 
 export interface WriteOptions {
@@ -79,13 +78,6 @@ export interface WriteResult {
  * each holds its data and its encoding, ~2 MiB at the 1 MiB average chunk.
  */
 const IN_FLIGHT = 3;
-
-/**
- * Packs of at least this many bytes get a `.keep` file: `git gc` leaves them
- * alone. Smaller ones cost gc nothing worth avoiding, and letting gc merge
- * them keeps the number of packs down when points add little each.
- */
-export const KEEP_MIN_BYTES = 8 * 1024 * 1024;
 
 /** Content of our `.keep` files; its first word is how compaction tells our kept packs from the user's. */
 export const KEEP_TEXT = 'git-rollback: database dump chunks; `git gc` leaves this pack alone, `git rollback prune` compacts it\n';
@@ -214,7 +206,7 @@ export class GitDumpStore implements DumpStore {
       if (pack) {
         const done = await pack.finish();
         if (done) {
-          await installPack(done, facts.packDir, done.bytes >= (this.options.keepMinBytes ?? KEEP_MIN_BYTES));
+          await installPack(done, facts.packDir, true);
           installed = done;
         }
       }

@@ -24,7 +24,7 @@ function setup() {
   const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_NOSYSTEM: '1', HOME: dir };
   const git = (args: string[], input?: string) => execFileSync('git', args, { cwd: dir, env, input, encoding: 'utf8' }).trim();
   git(['init', '-q']);
-  const store = new GitDumpStore(dir, { chunkSizes: SIZES, keepMinBytes: 1 });
+  const store = new GitDumpStore(dir, { chunkSizes: SIZES });
   /** A snapshot-like commit on `ref` whose tree lists `chunks`. */
   const refer = (ref: string, chunks: ChunkRef[]) => {
     const index = join(dir, '.git', `index-${ref.replace(/\W/g, '_')}`);
