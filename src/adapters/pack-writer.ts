@@ -49,10 +49,11 @@ function sampleOf(data: Buffer): Buffer {
 /**
  * Chooses how to encode a chunk from a sample (both trials run in libuv's
  * thread pool, like the encoding itself): stored when nothing compresses
- * enough (random bytes, base64, already compressed dumps); Huffman-only
- * when back-references add little (hex digests, numbers: same ratio as
- * zlib level 1 at 3–4× its speed); zlib level 1 when they do (repetitive
- * SQL text, where level 1 is also at its fastest: ~1.2 GiB/s here).
+ * enough (random bytes, base64, already compressed dumps); zlib level 1 when
+ * back-references at least halve what entropy coding leaves (repetitive SQL
+ * text: level 1 is also at its fastest there, ~1.2 GiB/s on pgbench's
+ * dump); Huffman-only otherwise (hex digests, numbers, mixed text: the same
+ * or nearly the same ratio as level 1 at 2–4× its speed, ~150–200 MiB/s).
  */
 export async function chooseEncoding(data: Buffer): Promise<Encoding> {
   if (data.length < 256) return 'stored';
@@ -63,7 +64,7 @@ export async function chooseEncoding(data: Buffer): Promise<Encoding> {
   ]);
   const h = huffman.length / sample.length;
   const l = lz.length / Math.min(sample.length, SAMPLE_SLICE);
-  if (l <= WORTH_IT && l < h * 0.9) return 'deflate';
+  if (l <= WORTH_IT && (l <= h / 2 || l <= 0.2)) return 'deflate';
   if (h <= WORTH_IT) return 'huffman';
   return 'stored';
 }
