@@ -9,6 +9,9 @@ const BENCHMARKS: Record<string, () => Promise<{ main(argv: readonly string[]): 
   postgres: () => import('./postgres.js'),
   store: () => import('./store.js'),
   gc: () => import('./gc.js'),
+  recovery: () => import('./recovery.js'),
+  sqlite: () => import('./sqlite.js'),
+  mariadb: () => import('./mariadb.js'),
 };
 
 const argv = process.argv.slice(2);
