@@ -26,28 +26,29 @@
 // must therefore treat the data as untrusted until the stream has ended
 // without error: that is how a corrupt dump is refused before anything live
 // is touched.
-import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile, copyFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ChunkRef } from '../core/types.js';
 import type { DumpStore } from '../core/engine.js';
 import { CorruptSnapshotError, ExternalToolError } from '../core/errors.js';
 import { makeSplitter, type ChunkSizes, type Chunking } from './chunker.js';
+import { mergeSmallDumpPacks } from './pack-compact.js';
+import { cleanupInterruptedStores, installPack, makeQuarantine, repoFacts, type RepoFacts } from './pack-files.js';
 import { encodeBlob, PackWriter, type HashAlgorithm, type WrittenPack } from './pack-writer.js';
 
 import { startPiped, type Piped } from './piped.js';
-import { run } from './process.js';
 
 export type { Chunking } from './chunker.js';
+export { cleanupInterruptedStores } from './pack-files.js';
 
 export interface DumpStoreOptions {
   /** Explicit git dir (GIT_DIR); by default git finds it from cwd. */
   gitDir?: string;
   /** Chunk sizes; only tests should change them (see chunker.ts). */
   chunkSizes?: Partial<ChunkSizes>;
+  /** Merge small dump packs after each write (default true; tests of compaction turn it off). */
+  mergePacks?: boolean;
 }
 
 export interface WriteOptions {
@@ -78,31 +79,6 @@ export interface WriteResult {
  * each holds its data and its encoding, ~2 MiB at the 1 MiB average chunk.
  */
 const IN_FLIGHT = 3;
-
-/** Content of our `.keep` files; its first word is how compaction tells our kept packs from the user's. */
-export const KEEP_TEXT = 'git-rollback: database dump chunks; `git gc` leaves this pack alone, `git rollback prune` compacts it\n';
-const STORE_PREFIX = 'store-';
-
-export interface RepoFacts {
-  algorithm: HashAlgorithm;
-  /** objects/pack of the repository (GIT_OBJECT_DIRECTORY respected). */
-  packDir: string;
-  /** .git/rollback in the common git dir. */
-  stateDir: string;
-}
-
-/** Object format and where packs and our state live (one `git rev-parse`). */
-export async function repoFacts(cwd: string, gitDir?: string): Promise<RepoFacts> {
-  const args = ['rev-parse', '--show-object-format', '--git-common-dir', '--git-path', 'objects'];
-  const r = await run('git', gitDir ? [`--git-dir=${gitDir}`, ...args] : args, { cwd });
-  const [format, common, objects] = r.stdout.split('\n').map((l) => l.trim());
-  if (!common || !objects) throw new ExternalToolError('git rev-parse', 0, `unexpected output: ${r.stdout.slice(0, 200)}`);
-  return {
-    algorithm: format === 'sha256' ? 'sha256' : 'sha1',
-    packDir: join(resolve(cwd, objects), 'pack'),
-    stateDir: join(resolve(cwd, common), 'rollback'),
-  };
-}
 
 export class GitDumpStore implements DumpStore {
   private repoFacts?: Promise<RepoFacts>;
@@ -208,6 +184,9 @@ export class GitDumpStore implements DumpStore {
         if (done) {
           await installPack(done, facts.packDir, true);
           installed = done;
+          // An optimisation only: a failed merge leaves the packs as they
+          // were (the merged pack goes in before the small ones go out).
+          if (this.options.mergePacks !== false) await mergeSmallDumpPacks(facts).catch(() => 0);
         }
       }
     } finally {
@@ -362,122 +341,6 @@ export function blobId(algorithm: HashAlgorithm, data: Buffer): string {
  */
 function prepareChunk(algorithm: HashAlgorithm, data: Buffer): { blob: string; payload: Buffer } {
   return { blob: blobId(algorithm, data), payload: data };
-}
-
-/** A private directory for one store's pack, named so that cleanupInterruptedStores() can tell whose it is. */
-export async function makeQuarantine(stateDir: string): Promise<string> {
-  const tmp = join(stateDir, 'tmp');
-  await mkdir(tmp, { recursive: true });
-  const dir = join(tmp, `${STORE_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-  await mkdir(dir, { mode: 0o700 });
-  const owner: StoreOwner = { pid: process.pid, host: hostname(), start: processStart(process.pid) };
-  await writeFile(join(dir, 'owner.json'), JSON.stringify(owner) + '\n');
-  return dir;
-}
-
-interface StoreOwner {
-  pid: number;
-  host: string;
-  /** The process's start time (clock ticks since boot, /proc/<pid>/stat field 22), so a reused pid is not mistaken for the owner. */
-  start: string | null;
-}
-
-function processStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Removes the private pack directories of dump stores whose process is gone
- * (killed during a point or a backup): they hold only a pack that was never
- * installed, so nothing refers to it. A directory of a live process, or of
- * another host (a git dir on a shared disk), is left alone. Every store
- * calls it before writing; callers that hold the repository lock may call it
- * on their own (status, prune, recovery of an interrupted job). Returns the
- * directories removed.
- */
-export async function cleanupInterruptedStores(stateDir: string): Promise<string[]> {
-  const tmp = join(stateDir, 'tmp');
-  let names: string[];
-  try {
-    names = await readdir(tmp);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const m = new RegExp(`^${STORE_PREFIX}(\\d+)-[0-9a-f]+$`).exec(name);
-    if (!m) continue;
-    const dir = join(tmp, name);
-    const pid = Number(m[1]);
-    let owner: Partial<StoreOwner> = {};
-    try {
-      owner = JSON.parse(await readFile(join(dir, 'owner.json'), 'utf8')) as StoreOwner;
-    } catch {
-      // Killed between mkdir and writing owner.json: the name still has the pid, and it is this host's tmp dir.
-    }
-    if (owner.host && owner.host !== hostname()) continue;
-    if (pid === process.pid) continue;
-    const running = alive(pid) && (owner.start == null || processStart(pid) === null || processStart(pid) === owner.start);
-    if (running) continue;
-    await rm(dir, { recursive: true, force: true });
-    removed.push(dir);
-  }
-  return removed;
-}
-
-/**
- * Moves a finished pack into objects/pack: the pack, then its `.keep` (when
- * asked), then the index, then an fsync of the directory. git only uses a
- * pack once its index exists, so no reader ever sees half of it, and `git gc`
- * never sees it without its `.keep`.
- */
-export async function installPack(written: WrittenPack, packDir: string, keep: boolean): Promise<void> {
-  await mkdir(packDir, { recursive: true });
-  const pack = join(packDir, basename(written.pack));
-  const idx = join(packDir, basename(written.idx));
-  if (await exists(idx)) return; // the very same pack (same checksum) is already there
-  await moveFile(written.pack, pack);
-  if (keep) await writeFile(join(packDir, basename(written.pack).replace(/\.pack$/, '.keep')), KEEP_TEXT);
-  await moveFile(written.idx, idx);
-  const dir = await open(packDir, 'r');
-  await dir.sync().finally(() => dir.close());
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await open(path, 'r').then((f) => f.close());
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** rename(), or copy + fsync + remove when objects/ is on another file system (GIT_OBJECT_DIRECTORY). */
-async function moveFile(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await copyFile(from, to);
-    const f = await open(to, 'r');
-    await f.sync().finally(() => f.close());
-    await rm(from, { force: true });
-  }
 }
 
 /** One `git cat-file --batch-check` answering "what is <id>?" questions in order. */

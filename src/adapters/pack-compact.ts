@@ -8,10 +8,9 @@
 // rewritten with only what is reachable, entries copied byte for byte (no
 // recompression, CRC-32 checked against the old index); many small kept
 // packs are merged into one.
-import { readdir, readFile, rm, stat, open } from 'node:fs/promises';
-import { join } from 'node:path';
-import { installPack, KEEP_TEXT, makeQuarantine, repoFacts } from './dump-store.js';
-import { PackWriter, readIndex, type HashAlgorithm, type PackIndexEntry } from './pack-writer.js';
+import { open, rm } from 'node:fs/promises';
+import { installPack, makeQuarantine, ourKeptPacks, removePack, repoFacts, type KeptPack, type RepoFacts } from './pack-files.js';
+import { PackWriter } from './pack-writer.js';
 import { startPiped } from './piped.js';
 import zlib from 'node:zlib';
 import { ExternalToolError } from '../core/errors.js';
@@ -40,12 +39,6 @@ export interface CompactResult {
   dropped: number;
   bytesBefore: number;
   bytesAfter: number;
-}
-
-interface KeptPack {
-  base: string; // path without extension
-  size: number;
-  entries: (PackIndexEntry & { length: number })[];
 }
 
 const DEFAULTS = { rewriteAbove: 0.1, mergeBelow: 64 * 1024 * 1024, mergeWhenMore: 16 };
@@ -84,37 +77,9 @@ export async function compactDumpPacks(cwd: string, options: CompactOptions = {}
   }
 
   if (rewrite.length > 0) {
-    const quarantine = await makeQuarantine(facts.stateDir);
-    const writer = await PackWriter.create(quarantine, algorithm);
-    try {
-      const done = new Set<string>();
-      for (const p of rewrite) {
-        const fh = await open(`${p.base}.pack`, 'r');
-        try {
-          for (const e of [...p.entries].sort((a, b) => a.offset - b.offset)) {
-            if (!live.has(e.id) || done.has(e.id)) continue;
-            const entry = Buffer.allocUnsafe(e.length);
-            const { bytesRead } = await fh.read(entry, 0, e.length, e.offset);
-            if (bytesRead !== e.length || zlib.crc32(entry) !== e.crc) {
-              throw new Error(`${p.base}.pack: the entry of ${e.id} is damaged (CRC-32 differs from the index); run git fsck`);
-            }
-            await writer.addEntry(e.id, entry, e.crc);
-            done.add(e.id);
-          }
-        } finally {
-          await fh.close();
-        }
-      }
-      result.copied = done.size;
-      const written = await writer.finish();
-      if (written) {
-        await installPack(written, packDir, true);
-        result.bytesAfter += written.bytes;
-      }
-    } finally {
-      if (writer.open) await writer.abort();
-      await rm(quarantine, { recursive: true, force: true });
-    }
+    const written = await copyInto(facts, rewrite, (id) => live.has(id));
+    result.copied = written.objects;
+    result.bytesAfter += written.bytes;
   }
   for (const p of [...remove, ...rewrite]) await removePack(p.base);
   result.removed = remove.length + rewrite.length;
@@ -123,39 +88,60 @@ export async function compactDumpPacks(cwd: string, options: CompactOptions = {}
 }
 
 /**
- * Our kept packs with their entries (id, offset, CRC, length). A pack whose
- * removal was interrupted (its index already gone) is removed now.
+ * Copies the entries of `packs` that `wanted` accepts (each id once) into
+ * one new kept pack, installed before anything else changes; entries are
+ * copied byte for byte, their CRC-32 checked against the old index.
  */
-async function ourKeptPacks(packDir: string, algorithm: HashAlgorithm, dryRun: boolean): Promise<KeptPack[]> {
-  let names: string[];
+async function copyInto(facts: RepoFacts, packs: readonly KeptPack[], wanted: (id: string) => boolean): Promise<{ objects: number; bytes: number }> {
+  const quarantine = await makeQuarantine(facts.stateDir);
+  const writer = await PackWriter.create(quarantine, facts.algorithm);
   try {
-    names = await readdir(packDir);
-  } catch {
-    return [];
-  }
-  const marker = KEEP_TEXT.split(':')[0]!;
-  const out: KeptPack[] = [];
-  for (const name of names.filter((n) => /^pack-[0-9a-f]+\.keep$/.test(n)).sort()) {
-    const base = join(packDir, name.replace(/\.keep$/, ''));
-    const text = await readFile(`${base}.keep`, 'utf8').catch(() => '');
-    if (!text.startsWith(marker)) continue; // the user's own kept pack
-    if (!names.includes(`${name.replace(/\.keep$/, '')}.idx`)) {
-      if (!dryRun) await removePack(base);
-      continue;
+    const done = new Set<string>();
+    for (const p of packs) {
+      const fh = await open(`${p.base}.pack`, 'r');
+      try {
+        for (const e of p.entries) {
+          if (!wanted(e.id) || done.has(e.id)) continue;
+          const entry = Buffer.allocUnsafe(e.length);
+          const { bytesRead } = await fh.read(entry, 0, e.length, e.offset);
+          if (bytesRead !== e.length || zlib.crc32(entry) !== e.crc) {
+            throw new Error(`${p.base}.pack: the entry of ${e.id} is damaged (CRC-32 differs from the index); run git fsck`);
+          }
+          await writer.addEntry(e.id, entry, e.crc);
+          done.add(e.id);
+        }
+      } finally {
+        await fh.close();
+      }
     }
-    const { size } = await stat(`${base}.pack`);
-    const { entries } = await readIndex(`${base}.idx`, algorithm);
-    const hashBytes = algorithm === 'sha256' ? 32 : 20;
-    const sorted = [...entries].sort((a, b) => a.offset - b.offset);
-    const withLength = sorted.map((e, i) => ({ ...e, length: (sorted[i + 1]?.offset ?? size - hashBytes) - e.offset }));
-    out.push({ base, size, entries: withLength });
+    const written = await writer.finish();
+    if (!written) return { objects: 0, bytes: 0 };
+    await installPack(written, facts.packDir, true);
+    return { objects: done.size, bytes: written.bytes };
+  } finally {
+    if (writer.open) await writer.abort();
+    await rm(quarantine, { recursive: true, force: true });
   }
-  return out;
 }
 
-/** Index first (git stops using the pack), then the pack, then the `.keep` that marks it as ours. */
-async function removePack(base: string): Promise<void> {
-  for (const ext of ['.idx', '.rev', '.bitmap', '.pack', '.keep']) await rm(`${base}${ext}`, { force: true });
+/**
+ * Keeps the number of dump packs logarithmic in their total size, as `git
+ * repack --geometric=2` does for git's own packs: the smallest packs are
+ * merged while the next one is less than twice their sum. Copies only the
+ * small packs (the big first dump of a database stays as it is), so a point
+ * that adds a little pays little. Nothing is dropped: no reachability walk.
+ * Returns the number of packs merged (0 or ≥ 2).
+ */
+export async function mergeSmallDumpPacks(facts: RepoFacts): Promise<number> {
+  const packs = (await ourKeptPacks(facts.packDir, facts.algorithm)).sort((a, b) => a.size - b.size);
+  let sum = 0;
+  let n = 0;
+  while (n < packs.length && (n === 0 || packs[n]!.size < 2 * sum)) sum += packs[n++]!.size;
+  if (n < 2) return 0;
+  const merged = packs.slice(0, n);
+  await copyInto(facts, merged, () => true);
+  for (const p of merged) await removePack(p.base);
+  return n;
 }
 
 /** Which of `candidates` anything in the repository (or `roots`) reaches. */

@@ -18,13 +18,13 @@ const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const SIZES = { min: 4096, avg: 16384, max: 65536 };
 
-function setup() {
+function setup(options: { mergePacks?: boolean } = { mergePacks: false }) {
   const dir = mkdtempSync(join(tmpdir(), 'rb-compact-'));
   dirs.push(dir);
   const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_NOSYSTEM: '1', HOME: dir };
   const git = (args: string[], input?: string) => execFileSync('git', args, { cwd: dir, env, input, encoding: 'utf8' }).trim();
   git(['init', '-q']);
-  const store = new GitDumpStore(dir, { chunkSizes: SIZES });
+  const store = new GitDumpStore(dir, { chunkSizes: SIZES, ...options });
   /** A snapshot-like commit on `ref` whose tree lists `chunks`. */
   const refer = (ref: string, chunks: ChunkRef[]) => {
     const index = join(dir, '.git', `index-${ref.replace(/\W/g, '_')}`);
@@ -122,5 +122,22 @@ describe('compactDumpPacks', () => {
     assert.equal(t.packs().filter((f) => f.endsWith('.keep')).length, 1);
     for (const w of all) assert.deepEqual(await t.read(w.chunks, w.sha256), w.data);
     t.git(['fsck', '--strict', '--no-dangling']);
+  });
+
+  it('the store keeps the number of packs logarithmic: small packs are merged, the big one is left alone', async () => {
+    const t = setup({});
+    const big = await t.store.write(Readable.from([randomBytes(600_000)]));
+    const bigPack = t.packs().find((f) => f.endsWith('.pack'))!;
+    const all = [{ w: big, data: null as Buffer | null }];
+    for (let i = 0; i < 8; i++) {
+      const data = randomBytes(20_000);
+      all.push({ w: await t.store.write(Readable.from([data])), data });
+    }
+    const packs = t.packs().filter((f) => f.endsWith('.pack'));
+    assert.ok(packs.length <= 4, packs.join(' '));
+    assert.ok(packs.includes(bigPack), 'the big pack was rewritten');
+    assert.equal(t.packs().filter((f) => f.endsWith('.keep')).length, packs.length);
+    for (const { w, data } of all.slice(1)) assert.deepEqual(await t.read(w.chunks, w.sha256), data);
+    t.git(['fsck', '--strict']);
   });
 });
