@@ -58,12 +58,12 @@ function sampleOf(data: Buffer): Buffer {
 export async function chooseEncoding(data: Buffer): Promise<Encoding> {
   if (data.length < 256) return 'stored';
   const sample = sampleOf(data);
-  const [huffman, lz] = await Promise.all([
-    deflate(sample, zlibOptions('huffman', sample.length)),
-    deflate(sample.subarray(0, SAMPLE_SLICE), zlibOptions('deflate', SAMPLE_SLICE)),
-  ]);
-  const h = huffman.length / sample.length;
-  const l = lz.length / Math.min(sample.length, SAMPLE_SLICE);
+  const h = (await deflate(sample, zlibOptions('huffman', sample.length))).length / sample.length;
+  // Bytes that entropy coding cannot shrink (random, encrypted, compressed)
+  // have no back-references worth the second trial either.
+  if (h > 0.9) return 'stored';
+  const head = sample.subarray(0, SAMPLE_SLICE);
+  const l = (await deflate(head, zlibOptions('deflate', head.length))).length / head.length;
   if (l <= WORTH_IT && (l <= h / 2 || l <= 0.2)) return 'deflate';
   if (h <= WORTH_IT) return 'huffman';
   return 'stored';
@@ -167,8 +167,12 @@ export class PackWriter {
     header.writeUInt32BE(this.entries.length, 8);
     await this.fh.write(header, 0, 12, 0);
     // The checksum is computed from the file as it is on disk, so the pack
-    // is consistent with itself whatever happened to the writes.
+    // is consistent with itself whatever happened to the writes; the data
+    // goes to disk meanwhile, so the fsync after the trailer has little left.
+    const flushing = this.fh.datasync();
+    flushing.catch(() => undefined); // awaited below
     const trailer = await checksumFile(this.fh, this.offset, this.algorithm, []);
+    await flushing;
     await this.fh.write(trailer, 0, trailer.length, this.offset);
     await this.fh.sync();
     await this.fh.close();
