@@ -48,10 +48,24 @@ function topMask(bits: number): number {
   return bits >= 32 ? -1 : ((2 ** bits - 1) * 2 ** (32 - bits)) | 0;
 }
 
+/**
+ * A chunk as the pieces of input it spans, not copied: hashing reads the
+ * pieces, and only a chunk that must be written is joined (joinChunk).
+ */
+export interface Chunk {
+  parts: Buffer[];
+  length: number;
+}
+
 /** Cuts a byte stream into chunks: push() returns the chunks it completed, end() the last one. */
 export interface Splitter {
-  push(data: Buffer): Buffer[];
-  end(): Buffer | null;
+  push(data: Buffer): Chunk[];
+  end(): Chunk | null;
+}
+
+/** The chunk's bytes as one buffer (the piece itself when it lies in one). */
+export function joinChunk(chunk: Chunk): Buffer {
+  return chunk.parts.length === 1 ? chunk.parts[0]! : Buffer.concat(chunk.parts, chunk.length);
 }
 
 /** How a dump is cut: content-defined (the default) or every `size` bytes (page-aligned files). */
@@ -81,8 +95,8 @@ export class FixedChunker implements Splitter {
     }
   }
 
-  push(data: Buffer): Buffer[] {
-    const out: Buffer[] = [];
+  push(data: Buffer): Chunk[] {
+    const out: Chunk[] = [];
     let start = 0;
     while (start < data.length) {
       const take = Math.min(this.size - this.length, data.length - start);
@@ -94,12 +108,12 @@ export class FixedChunker implements Splitter {
     return out;
   }
 
-  end(): Buffer | null {
+  end(): Chunk | null {
     return this.length > 0 ? this.take() : null;
   }
 
-  private take(): Buffer {
-    const chunk = this.parts.length === 1 ? Buffer.from(this.parts[0]!) : Buffer.concat(this.parts, this.length);
+  private take(): Chunk {
+    const chunk = { parts: this.parts, length: this.length };
     this.parts = [];
     this.length = 0;
     return chunk;
@@ -148,8 +162,8 @@ function scan(data: Uint8Array, i: number, stop: number, h: number, mask: number
 /**
  * Splits a byte stream into content-defined chunks. Feed it with push() and
  * collect the completed chunks it returns; end() returns the last one.
- * Input buffers are referenced, not copied, until their chunk is complete,
- * so memory stays at about one `max`-sized chunk.
+ * Input buffers are referenced, not copied, so memory stays at about one
+ * `max`-sized chunk plus what the caller keeps.
  */
 export class Chunker implements Splitter {
   private readonly sizes: ChunkSizes;
@@ -173,8 +187,8 @@ export class Chunker implements Splitter {
   }
 
   /** Adds bytes; returns the chunks this completed (often none). */
-  push(data: Buffer): Buffer[] {
-    const out: Buffer[] = [];
+  push(data: Buffer): Chunk[] {
+    const out: Chunk[] = [];
     const { min, avg, max } = this.sizes;
     let start = 0;
     let i = 0;
@@ -202,6 +216,7 @@ export class Chunker implements Splitter {
       this.hash = h;
       if (cut >= 0) {
         this.parts.push(data.subarray(start, cut));
+        this.length += cut - start;
         out.push(this.take());
         start = cut;
       } else if (i >= n) {
@@ -221,12 +236,12 @@ export class Chunker implements Splitter {
   }
 
   /** The last, possibly short, chunk; null when nothing is pending. */
-  end(): Buffer | null {
+  end(): Chunk | null {
     return this.length > 0 ? this.take() : null;
   }
 
-  private take(): Buffer {
-    const chunk = this.parts.length === 1 ? Buffer.from(this.parts[0]!) : Buffer.concat(this.parts);
+  private take(): Chunk {
+    const chunk = { parts: this.parts, length: this.length };
     this.parts = [];
     this.length = 0;
     this.hash = 0;

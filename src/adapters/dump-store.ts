@@ -32,9 +32,9 @@ import { Readable } from 'node:stream';
 import type { ChunkRef } from '../core/types.js';
 import type { DumpStore } from '../core/engine.js';
 import { CorruptSnapshotError, ExternalToolError } from '../core/errors.js';
-import { makeSplitter, type ChunkSizes, type Chunking } from './chunker.js';
+import { joinChunk, makeSplitter, type Chunk, type ChunkSizes, type Chunking } from './chunker.js';
 import { mergeSmallDumpPacks } from './pack-compact.js';
-import { cleanupInterruptedStores, installPack, makeQuarantine, repoFacts, type RepoFacts } from './pack-files.js';
+import { cleanupInterruptedStores, installPack, keptPackIds, makeQuarantine, repoFacts, type RepoFacts } from './pack-files.js';
 import { encodeBlob, PackWriter, type HashAlgorithm, type WrittenPack } from './pack-writer.js';
 
 import { startPiped, type Piped } from './piped.js';
@@ -124,23 +124,28 @@ export class GitDumpStore implements DumpStore {
     let quarantine: string | undefined;
     let pack: PackWriter | undefined;
 
-    // Per chunk: hash → known? (cat-file) → encode (thread pool) → append.
-    // Appends run one after another (a pack is written sequentially); the
-    // checks and encodings they wait for run ahead, concurrently, while the
-    // loop keeps reading.
+    // Chunks in our kept packs are known without asking git; the others are
+    // checked with one `cat-file --batch-check` (loose objects, git's packs).
+    const kept = await keptPackIds(facts);
+
+    // Per chunk: hash → known? → encode (thread pool) → append. Appends run
+    // one after another (a pack is written sequentially); the checks and
+    // encodings they wait for run ahead, concurrently, while the loop keeps
+    // reading.
     let chain: Promise<void> = Promise.resolve();
     const inFlight: Promise<void>[] = [];
-    const enqueue = async (data: Buffer) => {
-      const { blob, payload } = prepareChunk(algorithm, data);
-      chunks.push({ blob, size: payload.length });
-      if (seen.has(blob)) {
+    const enqueue = async (chunk: Chunk) => {
+      const { blob, payload } = prepareChunk(algorithm, chunk);
+      chunks.push({ blob, size: chunk.length });
+      if (seen.has(blob) || kept.has(blob)) {
         reused++;
+        seen.add(blob);
         return;
       }
       seen.add(blob);
       check ??= new BatchCheck(this.cwd, this.git([]));
       const known = check.exists(blob);
-      const encoded = known.then((yes) => (yes ? null : encodeBlob(payload)));
+      const encoded = known.then((yes) => (yes ? null : encodeBlob(payload())));
       encoded.catch(() => {}); // observed through the chain
       chain = chain.then(async () => {
         const e = await encoded;
@@ -152,8 +157,8 @@ export class GitDumpStore implements DumpStore {
           quarantine = await makeQuarantine(facts.stateDir);
           pack = await PackWriter.create(quarantine, algorithm);
         }
-        await pack.add(blob, payload.length, e.z);
-        written += payload.length;
+        await pack.add(blob, chunk.length, e.z);
+        written += chunk.length;
       });
       chain.catch(() => {}); // observed below, through inFlight or the final await
       inFlight.push(chain);
@@ -327,8 +332,12 @@ function expectChunk(chunks: ChunkRef[], index: number, header: string): number 
 }
 
 /** git's object id for a blob: hash of "blob <len>\0" + data. */
-export function blobId(algorithm: HashAlgorithm, data: Buffer): string {
-  return createHash(algorithm).update(`blob ${data.length}\0`).update(data).digest('hex');
+export function blobId(algorithm: HashAlgorithm, data: Buffer | Chunk): string {
+  const hash = createHash(algorithm);
+  if (Buffer.isBuffer(data)) return hash.update(`blob ${data.length}\0`).update(data).digest('hex');
+  hash.update(`blob ${data.length}\0`);
+  for (const part of data.parts) hash.update(part);
+  return hash.digest('hex');
 }
 
 /**
@@ -339,8 +348,9 @@ export function blobId(algorithm: HashAlgorithm, data: Buffer): string {
  * `payload` and `blob` only. The sha256 of the whole dump stays that of the
  * plain stream.
  */
-function prepareChunk(algorithm: HashAlgorithm, data: Buffer): { blob: string; payload: Buffer } {
-  return { blob: blobId(algorithm, data), payload: data };
+function prepareChunk(algorithm: HashAlgorithm, chunk: Chunk): { blob: string; payload: () => Buffer } {
+  // Joined only for chunks that are written: a repeated dump copies nothing.
+  return { blob: blobId(algorithm, chunk), payload: () => joinChunk(chunk) };
 }
 
 /** One `git cat-file --batch-check` answering "what is <id>?" questions in order. */

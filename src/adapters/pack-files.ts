@@ -195,6 +195,13 @@ export async function ourKeptPacks(packDir: string, algorithm: HashAlgorithm, dr
   return out;
 }
 
+/** The ids of every object in our kept packs (from their indexes; changes nothing). */
+export async function keptPackIds(facts: RepoFacts): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const p of await ourKeptPacks(facts.packDir, facts.algorithm, true)) for (const e of p.entries) ids.add(e.id);
+  return ids;
+}
+
 /** Index first (git stops using the pack), then the pack, then the `.keep` that marks it as ours. */
 export async function removePack(base: string): Promise<void> {
   for (const ext of ['.idx', '.rev', '.bitmap', '.pack', '.keep']) await rm(`${base}${ext}`, { force: true });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import zlib from 'node:zlib';
-import { FixedChunker } from '../../src/adapters/chunker.js';
+import { FixedChunker, joinChunk } from '../../src/adapters/chunker.js';
 import { blobId, cleanupInterruptedStores, GitDumpStore } from '../../src/adapters/dump-store.js';
 import { buildIndex, chooseEncoding, encodeBlob, entryHeader, PackWriter, readIndex, verifyPack, type HashAlgorithm } from '../../src/adapters/pack-writer.js';
 
@@ -160,9 +160,9 @@ describe('FixedChunker', () => {
     const cut = (data: Buffer, piece: number) => {
       const c = new FixedChunker(size);
       const out: Buffer[] = [];
-      for (let i = 0; i < data.length; i += piece) out.push(...c.push(data.subarray(i, i + piece)));
+      for (let i = 0; i < data.length; i += piece) out.push(...c.push(data.subarray(i, i + piece)).map(joinChunk));
       const last = c.end();
-      if (last) out.push(last);
+      if (last) out.push(joinChunk(last));
       return out;
     };
     const a = cut(input, 1000);
