@@ -215,6 +215,8 @@ export interface TreeRun {
   selfRssKiB: number | null;
   /** Largest VmHWM seen per command name among the process and its descendants (sampled every 100 ms), KiB. */
   peaks: Record<string, number>;
+  /** CPU time (user + system) of the command and the children it waited for, ms (GNU time); null without /usr/bin/time. */
+  cpuMs: number | null;
 }
 
 function procChildren(): Map<number, number[]> {
@@ -269,8 +271,11 @@ export function timedTree(
 ): Promise<TreeRun> {
   return new Promise((resolvePromise, reject) => {
     const fd = options.stdoutFile ? openSync(options.stdoutFile, 'w') : null;
+    // CPU time is what a busy machine changes least: measured beside the wall time.
+    const cpuFile = existsSync(TIME) ? join(tmpdir(), `git-rollback-bench-cpu-${process.pid}-${Math.random().toString(36).slice(2)}`) : null;
+    const argv = cpuFile ? ['-f', '%U %S', '-o', cpuFile, cmd, ...args] : [...args];
     const t0 = performance.now();
-    const child = spawn(cmd, [...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+    const child = spawn(cpuFile ? TIME : cmd, argv, { cwd: options.cwd, env: options.env, stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (d: Buffer) => out.push(d));
@@ -285,12 +290,18 @@ export function timedTree(
       const ms = performance.now() - t0;
       clearInterval(timer);
       if (fd !== null) closeSync(fd);
+      let cpuMs: number | null = null;
+      if (cpuFile && existsSync(cpuFile)) {
+        const [u, sys] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+        if (Number.isFinite(u) && Number.isFinite(sys)) cpuMs = ((u as number) + (sys as number)) * 1000;
+        rmSync(cpuFile, { force: true });
+      }
       let selfRssKiB: number | null = null;
       if (options.selfRssFile && existsSync(options.selfRssFile)) {
         selfRssKiB = Number(readFileSync(options.selfRssFile, 'utf8').trim()) || null;
         rmSync(options.selfRssFile, { force: true });
       }
-      resolvePromise({ ms, code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), selfRssKiB, peaks });
+      resolvePromise({ ms, code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), selfRssKiB, peaks, cpuMs });
     });
   });
 }

@@ -114,6 +114,7 @@ const ms = (runs: readonly TreeRun[]) => median(runs.map((r) => r.ms));
 const range = (runs: readonly TreeRun[]) => `${fmtMs(Math.min(...runs.map((r) => r.ms)))} – ${fmtMs(Math.max(...runs.map((r) => r.ms)))}`;
 const peak = (runs: readonly TreeRun[], name: string) => Math.max(...runs.map((r) => r.peaks[name] ?? 0)) / 1024;
 const self = (runs: readonly TreeRun[]) => Math.max(...runs.map((r) => r.selfRssKiB ?? 0)) / 1024;
+const cpu = (runs: readonly TreeRun[]) => median(runs.map((r) => r.cpuMs ?? NaN));
 
 export async function main(argv: readonly string[]): Promise<void> {
   const { flags } = parseArgs(argv);
@@ -165,6 +166,8 @@ export async function main(argv: readonly string[]): Promise<void> {
             ['first (empty repository)', `${fmtMs(ms(aFirst))} (${mibps(aFirst)}; ${range(aFirst)})`, `**${fmtMs(ms(oFirst))}** (${mibps(oFirst)}; ${range(oFirst)})`, `**${ratio(oFirst, aFirst).toFixed(2)}×**`, goal(ratio(oFirst, aFirst))],
             ['repeated (same bytes again)', `${fmtMs(ms(aAgain))} (${range(aAgain)})`, `**${fmtMs(ms(oAgain))}** (${range(oAgain)})`, `**${ratio(oAgain, aAgain).toFixed(2)}×**`, goal(ratio(oAgain, aAgain))],
             ['peak RSS', `restic ${fmtMiB(peak([...aFirst, ...aAgain], 'restic'))}`, `node ${fmtMiB(self([...oFirst, ...oAgain]))} (largest git child ${fmtMiB(Math.max(...Object.entries(Object.assign({}, ...[...oFirst, ...oAgain].map((r) => r.peaks))).filter(([k]) => k.startsWith('git')).map(([, v]) => v as number), 0) / 1024)})`, '', `≤ 150 MiB ${self([...oFirst, ...oAgain]) <= 150 ? '✓' : '✗'}`],
+            ['CPU time, first (user + system, all processes)', fmtMs(cpu(aFirst)), fmtMs(cpu(oFirst)), `${(cpu(oFirst) / cpu(aFirst)).toFixed(2)}×`, ''],
+            ['CPU time, repeated', fmtMs(cpu(aAgain)), fmtMs(cpu(oAgain)), `${(cpu(oAgain) / cpu(aAgain)).toFixed(2)}×`, ''],
             ['stored size', fmtBytes(median(anchor.map((p) => p.bytes))), fmtBytes(median(mine.map((p) => p.bytes))), '', ''],
           ],
         ),
