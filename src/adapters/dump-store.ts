@@ -3,17 +3,19 @@
 //
 // Write: the dump stream is cut by a Splitter (content-defined by default);
 // each chunk's blob id is computed here (git's "blob <len>\0" + data hash),
-// chunks git already has are skipped before any byte is encoded, and the new
-// ones are encoded in libuv's thread pool (stored, Huffman-only or zlib
-// level 1, chosen per chunk by a sample: pack-writer.ts) and appended to ONE
-// pack that this process writes itself, in a private directory under
-// .git/rollback/tmp/. Only when the pack and its index are complete, checked
-// and fsynced are they moved into objects/pack/ (index last: that is when
-// git sees the pack), with a `.keep` file, so that `git gc` never rewrites
-// dumps, however small (even a few MiB of 1 MiB chunks cost gc a delta search
-// several times its own work: bench/gc.ts); `git rollback prune` compacts
-// and merges them (pack-compact.ts). A process killed meanwhile leaves only its private
-// directory, which the next write removes (cleanupInterruptedStores).
+// chunks git already has are skipped before any byte is encoded (those in
+// our kept packs without asking git), and the new ones are encoded in
+// libuv's thread pool (stored, Huffman-only or zlib level 1, chosen per chunk
+// by a sample: pack-writer.ts) and appended to ONE pack that this process
+// writes itself, in a private directory under .git/rollback/tmp/. Only when
+// the pack and its index are complete, checked and fsynced are they moved
+// into objects/pack/ (index last: that is when git sees the pack), with a
+// `.keep` file, so that `git gc` never rewrites dumps, however small (a few
+// MiB of 1 MiB chunks cost gc a delta search several times its own work:
+// bench/gc.ts); small dump packs are merged after each write and `git
+// rollback prune` compacts them (pack-compact.ts). A process killed meanwhile
+// leaves only its private directory, which the next write removes
+// (cleanupInterruptedStores).
 //
 // Per chunk the steps are: hash → [a transform may sit here: see
 // prepareChunk] → known? → encode → append; the reading loop keeps going
@@ -36,7 +38,6 @@ import { joinChunk, makeSplitter, type Chunk, type ChunkSizes, type Chunking } f
 import { mergeSmallDumpPacks } from './pack-compact.js';
 import { cleanupInterruptedStores, installPack, keptPackIds, makeQuarantine, repoFacts, type RepoFacts } from './pack-files.js';
 import { encodeBlob, PackWriter, type HashAlgorithm, type WrittenPack } from './pack-writer.js';
-
 import { startPiped, type Piped } from './piped.js';
 
 export type { Chunking } from './chunker.js';
@@ -105,10 +106,14 @@ export class GitDumpStore implements DumpStore {
     input.on('error', () => {});
     let facts: RepoFacts;
     let splitter;
+    // Chunks in our kept packs are known without asking git; the others are
+    // checked with one `cat-file --batch-check` (loose objects, git's packs).
+    let kept: Set<string>;
     try {
       splitter = makeSplitter(options.chunking, this.options.chunkSizes);
       facts = await this.facts();
       await cleanupInterruptedStores(facts.stateDir);
+      kept = await keptPackIds(facts);
     } catch (error) {
       input.destroy();
       throw error;
@@ -123,10 +128,6 @@ export class GitDumpStore implements DumpStore {
     let check: BatchCheck | undefined;
     let quarantine: string | undefined;
     let pack: PackWriter | undefined;
-
-    // Chunks in our kept packs are known without asking git; the others are
-    // checked with one `cat-file --batch-check` (loose objects, git's packs).
-    const kept = await keptPackIds(facts);
 
     // Per chunk: hash → known? → encode (thread pool) → append. Appends run
     // one after another (a pack is written sequentially); the checks and

@@ -6,14 +6,14 @@
 // stores removed by the next one, fixed-size chunking page-aligned.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import zlib from 'node:zlib';
-import { FixedChunker, joinChunk } from '../../src/adapters/chunker.js';
+import { Chunker, FixedChunker, joinChunk } from '../../src/adapters/chunker.js';
 import { blobId, cleanupInterruptedStores, GitDumpStore } from '../../src/adapters/dump-store.js';
 import { buildIndex, chooseEncoding, encodeBlob, entryHeader, PackWriter, readIndex, verifyPack, type HashAlgorithm } from '../../src/adapters/pack-writer.js';
 
@@ -195,6 +195,19 @@ describe('GitDumpStore packs', () => {
     assert.equal(again.packed, 0);
   });
 
+  it('stores and reads back in a sha256 repository', async () => {
+    const r = repo('sha256');
+    const store = new GitDumpStore(r, { chunkSizes: { min: 4096, avg: 16384, max: 65536 } });
+    const data = Buffer.concat([randomBytes(100_000), sqlText(100_000), hexText(50_000)]);
+    const w = await store.write(Readable.from([data]));
+    assert.equal(w.chunks[0]!.blob.length, 64);
+    const back: Buffer[] = [];
+    for await (const piece of store.read(w.chunks, w.sha256)) back.push(piece as Buffer);
+    assert.deepEqual(Buffer.concat(back), data);
+    assert.equal((await store.write(Readable.from([data]))).packed, 0);
+    git(r, 'fsck', '--strict', '--no-dangling');
+  });
+
   it('fixed chunking: a changed page stores one new chunk', async () => {
     const r = repo();
     const store = new GitDumpStore(r);
@@ -211,6 +224,38 @@ describe('GitDumpStore packs', () => {
     assert.deepEqual(Buffer.concat(back), file);
   });
 
+  it('a long dump in odd pieces: the chunks the chunker makes of it whole, each stored once', async () => {
+    const r = repo();
+    const store = new GitDumpStore(r);
+    // 20 MiB in odd-sized pieces, part of it repeated.
+    const block = Buffer.concat([randomBytes(9 * 1024 * 1024), sqlText(2 * 1024 * 1024)]);
+    const input = Buffer.concat([block, randomBytes(3 * 1024 * 1024), block.subarray(0, 6 * 1024 * 1024)]);
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < input.length; i += 70_001) pieces.push(input.subarray(i, i + 70_001));
+    const w = await store.write(Readable.from(pieces));
+    const expected = (splitter: { push(b: Buffer): { parts: Buffer[]; length: number }[]; end(): { parts: Buffer[]; length: number } | null }) => {
+      const out = [...splitter.push(input)];
+      const last = splitter.end();
+      if (last) out.push(last);
+      return out.map((c) => ({ blob: blobId('sha1', joinChunk(c)), size: c.length }));
+    };
+    assert.deepEqual(w.chunks, expected(new Chunker()));
+    assert.equal(w.sha256, createHash('sha256').update(input).digest('hex'));
+    assert.equal(w.size, input.length);
+    assert.ok(w.reused > 0, 'the repeated chunks were not recognised');
+    const back: Buffer[] = [];
+    for await (const piece of store.read(w.chunks, w.sha256)) back.push(piece as Buffer);
+    assert.ok(Buffer.concat(back).equals(input));
+    // Again: everything known, nothing written.
+    const again = await store.write(Readable.from(pieces));
+    assert.deepEqual(again.chunks, w.chunks);
+    assert.equal(again.packed, 0);
+    // Fixed chunks too.
+    const fixed = await store.write(Readable.from(pieces), { chunking: { kind: 'fixed', size: 1024 * 1024 } });
+    assert.deepEqual(fixed.chunks, expected(new FixedChunker(1024 * 1024)));
+    git(r, 'fsck', '--strict', '--no-dangling');
+  });
+
   it('a failed input leaves no pack and no private dir', async () => {
     const r = repo();
     const store = new GitDumpStore(r, { chunkSizes: { min: 4096, avg: 16384, max: 65536 } });
@@ -222,7 +267,21 @@ describe('GitDumpStore packs', () => {
     });
     await assert.rejects(store.write(failing), /dump tool died/);
     assert.deepEqual(readdirSync(join(r, '.git', 'objects', 'pack')), []);
-    assert.deepEqual(readdirSync(join(r, '.git', 'rollback', 'tmp')), []);
+    const tmp = join(r, '.git', 'rollback', 'tmp');
+    assert.deepEqual(existsSync(tmp) ? readdirSync(tmp) : [], []);
+    // The same after 20 MiB.
+    let sent = 0;
+    const late = new Readable({
+      read() {
+        if (sent < 20) {
+          sent++;
+          this.push(randomBytes(1024 * 1024));
+        } else this.destroy(new Error('dump tool died late'));
+      },
+    });
+    await assert.rejects(store.write(late), /dump tool died late/);
+    assert.deepEqual(readdirSync(join(r, '.git', 'objects', 'pack')), []);
+    assert.deepEqual(existsSync(tmp) ? readdirSync(tmp) : [], []);
   });
 });
 
