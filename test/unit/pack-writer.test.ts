@@ -41,6 +41,12 @@ function sqlText(bytes: number): Buffer {
 function base64Text(bytes: number): Buffer {
   return Buffer.from(randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64').slice(0, bytes));
 }
+/** Rows of random numbers and a hex digest padded to 84 characters, like a char(84) column: runs, few repeats. */
+function paddedRows(bytes: number): Buffer {
+  let s = '';
+  for (let i = 1; s.length < bytes; i++) s += `${i}\t${randomBytes(3).readUIntBE(0, 3)}\t${randomBytes(16).toString('hex').padEnd(84, ' ')}\n`;
+  return Buffer.from(s.slice(0, bytes));
+}
 /** Hex digests and numbers: Huffman gets what level 1 gets (~50%). */
 function hexText(bytes: number): Buffer {
   return Buffer.from(randomBytes(Math.ceil(bytes / 2)).toString('hex').slice(0, bytes));
@@ -62,11 +68,12 @@ describe('pack entries', () => {
     assert.deepEqual([...entryHeader(3, 2 ** 33 + 5)], [0xb5, 0x80, 0x80, 0x80, 0x80, 0x02]);
   });
 
-  it('chooses stored for random bytes and base64, Huffman for hex, zlib for repetitive text; every choice inflates back', async () => {
+  it('chooses stored for random bytes and base64, Huffman for hex, run-length for padded columns, zlib for repetitive text; every choice inflates back', async () => {
     const cases: [Buffer, string][] = [
       [randomBytes(300_000), 'stored'],
       [base64Text(300_000), 'stored'],
       [hexText(300_000), 'huffman'],
+      [paddedRows(300_000), 'rle'],
       [sqlText(300_000), 'deflate'],
       [Buffer.from('tiny'), 'stored'],
     ];
