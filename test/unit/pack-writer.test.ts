@@ -41,6 +41,18 @@ function sqlText(bytes: number): Buffer {
 function base64Text(bytes: number): Buffer {
   return Buffer.from(randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64').slice(0, bytes));
 }
+/** Pseudo-random bytes from a seed (xorshift32): incompressible, but the same in every run. */
+function seeded(bytes: number, seed: number): Buffer {
+  const out = Buffer.alloc(bytes);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < bytes; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out.writeUInt32LE(x >>> 0, i);
+  }
+  return out;
+}
 /** Rows of random numbers and a hex digest padded to 84 characters, like a char(84) column: runs, few repeats. */
 function paddedRows(bytes: number): Buffer {
   let s = '';
@@ -234,9 +246,9 @@ describe('GitDumpStore packs', () => {
   it('a long dump in odd pieces: the chunks the chunker makes of it whole, each stored once', async () => {
     const r = repo();
     const store = new GitDumpStore(r);
-    // 20 MiB in odd-sized pieces, part of it repeated.
-    const block = Buffer.concat([randomBytes(9 * 1024 * 1024), sqlText(2 * 1024 * 1024)]);
-    const input = Buffer.concat([block, randomBytes(3 * 1024 * 1024), block.subarray(0, 6 * 1024 * 1024)]);
+    // 20 MiB in odd-sized pieces, part of it repeated (seeded: the same cut points every run).
+    const block = Buffer.concat([seeded(9 * 1024 * 1024, 1), sqlText(2 * 1024 * 1024)]);
+    const input = Buffer.concat([block, seeded(3 * 1024 * 1024, 2), block.subarray(0, 6 * 1024 * 1024)]);
     const pieces: Buffer[] = [];
     for (let i = 0; i < input.length; i += 70_001) pieces.push(input.subarray(i, i + 70_001));
     const w = await store.write(Readable.from(pieces));
