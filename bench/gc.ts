@@ -20,9 +20,9 @@
 // gc nothing) and what gc did to the dump packs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchEnv, fmtBytes, fmtMs, git, loadNow, log, machine, mdTable, median, mustTree, parseArgs, rollbackTree, saveResult, timedTree, type TreeRun } from './lib.js';
+import { benchEnv, dirBytes, fmtBytes, fmtMs, git, loadNow, log, machine, mdTable, median, mustTree, parseArgs, rollbackTree, saveResult, timedTree, type TreeRun } from './lib.js';
 
 /** A deterministic "dump": lines of id, md5 and a number; `version` rewrites 1% of it (a contiguous range). */
 function writeDump(file: string, mib: number, version: number): void {
@@ -66,16 +66,6 @@ function codeHistory(dir: string, env: NodeJS.ProcessEnv, commits: number): void
   const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: dir, env, input: parts.join('') });
   if (r.status !== 0) throw new Error(`fast-import: ${r.stderr}`);
   git(dir, env, ['checkout', '-q', '-f', 'main']);
-}
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    total += st.isDirectory() ? dirBytes(p) : st.size;
-  }
-  return total;
 }
 
 function packsText(dir: string): string {

@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: a pinned environment, timed runs of a
 // command (wall clock and peak RSS), medians, machine facts and Markdown output.
 import { execFileSync, spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -185,6 +185,17 @@ export function machine(): Record<string, string> {
 
 export function loadNow(): string {
   return loadavg().map((x) => x.toFixed(2)).join(' / ');
+}
+
+/** Bytes of every file under `dir`. */
+export function dirBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    total += st.isDirectory() ? dirBytes(p) : st.size;
+  }
+  return total;
 }
 
 export function log(text: string): void {

@@ -21,11 +21,12 @@
 //      and over --scattered points with 1% updated as every 100th row.
 // Every database it makes is dropped at the end; the servers are stopped.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   benchEnv,
+  dirBytes,
   fmtBytes,
   fmtMiB,
   fmtMs,
@@ -74,16 +75,6 @@ export function dbUrl(pg: Pg, db: string): string {
   const u = new URL(pg.url.href);
   u.pathname = `/${db}`;
   return u.href;
-}
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    total += st.isDirectory() ? dirBytes(p) : st.size;
-  }
-  return total;
 }
 
 /** A repository whose config snapshots the database `db` as `main`. */

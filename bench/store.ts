@@ -14,11 +14,12 @@
 // restic's throughput), peak RSS of the git-rollback node process (goal
 // ≤ 150 MiB) and of restic, the size each wrote, and the load.
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
   benchEnv,
+  dirBytes,
   fmtBytes,
   fmtMiB,
   fmtMs,
@@ -59,16 +60,6 @@ async function makeData(file: string, kind: string, mib: number): Promise<void> 
     throw new Error(`unknown data ${kind}: choose rand or b64`);
   }
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-}
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    total += st.isDirectory() ? dirBytes(p) : st.size;
-  }
-  return total;
 }
 
 function makeRepo(dir: string, env: NodeJS.ProcessEnv, file: string): void {
