@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: a pinned environment, timed runs of a
 // command (wall clock and peak RSS), medians, machine facts and Markdown output.
 import { execFileSync, spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -187,6 +187,17 @@ export function loadNow(): string {
   return loadavg().map((x) => x.toFixed(2)).join(' / ');
 }
 
+/** Bytes of every file under `dir`. */
+export function dirBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    total += st.isDirectory() ? dirBytes(p) : st.size;
+  }
+  return total;
+}
+
 export function log(text: string): void {
   process.stderr.write(`bench: ${text}\n`);
 }
@@ -215,6 +226,8 @@ export interface TreeRun {
   selfRssKiB: number | null;
   /** Largest VmHWM seen per command name among the process and its descendants (sampled every 100 ms), KiB. */
   peaks: Record<string, number>;
+  /** CPU time (user + system) of the command and the children it waited for, ms (GNU time); null without /usr/bin/time. */
+  cpuMs: number | null;
 }
 
 function procChildren(): Map<number, number[]> {
@@ -269,8 +282,11 @@ export function timedTree(
 ): Promise<TreeRun> {
   return new Promise((resolvePromise, reject) => {
     const fd = options.stdoutFile ? openSync(options.stdoutFile, 'w') : null;
+    // CPU time is what a busy machine changes least: measured beside the wall time.
+    const cpuFile = existsSync(TIME) ? join(tmpdir(), `git-rollback-bench-cpu-${process.pid}-${Math.random().toString(36).slice(2)}`) : null;
+    const argv = cpuFile ? ['-f', '%U %S', '-o', cpuFile, cmd, ...args] : [...args];
     const t0 = performance.now();
-    const child = spawn(cmd, [...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+    const child = spawn(cpuFile ? TIME : cmd, argv, { cwd: options.cwd, env: options.env, stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (d: Buffer) => out.push(d));
@@ -285,12 +301,18 @@ export function timedTree(
       const ms = performance.now() - t0;
       clearInterval(timer);
       if (fd !== null) closeSync(fd);
+      let cpuMs: number | null = null;
+      if (cpuFile && existsSync(cpuFile)) {
+        const [u, sys] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+        if (Number.isFinite(u) && Number.isFinite(sys)) cpuMs = ((u as number) + (sys as number)) * 1000;
+        rmSync(cpuFile, { force: true });
+      }
       let selfRssKiB: number | null = null;
       if (options.selfRssFile && existsSync(options.selfRssFile)) {
         selfRssKiB = Number(readFileSync(options.selfRssFile, 'utf8').trim()) || null;
         rmSync(options.selfRssFile, { force: true });
       }
-      resolvePromise({ ms, code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), selfRssKiB, peaks });
+      resolvePromise({ ms, code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), selfRssKiB, peaks, cpuMs });
     });
   });
 }
@@ -305,4 +327,133 @@ export function rollbackTree(args: readonly string[], options: { cwd: string; en
 export function mustTree(r: TreeRun, what: string): TreeRun {
   if (r.code !== 0) throw new Error(`${what} exited with ${r.code}:\n${r.stderr.slice(0, 3000)}`);
   return r;
+}
+
+export interface Servers {
+  pgUrl: string;
+  mysqlUrl: string;
+  redisUrl: string;
+  stop(): void;
+}
+
+/**
+ * Throw-away PostgreSQL, MariaDB and Redis servers from scripts/test-servers.sh,
+ * in their own state dir on free ports (so they never touch the test
+ * servers); BENCH_PG_PORT / BENCH_MYSQL_PORT / BENCH_REDIS_PORT pin ports.
+ */
+export function startServers(): Servers {
+  const state = join(tmpdir(), `git-rollback-bench-servers-${process.pid}`);
+  const env: NodeJS.ProcessEnv = { ...process.env, ROLLBACK_TEST_SERVERS_DIR: state };
+  if (process.env.BENCH_PG_PORT) env.ROLLBACK_TEST_PG_PORT = process.env.BENCH_PG_PORT;
+  if (process.env.BENCH_MYSQL_PORT) env.ROLLBACK_TEST_MYSQL_PORT = process.env.BENCH_MYSQL_PORT;
+  if (process.env.BENCH_REDIS_PORT) env.ROLLBACK_TEST_REDIS_PORT = process.env.BENCH_REDIS_PORT;
+  const script = join(ROOT, 'scripts', 'test-servers.sh');
+  const r = spawnSync('bash', [script, 'start'], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scripts/test-servers.sh start failed:\n${r.stderr}`);
+  const get = (name: string) => {
+    const m = new RegExp(`${name}='([^']+)'`).exec(r.stdout);
+    if (!m) throw new Error(`scripts/test-servers.sh printed no ${name}`);
+    return m[1] as string;
+  };
+  return {
+    pgUrl: get('ROLLBACK_TEST_PG_URL'),
+    mysqlUrl: get('ROLLBACK_TEST_MYSQL_URL'),
+    redisUrl: get('ROLLBACK_TEST_REDIS_URL'),
+    stop: () => {
+      spawnSync('bash', [script, 'stop'], { env, stdio: 'ignore' });
+    },
+  };
+}
+
+/** A URL with another database name (path). */
+export function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.href;
+}
+
+export interface Probe {
+  /** performance.now() when the probe started: the origin of its times. */
+  t0: number;
+  /** Milliseconds (from the probe's start) of every answer, and what it said. */
+  answers: { at: number; value: string }[];
+  /** Milliseconds of every failed query (connection refused, relation missing…). */
+  failures: number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * An application reading the database while something happens: one
+ * long-lived client (psql or mariadb, reading queries on stdin) sent the same
+ * query every `everyMs`; each answer is stamped as it arrives. A client that
+ * lost its connection is restarted at once (as a pool would). Used for the
+ * time until live data changes (time to recovery) and the longest gap without
+ * an answer (the swap window).
+ */
+export function probe(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, query: string, everyMs = 10): Probe {
+  const t0 = performance.now();
+  const answers: { at: number; value: string }[] = [];
+  const failures: number[] = [];
+  let stopped = false;
+  let child: ReturnType<typeof spawn> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let inFlight = false;
+  const start = () => {
+    if (stopped) return;
+    const c = spawn(cmd, [...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child = c;
+    let out = '';
+    c.stdout?.setEncoding('utf8');
+    c.stdout?.on('data', (d: string) => {
+      out += d;
+      let nl: number;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, nl).trim();
+        out = out.slice(nl + 1);
+        if (line) answers.push({ at: performance.now() - t0, value: line });
+        inFlight = false;
+      }
+    });
+    c.stderr?.on('data', () => {
+      failures.push(performance.now() - t0);
+      inFlight = false;
+    });
+    c.stdin?.on('error', () => undefined);
+    c.on('exit', () => {
+      if (child === c) child = null;
+      inFlight = false;
+      if (!stopped) setTimeout(start, 5);
+    });
+  };
+  start();
+  timer = setInterval(() => {
+    if (!child || inFlight) return;
+    inFlight = true;
+    child.stdin?.write(query + '\n');
+  }, everyMs);
+  return {
+    t0,
+    answers,
+    failures,
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      const c = child;
+      if (c) {
+        c.stdin?.end();
+        await new Promise<void>((r) => {
+          const t = setTimeout(() => (c.kill(), r()), 2000);
+          c.on('exit', () => (clearTimeout(t), r()));
+        });
+      }
+    },
+  };
+}
+
+/** The longest time between two answers within [from, to] ms (including the edges). */
+export function longestGap(p: Probe, from: number, to: number): number {
+  const times = [from, ...p.answers.map((a) => a.at).filter((t) => t >= from && t <= to), to];
+  let gap = 0;
+  for (let i = 1; i < times.length; i++) gap = Math.max(gap, (times[i] as number) - (times[i - 1] as number));
+  return gap;
 }

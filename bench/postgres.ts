@@ -21,11 +21,12 @@
 //      and over --scattered points with 1% updated as every 100th row.
 // Every database it makes is dropped at the end; the servers are stopped.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   benchEnv,
+  dirBytes,
   fmtBytes,
   fmtMiB,
   fmtMs,
@@ -40,64 +41,40 @@ import {
   ROOT,
   rollbackTree,
   saveResult,
+  startServers,
   timedTree,
   type TreeRun,
 } from './lib.js';
 
-interface Pg {
+export interface Pg {
   url: URL;
   env: NodeJS.ProcessEnv;
   args: string[];
   stop: () => void;
 }
 
-function startServers(base: string, env: NodeJS.ProcessEnv): Pg {
-  // Outside `base` (mode 0700): as root the servers run as the postgres/mysql users.
-  const state = join(tmpdir(), `git-rollback-bench-servers-${process.pid}`);
-  const serverEnv = {
-    ...process.env,
-    ROLLBACK_TEST_SERVERS_DIR: state,
-    ROLLBACK_TEST_PG_PORT: process.env.BENCH_PG_PORT ?? '55442',
-    ROLLBACK_TEST_MYSQL_PORT: process.env.BENCH_MYSQL_PORT ?? '53316',
-    ROLLBACK_TEST_REDIS_PORT: process.env.BENCH_REDIS_PORT ?? '56389',
-  };
-  const script = join(ROOT, 'scripts', 'test-servers.sh');
-  const r = spawnSync('bash', [script, 'start'], { env: serverEnv, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`scripts/test-servers.sh start failed:\n${r.stderr}`);
-  const m = /ROLLBACK_TEST_PG_URL='([^']+)'/.exec(r.stdout);
-  if (!m) throw new Error('scripts/test-servers.sh printed no ROLLBACK_TEST_PG_URL');
-  const pg = connect(m[1] as string, env);
-  pg.stop = () => {
-    spawnSync('bash', [script, 'stop'], { env: serverEnv, stdio: 'ignore' });
-  };
+function startPg(env: NodeJS.ProcessEnv): Pg {
+  const servers = startServers();
+  const pg = connect(servers.pgUrl, env);
+  pg.stop = () => servers.stop();
   return pg;
 }
 
-function connect(raw: string, env: NodeJS.ProcessEnv): Pg {
+export function connect(raw: string, env: NodeJS.ProcessEnv): Pg {
   const url = new URL(raw);
   const pgEnv = { ...env, PGPASSWORD: decodeURIComponent(url.password), PGCONNECT_TIMEOUT: '10', PGOPTIONS: '-c client_min_messages=warning' };
   const args = ['-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username)];
   return { url, env: pgEnv, args, stop: () => undefined };
 }
 
-function psql(pg: Pg, db: string, sql: string): string {
+export function psql(pg: Pg, db: string, sql: string): string {
   return execFileSync('psql', ['-X', '-w', '-q', '-At', '-v', 'ON_ERROR_STOP=1', ...pg.args, '-d', db, '-c', sql], { env: pg.env, encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
 }
 
-function dbUrl(pg: Pg, db: string): string {
+export function dbUrl(pg: Pg, db: string): string {
   const u = new URL(pg.url.href);
   u.pathname = `/${db}`;
   return u.href;
-}
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    total += st.isDirectory() ? dirBytes(p) : st.size;
-  }
-  return total;
 }
 
 /** A repository whose config snapshots the database `db` as `main`. */
@@ -110,7 +87,7 @@ function makeRepo(dir: string, env: NodeJS.ProcessEnv): void {
   git(dir, env, ['commit', '-q', '-m', 'bench repo']);
 }
 
-function pointTag(run: TreeRun): string {
+export function pointTag(run: TreeRun): string {
   const m = /Made point (\S+)/.exec(run.stdout + run.stderr);
   if (!m) throw new Error(`no point tag in the output of git rollback point:\n${run.stdout}\n${run.stderr}`);
   return m[1] as string;
@@ -131,6 +108,8 @@ function mergePeaks(runs: readonly TreeRun[]): Record<string, number> {
   return out;
 }
 const range = (runs: readonly TreeRun[]) => `${fmtMs(Math.min(...runs.map((r) => r.ms)))} – ${fmtMs(Math.max(...runs.map((r) => r.ms)))}`;
+
+const RESTIC = process.env.BENCH_RESTIC ?? 'restic';
 
 const DATA_TEXT: Record<string, string> = {
   pgbench: '`pgbench -i -s SCALE` as is (blank filler, zero balances: the dump compresses ~35×)',
@@ -185,21 +164,43 @@ async function runDataset(pg: Pg, o: DatasetOptions): Promise<{ md: string; json
     const tarSize = statSync(tarFile).size;
     log(`pg_dump -Fc ${fmtBytes(rawSize)}; pg_dump -Fp ${fmtMs(tarDump.ms)}, ${fmtBytes(tarSize)}`);
 
-    // 3. git rollback point, each in a fresh repository (the first dump: nothing to reuse).
+    // 3. git rollback point, each in a fresh repository (the first dump: nothing to reuse), then
+    // again with the database unchanged; side by side (alternating who goes first) with the anchor
+    // of issue 10: `pg_dump | restic backup --stdin` into a fresh restic repository, then again.
     const points: TreeRun[] = [];
+    const agains: TreeRun[] = [];
+    const restics: TreeRun[] = [];
+    const resticAgains: TreeRun[] = [];
     let repo = '';
     let tag = '';
+    const [h0, p0, , u0] = [pg.args[1], pg.args[3], null, pg.args[5]];
+    const pgDumpPlain = `pg_dump -w -Fp -h ${h0} -p ${p0} -U ${u0} -d ${db}`;
     for (let i = 0; i < runs; i++) {
-      repo = join(base, `repo-point-${i}`);
-      makeRepo(repo, rbEnv);
-      const r = mustTree(await rollbackTree(['point', `bench ${i}`], { cwd: repo, env: rbEnv }), 'git rollback point');
-      tag = pointTag(r);
-      points.push(r);
-      log(`git rollback point: ${fmtMs(r.ms)}, self RSS ${fmtMiB((r.selfRssKiB ?? 0) / 1024)}; ${peaksText(r.peaks)}; repo ${fmtBytes(dirBytes(join(repo, '.git')))}; load ${loadNow()}`);
-      if (i < runs - 1) cleanupRepo(repo);
+      const order = i % 2 === 0 ? ['restic', 'ours'] : ['ours', 'restic'];
+      for (const who of order) {
+        if (who === 'restic') {
+          const rrepo = join(base, `restic-${i}`);
+          const renv = { ...pgEnv, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: rrepo, RESTIC_CACHE_DIR: join(base, 'restic-cache') };
+          execFileSync(RESTIC, ['init', '-q'], { env: renv, stdio: 'ignore' });
+          const cmd = `set -o pipefail; ${pgDumpPlain} | ${RESTIC} backup -q --stdin --stdin-filename ${db}.sql`;
+          restics.push(mustTree(await timedTree('bash', ['-c', cmd], { cwd: base, env: renv }), 'pg_dump | restic backup --stdin'));
+          resticAgains.push(mustTree(await timedTree('bash', ['-c', cmd], { cwd: base, env: renv }), 'pg_dump | restic backup --stdin (again)'));
+          log(`pg_dump | restic backup --stdin: first ${fmtMs(restics[restics.length - 1]!.ms)}, again ${fmtMs(resticAgains[resticAgains.length - 1]!.ms)}; load ${loadNow()}`);
+          cleanupRepo(rrepo);
+        } else {
+          if (repo) cleanupRepo(repo);
+          repo = join(base, `repo-point-${i}`);
+          makeRepo(repo, rbEnv);
+          const r = mustTree(await rollbackTree(['point', `bench ${i}`], { cwd: repo, env: rbEnv }), 'git rollback point');
+          tag = pointTag(r);
+          points.push(r);
+          const a = mustTree(await rollbackTree(['point', 'unchanged'], { cwd: repo, env: rbEnv }), 'git rollback point (unchanged)');
+          agains.push(a);
+          log(`git rollback point: ${fmtMs(r.ms)}, again ${fmtMs(a.ms)}, self RSS ${fmtMiB((r.selfRssKiB ?? 0) / 1024)}; ${peaksText(r.peaks)}; repo ${fmtBytes(dirBytes(join(repo, '.git')))}; load ${loadNow()}`);
+        }
+      }
     }
-    const again = mustTree(await rollbackTree(['point', 'unchanged'], { cwd: repo, env: rbEnv }), 'git rollback point (unchanged)');
-    log(`git rollback point, database unchanged: ${fmtMs(again.ms)}`);
+    const again = agains[agains.length - 1]!;
 
     // 4. Raw restore: createdb + pg_restore -j2 of the -Fc file.
     const rawRestores: TreeRun[] = [];
@@ -290,7 +291,11 @@ async function runDataset(pg: Pg, o: DatasetOptions): Promise<{ md: string; json
           ['dump, raw', '`pg_dump -Fc -d DB > file`', fmtMs(rawDumpMs), range(rawDumps), '1.00×', ''],
           ['dump, raw (plain, the format git-rollback stores)', '`pg_dump -Fp -d DB > file` (1 run)', fmtMs(tarDump.ms), '', `${(tarDump.ms / rawDumpMs).toFixed(2)}×`, ''],
           ['point', '`git rollback point` (fresh repository)', `**${fmtMs(pointMs)}**`, range(points), `**${(pointMs / rawDumpMs).toFixed(2)}×**`, `≤ 1.25× ${pointMs / rawDumpMs <= 1.25 ? '✓' : '✗'}`],
-          ['point, database unchanged', '`git rollback point` (second, same data)', fmtMs(again.ms), '', `${(again.ms / rawDumpMs).toFixed(2)}×`, ''],
+          ['point, database unchanged', '`git rollback point` (second, same data)', fmtMs(med(agains)), range(agains), `${(med(agains) / rawDumpMs).toFixed(2)}×`, ''],
+          ['anchor (issue 10): dump into restic', '`pg_dump -Fp \\| restic backup --stdin` (fresh restic repository)', fmtMs(med(restics)), range(restics), '', ''],
+          ['point vs that anchor', '`git rollback point` / `pg_dump \\| restic backup --stdin`', '', '', `**${(pointMs / med(restics)).toFixed(2)}×**`, `≤ 1.00× ${pointMs / med(restics) <= 1 ? '✓' : '✗'}`],
+          ['anchor, repeated: same data again into restic', '`pg_dump -Fp \\| restic backup --stdin` (second)', fmtMs(med(resticAgains)), range(resticAgains), '', ''],
+          ['point unchanged vs that anchor', '`git rollback point` (second) / restic (second)', '', '', `**${(med(agains) / med(resticAgains)).toFixed(2)}×**`, `≤ 1.00× ${med(agains) / med(resticAgains) <= 1 ? '✓' : '✗'}`],
           ['restore, raw', '`createdb` + `pg_restore -j2 -d DB file`', fmtMs(rawRestoreMs), range(rawRestores), '1.00×', ''],
           ['restore, raw, one job', '`createdb` + `pg_restore -d DB file` (1 run)', fmtMs(single.ms), '', `${(single.ms / rawRestoreMs).toFixed(2)}×`, ''],
           [
@@ -331,7 +336,7 @@ async function runDataset(pg: Pg, o: DatasetOptions): Promise<{ md: string; json
           ]
         : []),
     ].join('\n');
-    return { md, json: { data, scale, dbSize, rows, rawDumps, tarDump, points, again, rawRestores, single, tos, steps, dbRestore, contiguous, scattered, rawSize, tarSize, totalMs: total } };
+    return { md, json: { data, scale, dbSize, rows, rawDumps, tarDump, points, again, agains, restics, resticAgains, rawRestores, single, tos, steps, dbRestore, contiguous, scattered, rawSize, tarSize, totalMs: total } };
   } finally {
     for (const name of [db, rawDb]) {
       try {
@@ -365,7 +370,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const { base, env, cleanup } = benchEnv('postgres');
   let pg: Pg | null = null;
   try {
-    pg = flags.url ? connect(flags.url, env) : startServers(base, env);
+    pg = flags.url ? connect(flags.url, env) : startPg(env);
     const version = psql(pg, 'postgres', 'SHOW server_version');
     log(`PostgreSQL ${version} at ${pg.url.hostname}:${pg.url.port}; ${runs} runs each; load ${loadNow()}`);
     const sections: string[] = [];

@@ -7,6 +7,11 @@ import { BIN, log, parseArgs } from './lib.js';
 const BENCHMARKS: Record<string, () => Promise<{ main(argv: readonly string[]): Promise<void> }>> = {
   points: () => import('./points.js'),
   postgres: () => import('./postgres.js'),
+  store: () => import('./store.js'),
+  gc: () => import('./gc.js'),
+  recovery: () => import('./recovery.js'),
+  sqlite: () => import('./sqlite.js'),
+  mariadb: () => import('./mariadb.js'),
 };
 
 const argv = process.argv.slice(2);

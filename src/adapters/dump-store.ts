@@ -1,15 +1,26 @@
-// Database dumps in the git object store, as ordered lists of
-// content-defined chunks (one blob each), with bounded memory both ways.
+// Database dumps in the git object store, as ordered lists of chunks (one
+// blob each), with bounded memory both ways.
 //
-// Write: the dump stream is cut by the Chunker; each chunk's blob id is
-// computed here (git's "blob <len>\0" + data hash) so that chunks git already
-// has are skipped before any byte is written, and the new ones go through ONE
-// `git fast-import` per dump, straight into a pack (unpackLimit=0: small runs
-// would otherwise be exploded into loose objects; compression=1: ~3x faster
-// than git's default level for ~10% more space; big-file-threshold=1m: chunks
-// are streamed, never delta-searched, so the process stays at a few MiB).
-// fast-import would deduplicate against existing packs by itself, but only
-// after compressing and writing the chunk, and not against loose objects.
+// Write: the dump stream is cut by a Splitter (content-defined by default);
+// each chunk's blob id is computed here (git's "blob <len>\0" + data hash),
+// chunks git already has are skipped before any byte is encoded (those in
+// our kept packs without asking git), and the new ones are encoded in
+// libuv's thread pool (stored, Huffman-only or zlib level 1, chosen per chunk
+// by a sample: pack-writer.ts) and appended to ONE pack that this process
+// writes itself, in a private directory under .git/rollback/tmp/. Only when
+// the pack and its index are complete, checked and fsynced are they moved
+// into objects/pack/ (index last: that is when git sees the pack), with a
+// `.keep` file, so that `git gc` never rewrites dumps, however small (a few
+// MiB of 1 MiB chunks cost gc a delta search several times its own work:
+// bench/gc.ts); small dump packs are merged after each write and `git
+// rollback prune` compacts them (pack-compact.ts). A process killed meanwhile
+// leaves only its private directory, which the next write removes
+// (cleanupInterruptedStores).
+//
+// Per chunk the steps are: hash → [a transform may sit here: see
+// prepareChunk] → known? → encode → append; the reading loop keeps going
+// while up to IN_FLIGHT chunks are in those steps, so the dump tool, the
+// chunker, the encoders and the disk overlap.
 //
 // Read: ONE `git cat-file --batch` streams the chunks in order; the size of
 // each chunk and the sha256 and size of the whole are checked on the way, and
@@ -18,22 +29,40 @@
 // without error: that is how a corrupt dump is refused before anything live
 // is touched.
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ChunkRef } from '../core/types.js';
 import type { DumpStore } from '../core/engine.js';
 import { CorruptSnapshotError, ExternalToolError } from '../core/errors.js';
-import { Chunker, type ChunkSizes } from './chunker.js';
-import { drained, startPiped, type Piped } from './piped.js';
-import { run } from './process.js';
-import type { ChunkCipher } from './crypto.js'; // security seam
+import { joinChunk, makeSplitter, type Chunk, type ChunkSizes, type Chunking } from './chunker.js';
+import { mergeSmallDumpPacks } from './pack-compact.js';
+import { cleanupInterruptedStores, installPack, keptPackIds, makeQuarantine, repoFacts, type RepoFacts } from './pack-files.js';
+import { encodeBlob, PackWriter, type HashAlgorithm, type WrittenPack } from './pack-writer.js';
+import type { ChunkCipher } from './crypto.js';
+import { startPiped, type Piped } from './piped.js';
+
+export type { Chunking } from './chunker.js';
+export { cleanupInterruptedStores } from './pack-files.js';
 
 export interface DumpStoreOptions {
   /** Explicit git dir (GIT_DIR); by default git finds it from cwd. */
   gitDir?: string;
   /** Chunk sizes; only tests should change them (see chunker.ts). */
   chunkSizes?: Partial<ChunkSizes>;
-  /** security seam: seals each chunk before it is stored and opens sealed chunks when read (src/adapters/crypto.ts). */
-  cipher?: ChunkCipher;
+  /** Merge small dump packs after each write (default true; tests of compaction turn it off). */
+  mergePacks?: boolean;
+  /** Seals each chunk before it is stored and opens sealed chunks when read (src/adapters/crypto.ts). */
+  cipher?: ChunkCipher | null;
+}
+
+export interface WriteOptions {
+  /**
+   * How to cut the stream. Default: content-defined chunks (dumps whose
+   * rows shift when others are inserted). `{ kind: 'fixed', size }` cuts
+   * every `size` bytes, for files of fixed-size pages (SQLite: a multiple of
+   * the page size), so unchanged page ranges are unchanged chunks.
+   */
+  chunking?: Chunking;
 }
 
 export interface WriteResult {
@@ -42,15 +71,21 @@ export interface WriteResult {
   sha256: string;
   /** Chunks that were already in the repository (or repeated in this dump). */
   reused: number;
-  /** Bytes actually handed to git. */
+  /** Bytes of new chunks (before encoding). */
   written: number;
+  /** Bytes of the pack installed for them (0 when nothing was new). */
+  packed: number;
 }
 
-/** Chunks waiting to be stored while the dump is still being read. */
-const IN_FLIGHT = 1;
+/**
+ * Chunks between the reading loop and the pack (hashed, waiting to be
+ * checked, encoded or appended). Enough to keep both cores' encoders busy;
+ * each holds its data and its encoding, ~2 MiB at the 1 MiB average chunk.
+ */
+const IN_FLIGHT = 3;
 
 export class GitDumpStore implements DumpStore {
-  private objectFormat?: Promise<'sha1' | 'sha256'>;
+  private repoFacts?: Promise<RepoFacts>;
 
   constructor(
     readonly cwd: string,
@@ -61,25 +96,32 @@ export class GitDumpStore implements DumpStore {
     return this.options.gitDir ? [`--git-dir=${this.options.gitDir}`, ...args] : args;
   }
 
-  /** The repository's object hash ("sha1" unless it was made with --object-format=sha256). */
-  private format(): Promise<'sha1' | 'sha256'> {
-    this.objectFormat ??= run('git', this.git(['rev-parse', '--show-object-format']), { cwd: this.cwd }).then((r) =>
-      r.stdout.trim() === 'sha256' ? 'sha256' : 'sha1',
-    );
-    return this.objectFormat;
+  private facts(): Promise<RepoFacts> {
+    this.repoFacts ??= repoFacts(this.cwd, this.options.gitDir);
+    return this.repoFacts;
   }
 
-  async write(input: Readable): Promise<WriteResult> {
+  async write(input: Readable, options: WriteOptions = {}): Promise<WriteResult> {
     // Listen for 'error' before the first await: a producer that fails at
     // once destroys `input` with its error, which must reach the loop below
     // (the iterator rethrows it) rather than crash the process as an
     // unhandled 'error' event.
     input.on('error', () => {});
-    const algorithm = await this.format().catch((error: unknown) => {
+    let facts: RepoFacts;
+    let splitter;
+    // Chunks in our kept packs are known without asking git; the others are
+    // checked with one `cat-file --batch-check` (loose objects, git's packs).
+    let kept: Set<string>;
+    try {
+      splitter = makeSplitter(options.chunking, this.options.chunkSizes);
+      facts = await this.facts();
+      await cleanupInterruptedStores(facts.stateDir);
+      kept = await keptPackIds(facts);
+    } catch (error) {
       input.destroy();
       throw error;
-    });
-    const chunker = new Chunker(this.options.chunkSizes);
+    }
+    const { algorithm } = facts;
     const whole = createHash('sha256');
     const chunks: ChunkRef[] = [];
     const seen = new Set<string>();
@@ -87,107 +129,91 @@ export class GitDumpStore implements DumpStore {
     let reused = 0;
     let written = 0;
     let check: BatchCheck | undefined;
-    let importer: Piped | undefined;
+    let quarantine: string | undefined;
+    let pack: PackWriter | undefined;
 
-    const store = async (plain: Buffer) => {
-      // ---- security seam: encryption (src/adapters/crypto.ts) ----
-      let data = plain;
-      let sealed: Pick<ChunkRef, 'enc' | 'key'> = {};
-      const cipher = this.options.cipher;
-      if (cipher) {
-        const key = cipher.dedupKey(plain);
-        const known = key ? cipher.lookup(key) : undefined;
+    // Per chunk: hash → known? → encode (thread pool) → append. Appends run
+    // one after another (a pack is written sequentially); the checks and
+    // encodings they wait for run ahead, concurrently, while the loop keeps
+    // reading.
+    let chain: Promise<void> = Promise.resolve();
+    const inFlight: Promise<void>[] = [];
+    const cipher = this.options.cipher ?? null;
+    const enqueue = async (chunk: Chunk) => {
+      const prepared = await prepareChunk(algorithm, chunk, cipher, async (id) => {
         check ??= new BatchCheck(this.cwd, this.git([]));
-        const info = known ? await check.info(known.blob) : null;
-        if (known && key && info?.type === 'blob') {
-          chunks.push({ blob: known.blob, size: info.size, enc: 'age', key });
-          reused++;
-          return;
-        }
-        data = await cipher.seal(plain);
-        sealed = { enc: 'age', ...(key ? { key } : {}) };
-      }
-      // ---- end security seam ----
-      const blob = blobId(algorithm, data);
-      chunks.push({ blob, size: data.length, ...sealed });
-      if (sealed.key) cipher?.remember(sealed.key, { blob, size: data.length }); // security seam
-      if (seen.has(blob)) {
+        return check.info(id);
+      });
+      if (prepared.known) {
+        chunks.push(prepared.ref);
         reused++;
+        return;
+      }
+      const { ref, payload } = prepared;
+      const blob = ref.blob;
+      chunks.push(ref);
+      if (seen.has(blob) || kept.has(blob)) {
+        reused++;
+        seen.add(blob);
         return;
       }
       seen.add(blob);
       check ??= new BatchCheck(this.cwd, this.git([]));
-      if (await check.exists(blob)) {
-        reused++;
-        return;
-      }
-      importer ??= startPiped(
-        'git',
-        this.git([
-          '-c', 'fastimport.unpackLimit=0',
-          '-c', 'core.compression=1',
-          'fast-import', '--big-file-threshold=1m', '--quiet', '--done',
-        ]),
-        { cwd: this.cwd, stdout: 'ignore', label: 'git fast-import' },
-      );
-      const stdin = importer.stdin;
-      stdin.write(`blob\ndata ${data.length}\n`);
-      stdin.write(data);
-      written += data.length;
-      if (!stdin.write('\n')) {
-        const drain = drained(stdin);
-        drain.catch(() => {}); // if fast-import exits instead, the check below reports why
-        await Promise.race([drain, importer.exit().then(() => undefined)]);
-      }
-      if (stdin.writableEnded || stdin.destroyed) throw await importerFailure(importer);
-    };
-
-    // Chunks are stored in order by one promise chain while the loop keeps
-    // reading the producer, so the dump tool, the chunker, the existence
-    // check and fast-import overlap instead of taking turns. One chunk may
-    // wait while another is stored: a 325 MB pg_dump point went from 4.5–4.9 s
-    // to 3.6–3.9 s at the same peak RSS (~124 MB); 3 or 8 waiting chunks were
-    // no faster and cost 10–25 MB more.
-    let chain: Promise<void> = Promise.resolve();
-    const inFlight: Promise<void>[] = [];
-    const enqueue = async (chunk: Buffer) => {
-      chain = chain.then(() => store(chunk));
+      const known = check.exists(blob);
+      const encoded = known.then((yes) => (yes ? null : encodeBlob(payload())));
+      encoded.catch(() => {}); // observed through the chain
+      chain = chain.then(async () => {
+        const e = await encoded;
+        if (!e) {
+          reused++;
+          return;
+        }
+        if (!pack) {
+          quarantine = await makeQuarantine(facts.stateDir);
+          pack = await PackWriter.create(quarantine, algorithm);
+        }
+        await pack.add(blob, ref.size, e.z);
+        written += ref.size;
+      });
       chain.catch(() => {}); // observed below, through inFlight or the final await
       inFlight.push(chain);
       if (inFlight.length > IN_FLIGHT) await inFlight.shift();
     };
-    let inputError: unknown;
-    try {
-      for await (const piece of input) {
-        const data = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
-        whole.update(data);
-        size += data.length;
-        for (const chunk of chunker.push(data)) await enqueue(chunk);
-      }
-      const last = chunker.end();
-      if (last) await enqueue(last);
-      await chain;
-    } catch (error) {
-      inputError = error;
-      await chain.catch(() => {});
-      input.destroy();
-    }
 
-    // Finish fast-import cleanly even when the input failed: the chunks it
-    // already has are valid objects (unreferenced until a snapshot lists
-    // them; `git gc` prunes them), and a killed fast-import leaves a
-    // temporary pack and a crash report behind in .git.
+    let installed: WrittenPack | null = null;
     try {
-      if (importer) {
-        importer.stdin.end('done\n');
-        const code = await importer.exit();
-        if (code !== 0 && !inputError) throw await importerFailure(importer);
+      try {
+        for await (const piece of input) {
+          const data = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
+          whole.update(data);
+          size += data.length;
+          for (const chunk of splitter.push(data)) await enqueue(chunk);
+        }
+        const last = splitter.end();
+        if (last) await enqueue(last);
+        await chain;
+      } catch (error) {
+        await chain.catch(() => {});
+        input.destroy();
+        throw error;
+      } finally {
+        await check?.close();
+      }
+      if (pack) {
+        const done = await pack.finish();
+        if (done) {
+          await installPack(done, facts.packDir, true);
+          installed = done;
+          // An optimisation only: a failed merge leaves the packs as they
+          // were (the merged pack goes in before the small ones go out).
+          if (this.options.mergePacks !== false) await mergeSmallDumpPacks(facts).catch(() => 0);
+        }
       }
     } finally {
-      await check?.close();
+      if (pack?.open) await pack.abort();
+      if (quarantine) await rm(quarantine, { recursive: true, force: true });
     }
-    if (inputError) throw inputError;
-    return { chunks, size, sha256: whole.digest('hex'), reused, written };
+    return { chunks, size, sha256: whole.digest('hex'), reused, written, packed: installed?.bytes ?? 0 };
   }
 
   read(chunks: ChunkRef[], expectedSha256: string): Readable {
@@ -223,7 +249,10 @@ export class GitDumpStore implements DumpStore {
   private async *readChunks(chunks: ChunkRef[], expectedSha256: string): AsyncGenerator<Buffer> {
     const expectedSize = chunks.reduce((sum, c) => sum + c.size, 0);
     const whole = createHash('sha256');
+    // Bytes as stored (the size check); the sha256 is of the plain dump.
     let total = 0;
+    // A sealed chunk is opened whole, once all its bytes have arrived.
+    let sealedParts: Buffer[] = [];
     if (chunks.length > 0) {
       const cat = startPiped(
         'git',
@@ -239,7 +268,6 @@ export class GitDumpStore implements DumpStore {
         let header = '';
         let remaining = -1; // bytes of the current chunk still to come; -1 = reading a header
         let newline = false; // the "\n" that follows each chunk's data
-        let sealedParts: Buffer[] = []; // security seam: the sealed chunk being read
         for await (const piece of cat.stdout) {
           let buf = piece as Buffer;
           while (buf.length > 0) {
@@ -271,27 +299,23 @@ export class GitDumpStore implements DumpStore {
             buf = buf.subarray(take);
             total += take;
             remaining -= take;
-            // ---- security seam: a sealed chunk is opened whole, then checked and passed on ----
-            if (chunks[index]?.enc) {
-              sealedParts.push(Buffer.from(data));
-              if (remaining === 0) {
-                if (!this.options.cipher) throw new CorruptSnapshotError(`dump chunk ${index + 1} of ${chunks.length} is encrypted and no cipher was given`);
-                const plain = await this.options.cipher.open(Buffer.concat(sealedParts));
-                sealedParts = [];
-                remaining = -1;
-                newline = true;
-                whole.update(plain);
-                yield plain;
-              }
-              continue;
+            const sealed = chunks[index]?.enc;
+            if (sealed) sealedParts.push(Buffer.from(data));
+            else {
+              whole.update(data);
             }
-            // ---- end security seam ----
-            whole.update(data);
             if (remaining === 0) {
               remaining = -1;
               newline = true;
             }
-            yield data;
+            if (!sealed) yield data;
+            else if (remaining < 0) {
+              if (!this.options.cipher) throw new CorruptSnapshotError(`dump chunk ${index + 1} of ${chunks.length} is encrypted and no age identity is available`);
+              const plain = await this.options.cipher.open(Buffer.concat(sealedParts));
+              sealedParts = [];
+              whole.update(plain);
+              yield plain;
+            }
           }
         }
         if (newline) index++;
@@ -337,13 +361,41 @@ function expectChunk(chunks: ChunkRef[], index: number, header: string): number 
 }
 
 /** git's object id for a blob: hash of "blob <len>\0" + data. */
-export function blobId(algorithm: 'sha1' | 'sha256', data: Buffer): string {
-  return createHash(algorithm).update(`blob ${data.length}\0`).update(data).digest('hex');
+export function blobId(algorithm: HashAlgorithm, data: Buffer | Chunk): string {
+  const hash = createHash(algorithm);
+  if (Buffer.isBuffer(data)) return hash.update(`blob ${data.length}\0`).update(data).digest('hex');
+  hash.update(`blob ${data.length}\0`);
+  for (const part of data.parts) hash.update(part);
+  return hash.digest('hex');
 }
 
-async function importerFailure(importer: Piped): Promise<Error> {
-  const code = await importer.exit();
-  return new ExternalToolError('git fast-import', code, importer.stderr(), undefined, 'is the disk full or the repository read-only?');
+/**
+ * The one place where a chunk becomes what is stored. In clear: the chunk
+ * itself, under its own blob id. Encrypted (a cipher given): the chunk sealed
+ * with age, stored under the id of the sealed bytes, deduplicated by a keyed
+ * hash of the plain bytes (an earlier point's sealed blob for the same
+ * plaintext is reused, `known`). The sha256 of the whole dump stays that of
+ * the plain stream.
+ */
+async function prepareChunk(
+  algorithm: HashAlgorithm,
+  chunk: Chunk,
+  cipher: ChunkCipher | null,
+  info: (id: string) => Promise<{ type: string; size: number } | null>,
+): Promise<{ ref: ChunkRef; payload: () => Buffer; known: boolean }> {
+  // Joined only for chunks that are written: a repeated dump copies nothing.
+  if (!cipher) return { ref: { blob: blobId(algorithm, chunk), size: chunk.length }, payload: () => joinChunk(chunk), known: false };
+  const plain = joinChunk(chunk);
+  const key = cipher.dedupKey(plain);
+  const earlier = key ? cipher.lookup(key) : undefined;
+  if (earlier && key) {
+    const found = await info(earlier.blob);
+    if (found?.type === 'blob') return { ref: { blob: earlier.blob, size: found.size, enc: 'age', key }, payload: () => Buffer.alloc(0), known: true };
+  }
+  const sealed = await cipher.seal(plain);
+  const blob = blobId(algorithm, sealed);
+  if (key) cipher.remember(key, { blob, size: sealed.length });
+  return { ref: { blob, size: sealed.length, enc: 'age', ...(key ? { key } : {}) }, payload: () => sealed, known: false };
 }
 
 /** One `git cat-file --batch-check` answering "what is <id>?" questions in order. */

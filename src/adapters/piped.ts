@@ -1,4 +1,4 @@
-// Long-running programs whose stdin/stdout we stream (git fast-import,
+// Long-running programs whose stdin/stdout we stream (git rev-list,
 // cat-file --batch, pg_dump, pg_restore, …). Built on process.ts's spawn so
 // a missing program still names its Debian package; adds what streaming use
 // needs: a bounded stderr tail (a chatty tool cannot grow our heap) and one
@@ -31,7 +31,7 @@ export interface PipedOptions {
   /** A file descriptor or 'ignore' instead of a pipe for stdin / stdout. */
   stdin?: 'pipe' | 'ignore' | number;
   stdout?: 'pipe' | 'ignore' | number;
-  /** Name shown in errors, e.g. "git fast-import" (defaults to the program). */
+  /** Name shown in errors, e.g. "git cat-file" (defaults to the program). */
   label?: string;
 }
 

@@ -2,31 +2,13 @@
 // errors become ExternalToolError with secrets redacted, and a missing
 // program names the Debian package that provides it.
 import { execa, type Options, type ResultPromise } from 'execa';
-import { ExternalToolError, RollbackError, redact } from '../core/errors.js';
+import { ExternalToolError, redact } from '../core/errors.js';
 
-/** Debian packages for the client tools we call, for "not installed" hints. */
-const PACKAGES: Record<string, string> = {
-  git: 'git',
-  sqlite3: 'sqlite3',
-  pg_dump: 'postgresql-client',
-  pg_restore: 'postgresql-client',
-  psql: 'postgresql-client',
-  createdb: 'postgresql-client',
-  dropdb: 'postgresql-client',
-  mysqldump: 'mariadb-client (or default-mysql-client)',
-  'mariadb-dump': 'mariadb-client',
-  mysql: 'mariadb-client (or default-mysql-client)',
-  mariadb: 'mariadb-client',
-  'redis-cli': 'redis-tools',
-};
+// missingTool lives in tools.ts, which does not load execa: git.ts needs it on
+// every command's start-up path, execa only commands that run other tools.
+import { missingTool, OWN_GROUP } from './tools.js';
 
-export function missingTool(tool: string): RollbackError {
-  const pkg = PACKAGES[tool];
-  return new RollbackError(
-    `${tool} is not installed or not on PATH`,
-    pkg ? `install it: apt-get install ${pkg}` : `install ${tool} and make sure it is on PATH`,
-  );
-}
+export { missingTool, OWN_GROUP };
 
 export interface RunResult {
   stdout: string;
@@ -34,14 +16,6 @@ export interface RunResult {
   exitCode: number;
 }
 
-/**
- * Every program runs in its own process group (`detached`): a Ctrl-C on the
- * terminal reaches git-rollback only, and the step runner decides what stops
- * (an atomic step finishes; a cancellable one kills its programs itself).
- * Otherwise a `git checkout` or a `psql` renaming databases would die
- * half-way through the very step that must finish.
- */
-export const OWN_GROUP = { detached: true } as const;
 
 /** Runs a program to completion, capturing text output. Throws on non-zero exit unless `reject: false`. */
 export async function run(

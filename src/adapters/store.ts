@@ -1,6 +1,7 @@
 // Points in git: annotated tags, JSON notes on the tag objects
 // (refs/notes/rollback) and snapshot refs. Reading all points costs three git
-// processes however many there are (for-each-ref, ls-tree, cat-file --batch).
+// processes however many there are (for-each-ref, ls-tree, cat-file --batch),
+// the notes read and parsed while for-each-ref runs and its output is parsed.
 import { hostname } from 'node:os';
 import { ConflictError } from '../core/errors.js';
 import { parseTagMessage, parseTagName, snapshotRef, tagMessage, type TagPrefixes } from '../core/points.js';
@@ -43,8 +44,28 @@ export class PointStore {
     });
   }
 
+  /**
+   * The ids of the points of one kind, from ref names alone (one
+   * for-each-ref that reads no tag object): all that choosing a free id
+   * needs, ~10× cheaper than list() with 10,000 points.
+   */
+  async ids(kind: PointKind): Promise<Set<string>> {
+    const prefix = this.prefixes[kind];
+    const pattern = prefix.endsWith('/') ? `refs/tags/${prefix}` : `refs/tags/${prefix}*`;
+    const r = await this.git.run(['for-each-ref', '--format=%(refname)', pattern]);
+    const ids = new Set<string>();
+    for (const refname of r.stdout.split('\n')) {
+      if (!refname) continue;
+      const parsed = parseTagName(this.prefixes, refname.replace(/^refs\/tags\//, ''));
+      if (parsed?.kind === kind) ids.add(parsed.id);
+    }
+    return ids;
+  }
+
   /** Every point, with notes, in no particular order. */
   async list(options: { notes?: boolean } = {}): Promise<Point[]> {
+    const notes = options.notes === false ? null : this.readNotes();
+    notes?.catch(() => undefined); // awaited below
     const rows = await this.git.forEachRef(this.patterns(), [
       'refname',
       'objecttype',
@@ -73,26 +94,33 @@ export class PointStore {
         note: null,
       });
     }
-    if (options.notes !== false && points.length > 0) await this.attachNotes(points);
+    if (notes) {
+      const { index, parsed } = await notes;
+      for (const p of points) {
+        const blob = index.get(p.tagObject);
+        const note = blob ? parsed.get(blob) : undefined;
+        if (!note) continue;
+        p.note = note;
+        if (!p.description && note.description) p.description = note.description;
+      }
+    }
     return points;
   }
 
-  private async attachNotes(points: Point[]): Promise<void> {
+  /** Every note of refs/notes/rollback, parsed as it streams in; object id → note blob, note blob → note. */
+  private async readNotes(): Promise<{ index: Map<string, string>; parsed: Map<string, PointNote> }> {
     const index = await this.git.noteIndex(NOTES_REF);
-    if (index.size === 0) return;
-    const wanted = points.map((p) => index.get(p.tagObject)).filter((x): x is string => !!x);
-    const blobs = await this.git.readBlobs(wanted);
-    for (const p of points) {
-      const blob = index.get(p.tagObject);
-      const data = blob ? blobs.get(blob) : null;
-      if (!data) continue;
+    const parsed = new Map<string, PointNote>();
+    await this.git.eachBlob([...index.values()], (blob, data) => {
+      if (!data) return;
       try {
-        p.note = JSON.parse(data.toString('utf8')) as PointNote;
-        if (p.note && !p.description && p.note.description) p.description = p.note.description;
+        const note = JSON.parse(data.toString('utf8')) as PointNote;
+        if (note && typeof note === 'object') parsed.set(blob, note);
       } catch {
         // A note that is not our JSON is left alone; the tag still stands.
       }
-    }
+    });
+    return { index, parsed };
   }
 
   async person(): Promise<Person> {

@@ -48,18 +48,18 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   const date = new Date(Math.floor(Date.now() / 1000) * 1000);
   const head = await ctx.git.head();
   const commit = o.commit ?? (head.commit as string);
-  const existing = await ctx.store.list({ notes: false });
+  const existing = await ctx.store.ids(o.kind);
   let id: string;
   if (o.name !== undefined) {
     validateId(o.name);
     id = o.name;
     const tag = `${ctx.config.tags[o.kind]}${id}`;
     await checkPointName(ctx, tag, id); // security
-    if (existing.some((p) => p.tag === tag)) {
+    if (existing.has(id)) {
       throw new ConflictError(`point ${tag} already exists`, `choose another name, or delete the old one: git rollback delete ${tag}`);
     }
   } else {
-    id = uniqueId(timestampId(date), new Set(existing.filter((p) => p.kind === o.kind).map((p) => p.id)));
+    id = uniqueId(timestampId(date), existing);
   }
   let engines: Engine[] = [];
   if (!o.noSnapshot) engines = await ctx.engines(o.databases);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { Chunker } from '../../src/adapters/chunker.js';
+import { Chunker, joinChunk } from '../../src/adapters/chunker.js';
 import { GitDumpStore, blobId } from '../../src/adapters/dump-store.js';
 
 const SIZES = { min: 4096, avg: 16384, max: 65536 };
@@ -30,9 +30,9 @@ function data(bytes: number, seed: number): Buffer {
 function chunk(input: Buffer, pieceSize: number): Buffer[] {
   const c = new Chunker(SIZES);
   const out: Buffer[] = [];
-  for (let i = 0; i < input.length; i += pieceSize) out.push(...c.push(input.subarray(i, i + pieceSize)));
+  for (let i = 0; i < input.length; i += pieceSize) out.push(...c.push(input.subarray(i, i + pieceSize)).map(joinChunk));
   const last = c.end();
-  if (last) out.push(last);
+  if (last) out.push(joinChunk(last));
   return out;
 }
 
