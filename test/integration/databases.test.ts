@@ -323,6 +323,31 @@ describe('databases through the CLI', () => {
     assert.equal(sqlite(db, 'SELECT group_concat(x) FROM t'), 'one', 'the reused dump restores the data it stands for');
   });
 
+  it("prune reclaims the dumps no point reaches, but keeps those the last delete's undo needs", async () => {
+    const r = appRepo('databases:\n  local: { engine: sqlite, path: "data/app.db" }\n');
+    mkdirSync(join(r.dir, 'data'));
+    const db = join(r.dir, 'data/app.db');
+    sqlite(db, `CREATE TABLE t (x BLOB); INSERT INTO t SELECT randomblob(4000) FROM generate_series(1, 300);`);
+    assert.equal((await cli(r, ['point', 'a', '--name', 'a'])).code, 0);
+    sqlite(db, 'DELETE FROM t; INSERT INTO t SELECT randomblob(4000) FROM generate_series(1, 300);');
+    assert.equal((await cli(r, ['point', 'b', '--name', 'b'])).code, 0);
+    assert.equal((await cli(r, ['delete', 'a', '--yes'])).code, 0);
+
+    // The delete can still be undone: its dump stays.
+    const first = JSON.parse((await cli(r, ['prune', '--yes', '--json'])).stdout);
+    assert.equal(first.reclaimedBytes, 0, 'nothing the undo of the delete needs is reclaimed');
+    assert.equal((await cli(r, ['undo', '--yes'])).code, 0, 'the deleted point comes back');
+    assert.equal((await cli(r, ['verify', 'a'])).code, 0, 'with its dump');
+    assert.equal((await cli(r, ['delete', 'a', '--yes'])).code, 0);
+    // A rollback since (to b: its backup holds b's data, not a's): the delete is no longer what undo returns to.
+    assert.equal((await cli(r, ['to', 'b', '--yes'])).code, 0);
+    const second = JSON.parse((await cli(r, ['prune', '--yes', '--json'])).stdout);
+    assert.ok(second.reclaimedBytes > 1_000_000, `the deleted point's dump is reclaimed: ${second.reclaimedBytes}`);
+    assert.equal((await cli(r, ['undo', '--yes'])).code, 0, 'the undo of the rollback still works');
+    assert.equal((await cli(r, ['verify', '--all'])).code, 0, 'every remaining point is whole');
+    fsck(r);
+  });
+
   it('a missing client tool is a clear error naming the Debian package', async () => {
     const r = appRepo('databases:\n  main: { engine: postgres, url: "postgres://app@127.0.0.1:5432/app" }\n');
     // A PATH with git (and a shell) but no PostgreSQL client tools.

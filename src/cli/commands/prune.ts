@@ -2,6 +2,9 @@
 // the previous database copies that rollbacks left behind.
 import type { CommandModule } from 'yargs';
 import { describeLeftover, findLeftovers, removeLeftover } from '../../app/leftovers.js';
+import { compactDumpPacks } from '../../adapters/pack-compact.js';
+import type { RemovedPoint } from '../../adapters/store.js';
+import { formatBytes } from '../../core/text.js';
 import { lastAction } from '../../app/rollback.js';
 import { refuseIfInterrupted } from './to.js';
 import { parseDuration } from '../../core/duration.js';
@@ -64,11 +67,24 @@ export const pruneCommand: CommandModule<object, Args> = {
       const remove = decisions.filter((d) => !d.keep);
       const engines = args.keepDatabases ? [] : await ctx.engines();
       const kept = (await findLeftovers(ctx, engines, null, (text) => warn(text))).filter((l) => !args.keepDatabases || !l.engine);
+      // Dump chunks live in packs git gc leaves alone: prune reclaims those no
+      // point reaches any more, except what the newest delete or prune still
+      // needs for its undo (this prune's, once it removes points).
+      const undoable = (list: readonly RemovedPoint[]) => list.flatMap((r) => (r.snapshotCommit ? [r.snapshotCommit] : []));
+      const keepForUndo = remove.length ? [] : last?.kind === 'delete' ? undoable(last.removed) : [];
+      const packsBefore = await compactDumpPacks(ctx.repo.root, { keep: keepForUndo, dryRun: true });
+      const reclaimable = packsBefore.bytesBefore - packsBefore.bytesAfter;
       if (args.json && args.dryRun) {
-        return printJSON({ dryRun: true, points: decisions.map((d) => ({ tag: d.point.tag, keep: d.keep, reason: d.reason })), databases: kept.map((k) => ({ database: k.object.database || null, role: k.object.role, drop: k.object.name })) });
+        return printJSON({
+          dryRun: true,
+          points: decisions.map((d) => ({ tag: d.point.tag, keep: d.keep, reason: d.reason })),
+          databases: kept.map((k) => ({ database: k.object.database || null, role: k.object.role, drop: k.object.name })),
+          dumpPacks: { reclaimableBytes: reclaimable },
+        });
       }
       if (!args.json) {
-        if (remove.length === 0 && kept.length === 0) return print(t('prune.nothing'));
+        if (remove.length === 0 && kept.length === 0 && reclaimable === 0) return print(t('prune.nothing'));
+        if (reclaimable > 0) print(t(args.dryRun ? 'prune.wouldReclaim' : 'prune.reclaim', { size: formatBytes(reclaimable) }));
         if (remove.length) {
           print(t(args.dryRun ? 'prune.wouldRemove' : 'prune.remove', { n: remove.length }));
           const w = tableWidth(false);
@@ -76,7 +92,7 @@ export const pruneCommand: CommandModule<object, Args> = {
           for (const line of table(columns, remove.map((d) => [d.point.tag, localTime(d.point.createdAt), d.reason]), { width: w === null ? null : w - 2 })) print(`  ${line}`);
         }
         for (const k of kept) print(t(args.dryRun ? 'prune.wouldDrop' : 'prune.drop', { what: describeLeftover(k) }));
-      } else if (remove.length === 0 && kept.length === 0) return printJSON({ removed: [], droppedDatabases: [] });
+      } else if (remove.length === 0 && kept.length === 0 && reclaimable === 0) return printJSON({ removed: [], droppedDatabases: [], reclaimedBytes: 0 });
       if (args.dryRun) return print(color.dim(t('out.dryRun')));
       await confirmOrRefuse(kept.length ? msg('prune.confirmDb', { points: msg('count.points', { n: remove.length }), copies: msg('count.copies', { n: kept.length }) }) : msg('prune.confirm', { n: remove.length }), args.yes, msg('what.prune'));
       const started = Date.now();
@@ -86,8 +102,11 @@ export const pruneCommand: CommandModule<object, Args> = {
         await removeLeftover(k);
         dropped.push(k.object.database ? `${k.object.database}:${k.object.name}` : k.object.name);
       }
-      await ctx.log.append({ type: 'prune', target: null, reason: args.reason ?? null, outcome: 'ok', ms: Date.now() - started, removed, droppedDatabases: dropped });
-      if (args.json) return printJSON({ removed: removed.map((r) => r.tag), droppedDatabases: dropped });
+      const packs = await compactDumpPacks(ctx.repo.root, { keep: remove.length ? undoable(removed) : keepForUndo });
+      const reclaimed = packs.bytesBefore - packs.bytesAfter;
+      await ctx.log.append({ type: 'prune', target: null, reason: args.reason ?? null, outcome: 'ok', ms: Date.now() - started, removed, droppedDatabases: dropped, dumpPacks: packs });
+      if (args.json) return printJSON({ removed: removed.map((r) => r.tag), droppedDatabases: dropped, reclaimedBytes: reclaimed });
+      if (reclaimed > 0) print(t('prune.reclaimed', { size: formatBytes(reclaimed) }));
       print(dropped.length ? t('prune.doneDb', { points: msg('count.points', { n: removed.length }), copies: msg('count.copies', { n: dropped.length }) }) : t('prune.done', { n: removed.length }));
     });
   },
