@@ -44,6 +44,8 @@ export function benchEnv(prefix: string): { base: string; home: string; env: Nod
     LC_ALL: 'C.UTF-8',
     NO_COLOR: '1',
     GIT_CONFIG_NOSYSTEM: '1',
+    // The bench's own configs run commands and name databases: approved, as CI does.
+    GIT_ROLLBACK_TRUST: '1',
   };
   return { base, home, env, cleanup: () => rmSync(base, { recursive: true, force: true }) };
 }

@@ -158,8 +158,11 @@ export async function makeApp(redisDb: number, scratchDb: number): Promise<App> 
         '  jobs: { engine: mysql, url: "${APP_MY_URL}" }',
         '  local: { engine: sqlite, path: "data/app.db" }',
         `  cache: { engine: redis, url: "\${APP_REDIS_URL}", scratchDb: ${scratchDb} }`,
+        // Hooks and a health check, so their steps have boundaries too (they leave a trace outside the state compared).
+        'hooks: { beforeRollback: "echo stop >> ../hooks.log", afterRollback: "echo start >> ../hooks.log" }',
+        'health: { command: "test -f app.py", retries: 1 }',
         // The matrix makes many rollbacks: previous copies are dropped as each one finishes.
-        'restore: { dropOld: true }',
+        'restore: { dropOld: true, removeExtra: true }',
         '',
       ].join('\n'),
     },
@@ -187,6 +190,8 @@ export async function makeApp(redisDb: number, scratchDb: number): Promise<App> 
       redisCli(scratchDb, 'FLUSHDB');
     },
   };
+  // The point holds uncommitted work too (a tracked edit), so restoring it is a step of its own.
+  repo.write('config/app.yml', 'feature: off # local\n');
   const made = await app.run(['point', 'v1', '--name', 'p1']);
   if (made.code !== 0) throw new Error(`point failed: ${made.stderr}`);
 

@@ -10,3 +10,30 @@ export async function boundaries(app: App, args: string[] = ['to', 'p1']): Promi
   return steps.flatMap((id) => [`${id}:before`, `${id}:after`]);
 }
 
+
+/** The steps of the app's rollback (helpers/app.ts): one of every kind the runner has. */
+export const EVERY_STEP = [
+  'capture',
+  'stage-files',
+  'stage:main',
+  'stage:jobs',
+  'stage:local',
+  'stage:cache',
+  'hook:beforeRollback',
+  'code',
+  'worktree',
+  'files',
+  'remove-extra',
+  'swap:main',
+  'swap:jobs',
+  'swap:local',
+  'swap:cache',
+  'hook:afterRollback',
+  'health',
+  'backup:main',
+  'backup:jobs',
+  'backup:local',
+  'backup:cache',
+  'finish',
+  'cleanup',
+];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeApp, type App } from '../helpers/app.js';
 import { fsck } from '../helpers/repo.js';
-import { boundaries } from '../helpers/faults.js';
+import { boundaries, EVERY_STEP } from '../helpers/faults.js';
 
 let app: App;
 before(async () => {
@@ -19,9 +19,11 @@ before(async () => {
 after(() => app?.cleanup());
 
 describe('kill -9 at every step boundary, then to --abort', () => {
-  it('ends exactly at the state before every time (after the commit point: at the target, with undo)', async () => {
+  it('ends exactly at the state before every time (after the commit point: at the target, with undo)', async (t) => {
     const start = app.fingerprint();
     const points = await boundaries(app);
+    t.diagnostic(`${points.length} step boundaries: ${points.join(' ')}`);
+    assert.deepEqual(points.filter((p) => p.endsWith(':before')).map((p) => p.slice(0, -7)), EVERY_STEP, 'every kind of step is in the matrix');
     const committed = (at: string) => at.startsWith('cleanup:') || at === 'finish:after';
     for (const at of points) {
       const crashed = await app.run(['to', 'p1', '--yes'], { ROLLBACK_TEST_CRASH: at });
