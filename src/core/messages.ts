@@ -2,13 +2,19 @@
 // side by side, looked up with t() (core/i18n.ts). Keys are grouped by area;
 // {name} is a parameter; { one, other } are plural forms chosen by {n}.
 // test/unit/i18n.test.ts checks that both languages have the same parameters.
+// The runner, the app layer, the adapters and the engines keep their texts in
+// messages-*.ts beside this file; catalog is all of them (no key twice: the unit test checks).
 import type { Entry } from './i18n.js';
+import { adapterMessages } from './messages-adapters.js';
+import { appMessages } from './messages-app.js';
+import { engineMessages } from './messages-engines.js';
+import { runMessages } from './messages-run.js';
 
-export const catalog = {
+export const baseMessages = {
   // --- errors -----------------------------------------------------------------
   'error.prefix': { en: 'git-rollback: ', zh: 'git-rollback：' },
   'error.hint': { en: 'hint: ', zh: '提示：' },
-  'error.aboutDatabase': { en: 'database {name}: ', zh: '数据库 {name}：' },
+  'error.inDatabase': { en: 'database {name}: {text}', zh: '数据库 {name}：{text}' },
   'error.toolFailed': { en: '{tool} failed: {stderr}', zh: '{tool} 失败：{stderr}' },
   'error.toolFailedExit': { en: '{tool} failed (exit {code}): {stderr}', zh: '{tool} 失败（退出码 {code}）：{stderr}' },
   'error.unexpectedHint': {
@@ -886,3 +892,8 @@ export const catalog = {
   'age.month': { en: { one: '{n} month', other: '{n} months' }, zh: '{n} 个月' },
   'age.year': { en: { one: '{n} year', other: '{n} years' }, zh: '{n} 年' },
 } as const satisfies Record<string, Entry>;
+
+export const catalog = { ...baseMessages, ...runMessages, ...appMessages, ...adapterMessages, ...engineMessages } as const satisfies Record<string, Entry>;
+
+/** Each part of the catalog by name (the unit test checks that no key is in two). */
+export const catalogParts = { base: baseMessages, run: runMessages, app: appMessages, adapters: adapterMessages, engines: engineMessages } as const;
