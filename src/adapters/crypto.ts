@@ -253,14 +253,14 @@ export async function checkRecipients(recipients: readonly string[]): Promise<vo
  * Points whose snapshot holds config files or database dumps in clear, with
  * what is in clear: `push` names them and needs --allow-clear.
  */
-export function clearSnapshots(points: readonly Point[]): { tag: string; what: string[] }[] {
-  const out: { tag: string; what: string[] }[] = [];
+export function clearSnapshots(points: readonly Point[]): { tag: string; what: (string | Msg)[] }[] {
+  const out: { tag: string; what: (string | Msg)[] }[] = [];
   for (const p of points) {
     const s = p.note?.snapshot;
     if (!s) continue;
-    const what = [
+    const what: (string | Msg)[] = [
       ...(Array.isArray(s.config) ? s.config : []).filter((f) => f.mode !== '120000' && f.enc !== 'age').map((f) => f.path),
-      ...(Array.isArray(s.databases) ? s.databases : []).filter((d) => !(d.chunks ?? []).every((c) => c.enc === 'age') || (d.chunks ?? []).length === 0).map((d) => `database ${d.name}`),
+      ...(Array.isArray(s.databases) ? s.databases : []).filter((d) => !(d.chunks ?? []).every((c) => c.enc === 'age') || (d.chunks ?? []).length === 0).map((d) => msg('check.database', { name: d.name })),
     ];
     if (what.length > 0) out.push({ tag: p.tag, what });
   }

@@ -186,13 +186,6 @@ export const baseMessages = {
   'plan.select.unknown': { en: '{flag} {item}: unknown part', zh: '{flag} {item}：未知的部分' },
   'plan.select.parts': { en: 'use code, config, paths, db or db:<name>', zh: '可用：code、config、paths、db 或 db:<名称>' },
 
-  // --- the runner's progress lines (interim: cli/step-titles.ts) ------------------
-  'run.stage': { en: 'stage database {name}', zh: '准备数据库 {name}' },
-  'run.swap': { en: 'swap in database {name}', zh: '切换数据库 {name}' },
-  'run.files': { en: { one: 'restore {n} file', other: 'restore {n} files' }, zh: '恢复 {n} 个文件' },
-  'run.worktree': { en: "restore the point's uncommitted work", zh: '恢复回滚点中未提交的改动' },
-  'run.moveCode': { en: 'move code', zh: '切换代码' },
-
   // --- hooks ---------------------------------------------------------------------
   'hook.failed': { en: 'hook {name} (`{command}`) exited {code}: {output}', zh: '钩子 {name}（`{command}`）退出码 {code}：{output}' },
   'hook.afterPointFailed': { en: 'point {tag} was made, but {error}', zh: '回滚点 {tag} 已创建，但 {error}' },
