@@ -3,6 +3,7 @@
 // program names the Debian package that provides it.
 import { execa, type Options, type ResultPromise } from 'execa';
 import { ExternalToolError, RollbackError, redact } from '../core/errors.js';
+import { msg } from '../core/i18n.js';
 
 /** Debian packages for the client tools we call, for "not installed" hints. */
 const PACKAGES: Record<string, string> = {
@@ -22,10 +23,7 @@ const PACKAGES: Record<string, string> = {
 
 export function missingTool(tool: string): RollbackError {
   const pkg = PACKAGES[tool];
-  return new RollbackError(
-    `${tool} is not installed or not on PATH`,
-    pkg ? `install it: apt-get install ${pkg}` : `install ${tool} and make sure it is on PATH`,
-  );
+  return new RollbackError(msg('tool.missing', { tool }), pkg ? msg('tool.missingApt', { pkg }) : msg('tool.missingHint', { tool }));
 }
 
 export interface RunResult {

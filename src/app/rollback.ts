@@ -263,7 +263,7 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
   // Where owner and group cannot be kept, the plan says so.
   const ownerNotes = snapshot ? await ownershipNotes(ctx.repo.root, [...(selection.config ? snapshot.config : []), ...(selection.paths ? snapshot.paths : [])]) : [];
   const filesStep = plan.steps.find((s) => s.id === 'files');
-  filesStep?.details.push(...ownerNotes);
+  filesStep?.details.push(...ownerNotes.map(english));
   filesStep?.local?.details.push(...ownerNotes);
   const frozen: Frozen = {
     backupId: id,
