@@ -33,7 +33,7 @@ export interface PipedOptions {
   stdin?: 'pipe' | 'ignore' | number;
   stdout?: 'pipe' | 'ignore' | number;
   /** Name shown in errors, e.g. "git fast-import" (defaults to the program). */
-  label?: string;
+  label?: string | Msg;
 }
 
 export function startPiped(file: string, args: readonly string[], options: PipedOptions = {}): Piped {

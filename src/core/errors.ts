@@ -101,8 +101,11 @@ export class InterruptedJobError extends RollbackError {
 
 /** An external program (git, pg_dump, …) failed. stderr is kept, secrets redacted. */
 export class ExternalToolError extends RollbackError {
+  /** The program, in English ("pg_restore", "dump command of database main"). */
+  readonly tool: string;
   constructor(
-    readonly tool: string,
+    /** A program name, or a catalog message naming a configured command. */
+    tool: string | Msg,
     readonly exitCodeOfTool: number | undefined,
     readonly stderr: string,
     message?: string | Msg,
@@ -112,6 +115,7 @@ export class ExternalToolError extends RollbackError {
       message ?? { key: exitCodeOfTool === undefined ? 'error.toolFailed' : 'error.toolFailedExit', params: { tool, code: exitCodeOfTool, stderr: firstLines(stderr) } },
       hint,
     );
+    this.tool = typeof tool === 'string' ? tool : en(tool.key, tool.params);
   }
 }
 
