@@ -141,6 +141,17 @@ export const engineMessages = {
   'rdb.listpackEncoding': { en: 'redis value: unknown listpack encoding 0x{byte}', zh: 'redis 值：未知的 listpack 编码 0x{byte}' },
   'rdb.listpackCount': { en: 'redis value: listpack count mismatch', zh: 'redis 值：listpack 计数不符' },
   'rdb.ziplistEncoding': { en: 'redis value: unknown ziplist encoding 0x{byte}', zh: 'redis 值：未知的 ziplist 编码 0x{byte}' },
+  // --- MySQL/MariaDB sessions (engines/mysql-session.ts) ---------------------------------
+  'mysql.hint.password': { en: 'wrong user or password for databases.{name}.url (put the password in the URL through a ${VAR}, or in ~/.my.cnf)', zh: 'databases.{name}.url 的用户名或密码错误（可通过 ${VAR} 把密码放进 URL，或写在 ~/.my.cnf 中）' },
+  'mysql.hint.privilege': { en: 'the user in databases.{name}.url lacks a privilege this needs; docs/databases.md lists the GRANT a restore needs', zh: 'databases.{name}.url 中的用户缺少所需权限；docs/databases.md 列出了恢复所需的 GRANT' },
+  'mysql.hint.lock': { en: 'another session holds a lock on these tables (an open transaction or a long query): end it, or raise databases.{name}.lockWaitTimeout, or set databases.{name}.endSessions', zh: '另一个会话持有这些表的锁（未结束的事务或长查询）：请结束它，或调大 databases.{name}.lockWaitTimeout，或设置 databases.{name}.endSessions' },
+  'mysql.hint.badDb': { en: 'check the database name in databases.{name}.url', zh: '请检查 databases.{name}.url 中的数据库名' },
+  'mysql.hint.connect': { en: 'is the MySQL/MariaDB server running and reachable at the host and port of databases.{name}.url?', zh: 'MySQL/MariaDB 服务器是否在运行，并且能通过 databases.{name}.url 的主机和端口访问？' },
+  'mysql.do.connect': { en: 'connect', zh: '连接' },
+  'mysql.do.query': { en: 'query', zh: '查询' },
+  'mysql.do.statement': { en: 'run a statement', zh: '执行语句' },
+  'mysql.cannotDo': { en: 'cannot {doing} ({where})', zh: '无法{doing}（{where}）' },
+  'mysql.stepError': { en: '{doing}: {error}', zh: '{doing}：{error}' },
   // --- PostgreSQL (engines/postgres.ts) ------------------------------------------------
   'pg.noDbName': { en: 'databases.{name}.url: no database name in the URL path', zh: 'databases.{name}.url：URL 路径中没有数据库名' },
   'pg.strategy': { en: 'restore into {tmp} with the database\'s attributes (psql; pg_restore for tar dumps), then rename swap (old kept as {old})', zh: '连同数据库属性恢复到 {tmp}（psql；tar 格式的转储用 pg_restore），然后改名切换（旧库保留为 {old}）' },
