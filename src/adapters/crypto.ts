@@ -12,6 +12,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config, EncryptionConfig } from '../core/config.js';
 import { ConfigError, ConflictError, CorruptSnapshotError } from '../core/errors.js';
+import { msg, type Msg } from '../core/i18n.js';
 import type { ChunkRef, Point } from '../core/types.js';
 import type { Git } from './git.js';
 
@@ -85,7 +86,7 @@ export class AgeCipher implements ChunkCipher {
   }
 
   async seal(plain: Buffer): Promise<Buffer> {
-    if (!this.canSeal) throw new ConfigError('encryption: no recipients configured', 'add encryption.recipients (age1… public keys) to the config');
+    if (!this.canSeal) throw new ConfigError(msg('crypto.noRecipients'), msg('crypto.noRecipientsHint'));
     const { Encrypter } = await age();
     const e = new Encrypter();
     for (const r of this.recipients) e.addRecipient(r);
@@ -102,9 +103,9 @@ export class AgeCipher implements ChunkCipher {
     } catch (error) {
       const message = (error as Error).message;
       if (/no identity matched/i.test(message)) {
-        throw new ConflictError(`the snapshot is encrypted for other keys: none of the identities in ${this.identityWhere} opens it`, 'use an identity the point was encrypted for (docs/security.md, key rotation); nothing was changed');
+        throw new ConflictError(msg('crypto.otherKeys', { where: this.identityWhere }), msg('crypto.otherKeysHint'));
       }
-      throw new CorruptSnapshotError(`an encrypted object cannot be opened: ${message}`, 'the stored object is damaged; run git fsck, or restore another point');
+      throw new CorruptSnapshotError(msg('crypto.cannotOpen', { error: message }), msg('crypto.cannotOpenHint'));
     }
   }
 
@@ -123,11 +124,8 @@ export class AgeCipher implements ChunkCipher {
   }
 }
 
-function noIdentity(where: string): ConflictError {
-  return new ConflictError(
-    `this snapshot is encrypted and no identity is available (looked in ${where})`,
-    `give the age identity: export ${DEFAULT_IDENTITY_ENV}="AGE-SECRET-KEY-1…", or set encryption.identity to a key file outside the repository; nothing was changed`,
-  );
+function noIdentity(where: string | Msg): ConflictError {
+  return new ConflictError(msg('crypto.noIdentity', { where }), msg('crypto.noIdentityGive', { env: DEFAULT_IDENTITY_ENV }));
 }
 
 /** The identities (AGE-SECRET-KEY-…) in a text: one per line, comments (#) and blank lines ignored. */
@@ -151,7 +149,7 @@ export async function loadIdentities(enc: EncryptionConfig | null, root: string,
     const path = enc.identity.startsWith('~/') ? join(homedir(), enc.identity.slice(2)) : isAbsolute(enc.identity) ? enc.identity : resolve(root, enc.identity);
     const rel = relative(root, path);
     if (!rel.startsWith('..') && !isAbsolute(rel)) {
-      throw new ConfigError(`encryption.identity: ${enc.identity} is inside the repository`, 'keep the key file outside the repository (e.g. ~/.config/git-rollback/age.key), so it is never committed or snapshotted');
+      throw new ConfigError(msg('crypto.identityInRepo', { path: enc.identity }), msg('crypto.identityInRepoHint'));
     }
     places.push(enc.identity);
     const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
@@ -169,7 +167,7 @@ export async function loadIdentities(enc: EncryptionConfig | null, root: string,
 async function dedupSecret(git: Git, cipher: AgeCipher, env: NodeJS.ProcessEnv, create: boolean): Promise<Buffer | null> {
   const given = env[DEDUP_KEY_ENV];
   if (given) {
-    if (!/^[0-9a-f]{64}$/i.test(given)) throw new ConfigError(`${DEDUP_KEY_ENV}: expected 64 hex digits`);
+    if (!/^[0-9a-f]{64}$/i.test(given)) throw new ConfigError(msg('crypto.dedupKey', { env: DEDUP_KEY_ENV }));
     return Buffer.from(given, 'hex');
   }
   const id = await git.revParse(DEDUP_KEY_REF);
@@ -217,7 +215,7 @@ export function anyEncrypted(entries: readonly { enc?: string; chunks?: readonly
 
 export interface Opener {
   ok: boolean;
-  reason: string;
+  reason: string | Msg;
   open(stored: Buffer): Promise<Buffer>;
 }
 
@@ -226,8 +224,8 @@ export async function openerFor(ctx: { git: Git; repo: { root: string }; config:
   if (!entries.some((e) => e.enc)) return { ok: true, reason: '', open: async (b) => b };
   const cipher = await openCipher({ git: ctx.git, root: ctx.repo.root, config: ctx.config, env: ctx.env, forWriting: false });
   if (!cipher?.canOpen) {
-    const err = noIdentity(cipher ? 'the configured places' : `$${DEFAULT_IDENTITY_ENV}`);
-    return { ok: false, reason: `encrypted files cannot be checked: ${err.message}`, open: () => Promise.reject(err) };
+    const err = noIdentity(cipher ? msg('crypto.configuredPlaces') : `$${DEFAULT_IDENTITY_ENV}`);
+    return { ok: false, reason: msg('crypto.cannotCheck', { error: err.msg as Msg }), open: () => Promise.reject(err) };
   }
   return { ok: true, reason: '', open: (b) => cipher.open(b) };
 }
@@ -246,7 +244,7 @@ export async function checkRecipients(recipients: readonly string[]): Promise<vo
     try {
       new Encrypter().addRecipient(r);
     } catch (error) {
-      throw new ConfigError(`encryption.recipients: ${r.slice(0, 20)}…: not an age recipient (${(error as Error).message})`, 'recipients look like age1… (age-keygen -y key.txt, or git rollback keygen)');
+      throw new ConfigError(msg('crypto.badRecipient', { recipient: r.slice(0, 20), error: (error as Error).message }), msg('crypto.badRecipientHint'));
     }
   }
 }
@@ -255,14 +253,14 @@ export async function checkRecipients(recipients: readonly string[]): Promise<vo
  * Points whose snapshot holds config files or database dumps in clear, with
  * what is in clear: `push` names them and needs --allow-clear.
  */
-export function clearSnapshots(points: readonly Point[]): { tag: string; what: string[] }[] {
-  const out: { tag: string; what: string[] }[] = [];
+export function clearSnapshots(points: readonly Point[]): { tag: string; what: (string | Msg)[] }[] {
+  const out: { tag: string; what: (string | Msg)[] }[] = [];
   for (const p of points) {
     const s = p.note?.snapshot;
     if (!s) continue;
-    const what = [
+    const what: (string | Msg)[] = [
       ...(Array.isArray(s.config) ? s.config : []).filter((f) => f.mode !== '120000' && f.enc !== 'age').map((f) => f.path),
-      ...(Array.isArray(s.databases) ? s.databases : []).filter((d) => !(d.chunks ?? []).every((c) => c.enc === 'age') || (d.chunks ?? []).length === 0).map((d) => `database ${d.name}`),
+      ...(Array.isArray(s.databases) ? s.databases : []).filter((d) => !(d.chunks ?? []).every((c) => c.enc === 'age') || (d.chunks ?? []).length === 0).map((d) => msg('check.database', { name: d.name })),
     ];
     if (what.length > 0) out.push({ tag: p.tag, what });
   }

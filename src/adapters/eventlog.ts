@@ -3,6 +3,8 @@
 import { hostname } from 'node:os';
 import { cloneId } from './clone-id.js';
 import type { Git } from './git.js';
+import { RollbackError } from '../core/errors.js';
+import { msg } from '../core/i18n.js';
 
 export const LOG_REF = 'refs/rollback/log';
 
@@ -64,7 +66,7 @@ export class EventLog {
       const r = await this.git.run(['update-ref', '--stdin'], { input: `start\n${command}\nprepare\ncommit\n`, allowFail: true });
       if (r.exitCode === 0) return full;
     }
-    throw new Error('could not append to the event log (it kept changing)');
+    throw new RollbackError(msg('eventlog.busy'));
   }
 
   /** Newest first. */

@@ -8,6 +8,7 @@ import { dirname, join, posix } from 'node:path';
 
 import { CorruptSnapshotError, RollbackError } from '../core/errors.js';
 import { pathProblem, showName } from '../core/validate.js';
+import { msg, type Msg } from '../core/i18n.js';
 
 const GLOB_CHARS = /[*?[\]{}!]/;
 
@@ -148,7 +149,7 @@ export interface SafeDir {
 
 function assertSafeRel(rel: string): void {
   const problem = pathProblem(rel);
-  if (problem) throw new UnsafePathError(`refusing to write ${showName(rel)}: ${problem}`, 'nothing outside the repository or inside .git is ever written');
+  if (problem) throw new UnsafePathError(msg('files.refuseWrite', { path: showName(rel), problem }), msg('files.refuseWriteHint'));
 }
 
 /**
@@ -184,13 +185,12 @@ export async function openSafeDir(root: string, relDir: string, create: boolean)
           }
           if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'EMLINK') {
             const st = await lstat(next).catch(() => null);
-            const what = st?.isSymbolicLink() ? 'a symbolic link' : 'not a directory';
-            throw new UnsafePathError(`refusing to write under ${showName(shown)}: it is ${what}`, 'a restore never writes through a symbolic link; move it away if it is yours, then run again');
+            throw new UnsafePathError(msg(st?.isSymbolicLink() ? 'files.underLink' : 'files.underFile', { path: showName(shown) }), msg('files.underLinkHint'));
           }
           throw error;
         }
       }
-      if (!opened) throw new UnsafePathError(`cannot open the folder ${showName(shown)}`);
+      if (!opened) throw new UnsafePathError(msg('files.cannotOpen', { path: showName(shown) }));
       await handle.close();
       handle = opened;
       real = `${real}/${part}`;
@@ -255,7 +255,7 @@ export async function placeFile(root: string, rel: string, staged: string, optio
     const target = dir.path(name);
     const existing = await lstat(target).catch(() => null);
     if (existing?.isDirectory()) {
-      throw new RollbackError(`cannot restore ${rel}: a directory is in its place`, 'move the directory away, then run the rollback again');
+      throw new RollbackError(msg('files.dirInPlace', { path: rel }), msg('files.dirInPlaceHint'));
     }
     const owner = wantedOwner(existing, options.owner, await lstat(dir.path('.')).catch(() => null));
     let ownerKept = true;
@@ -298,7 +298,7 @@ export async function placeSymlink(root: string, rel: string, link: string, job:
     const target = dir.path(name);
     const existing = await lstat(target).catch(() => null);
     if (existing?.isDirectory()) {
-      throw new RollbackError(`cannot restore ${rel}: a directory is in its place`, 'move the directory away, then run the rollback again');
+      throw new RollbackError(msg('files.dirInPlace', { path: rel }), msg('files.dirInPlaceHint'));
     }
     const temp = dir.path(`.${name}.rollback-${job}.lnk`);
     await rm(temp, { force: true });
@@ -332,7 +332,7 @@ async function syncHandleDir(dir: SafeDir): Promise<void> {
  * (this process may not set them): the file will belong to the user running
  * the rollback instead.
  */
-export async function ownershipNotes(root: string, entries: readonly { path: string; mode: string; uid?: number; gid?: number }[]): Promise<string[]> {
+export async function ownershipNotes(root: string, entries: readonly { path: string; mode: string; uid?: number; gid?: number }[]): Promise<Msg[]> {
   const euid = process.geteuid?.() ?? -1;
   if (euid === 0) return [];
   const cannot: string[] = [];
@@ -344,8 +344,5 @@ export async function ownershipNotes(root: string, entries: readonly { path: str
   }
   if (cannot.length === 0) return [];
   const who = `${euid}:${process.getegid?.() ?? '?'}`;
-  return [
-    `owner kept: no for ${cannot.length} file${cannot.length === 1 ? '' : 's'}: ${cannot.slice(0, 5).join(', ')}${cannot.length > 5 ? ', …' : ''} — ` +
-      `they will belong to ${who} (this user may not give files away; run as their owner or root to keep it)`,
-  ];
+  return [msg('files.ownerNotKept', { n: cannot.length, paths: `${cannot.slice(0, 5).join(', ')}${cannot.length > 5 ? ', …' : ''}`, who })];
 }

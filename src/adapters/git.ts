@@ -11,6 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { spawn as spawnProcess } from 'node:child_process';
 import { ExternalToolError, UsageError, redact } from '../core/errors.js';
 import { missingTool, OWN_GROUP } from './tools.js';
+import { en, msg } from '../core/i18n.js';
 
 /** The empty tree of each object format (git knows both without storing them). */
 export const EMPTY_TREES = {
@@ -77,17 +78,17 @@ export class Git {
     const probe = new Git(cwd);
     const r = await probe.run(['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--git-common-dir', '--show-toplevel'], { allowFail: true });
     if (r.exitCode !== 0 && /must be run in a work tree/.test(r.stderr)) {
-      throw new UsageError('this is a bare repository: git-rollback needs a working tree', 'run it in a clone with a working tree (git clone <bare> <dir>)');
+      throw new UsageError(msg('git.bare'), msg('git.bareHint'));
     }
     if (r.exitCode !== 0) {
       if (/not a git repository/i.test(r.stderr)) {
-        throw new UsageError('not a git repository (or any parent up to the mount point)', 'run git-rollback inside a git repository, or `git init` one');
+        throw new UsageError(msg('git.notRepo'), msg('git.notRepoHint'));
       }
       throw new ExternalToolError('git rev-parse', r.exitCode, redact(r.stderr));
     }
     const [bare, gitDir, commonDirRaw, top] = r.stdout.split('\n');
     if (bare === 'true' || !top) {
-      throw new UsageError('this is a bare repository: git-rollback needs a working tree', 'run it in a clone with a working tree (git clone <bare> <dir>)');
+      throw new UsageError(msg('git.bare'), msg('git.bareHint'));
     }
     const commonDir = resolve(cwd, commonDirRaw ?? gitDir ?? '.git');
     const git = new Git(top);
@@ -225,7 +226,7 @@ export class Git {
       config: { 'core.bigFileThreshold': '1m', 'core.compression': '1' },
     });
     const ids = r.stdout.trim().split('\n');
-    if (ids.length !== paths.length) throw new ExternalToolError('git hash-object', 0, `expected ${paths.length} ids, got ${ids.length}`);
+    if (ids.length !== paths.length) throw new ExternalToolError('git hash-object', 0, en('git.hashCount', { expected: paths.length, got: ids.length }));
     return ids;
   }
 

@@ -12,6 +12,7 @@ import type { Mode } from '../core/plan.js';
 import type { StepKind } from '../core/plan.js';
 import { CorruptSnapshotError } from '../core/errors.js';
 import { syncDir } from './files.js';
+import { msg, type Msg } from '../core/i18n.js';
 
 export const JOURNAL_SCHEMA = 2;
 
@@ -21,7 +22,10 @@ export interface JournalStep {
   /** Stable within a job: "capture", "stage:main", "swap:main", "code", … */
   id: string;
   kind: StepKind;
+  /** English (the journal is language-neutral). */
   title: string;
+  /** The same title as a catalog message (key and parameters), so any process shows it in its user's language. */
+  local?: Msg;
   state: StepState;
   /** Time the step's run (or revert) took. */
   ms?: number;
@@ -63,8 +67,10 @@ export interface Journal {
   updatedAt: string;
   /** forward: running the steps; revert: putting back what ran. */
   direction: 'forward' | 'revert';
-  /** Why the job is being reverted (the error, or "interrupted"). */
+  /** Why the job is being reverted (the error, or "interrupted"), in English. */
   error?: string;
+  /** The same as a catalog message, when the error had one. */
+  errorLocal?: Msg;
   steps: JournalStep[];
   /** Every temp object recorded by any step, before it was made. */
   temps: Array<TempObject & { removed?: boolean }>;
@@ -92,13 +98,10 @@ export class JournalFile {
     try {
       j = JSON.parse(text) as Journal;
     } catch {
-      throw new CorruptSnapshotError(`the rollback journal ${this.path} cannot be parsed`, 'it was written by a crashed run or edited by hand; inspect it, then move it away');
+      throw new CorruptSnapshotError(msg('journal.unparsable', { path: this.path }), msg('journal.unparsableHint'));
     }
     if (j.schema !== JOURNAL_SCHEMA) {
-      throw new CorruptSnapshotError(
-        `the rollback journal ${this.path} has schema ${String(j.schema)}; this git-rollback reads schema ${JOURNAL_SCHEMA}`,
-        'finish or abort it with the git-rollback version that wrote it',
-      );
+      throw new CorruptSnapshotError(msg('journal.schema', { path: this.path, schema: String(j.schema), reads: JOURNAL_SCHEMA }), msg('journal.schemaHint'));
     }
     return j;
   }

@@ -19,6 +19,7 @@ import { link, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promis
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LockedError } from '../core/errors.js';
+import { msg, type Msg } from '../core/i18n.js';
 
 export interface LockInfo {
   pid: number;
@@ -52,7 +53,7 @@ export class RepoLock {
    * Takes the lock, waiting up to `waitMs` for another run to finish
    * (`onWait` is told once, when the wait starts).
    */
-  async acquire(command: string, waitMs = 0, onWait?: (holder: string) => void): Promise<void> {
+  async acquire(command: string, waitMs = 0, onWait?: (holder: Msg) => void): Promise<void> {
     await mkdir(this.stateDir, { recursive: true });
     const deadline = Date.now() + waitMs;
     let told = false;
@@ -72,10 +73,12 @@ export class RepoLock {
         continue;
       }
       throw new LockedError(
-        `another git-rollback is running: ${who}`,
+        msg('lock.held', { who }),
         waitMs > 0
-          ? `it still held the lock after ${Math.round(waitMs / 1000)} s; try again later, or wait longer with --wait <duration>`
-          : `wait for it (or run with --wait 5m); if no such process exists, ${seen.why === 'other host' ? `check on ${seen.info?.host ?? 'that host'}, then remove ${this.path}` : `remove ${this.path}`}`,
+          ? msg('lock.stillHeld', { seconds: Math.round(waitMs / 1000) })
+          : msg('lock.waitHint', {
+              then: seen.why === 'other host' ? msg('lock.checkHost', { host: seen.info?.host ?? msg('lock.thatHost'), path: this.path }) : msg('lock.remove', { path: this.path }),
+            }),
       );
     }
   }
@@ -259,6 +262,6 @@ function openBy(path: string): boolean | null {
   return false;
 }
 
-export function describeHolder(info: LockInfo | null): string {
-  return info ? `${info.command} (pid ${info.pid} on ${info.host}, since ${info.startedAt})` : 'another git-rollback (the lock file cannot be read)';
+export function describeHolder(info: LockInfo | null): Msg {
+  return info ? msg('lock.holder', { command: info.command, pid: info.pid, host: info.host, since: info.startedAt }) : msg('lock.unreadable');
 }

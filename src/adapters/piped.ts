@@ -6,8 +6,9 @@
 // secrets redacted.
 import type { Readable, Writable } from 'node:stream';
 import type { Options } from 'execa';
-import { ExternalToolError, redact } from '../core/errors.js';
+import { ExternalToolError, redact, RollbackError } from '../core/errors.js';
 import { missingTool, spawn } from './process.js';
+import { msg, type Msg } from '../core/i18n.js';
 
 /** Bytes of stderr kept for error messages: the end is where tools say why they failed. */
 const STDERR_TAIL = 16 * 1024;
@@ -20,7 +21,7 @@ export interface Piped {
   /** Resolves with the exit code (never rejects for a non-zero exit; rejects if the program is missing). */
   exit(): Promise<number>;
   /** Resolves when it exited 0; otherwise throws ExternalToolError with the stderr tail. */
-  wait(hint?: string): Promise<void>;
+  wait(hint?: string | Msg): Promise<void>;
   kill(): void;
 }
 
@@ -32,7 +33,7 @@ export interface PipedOptions {
   stdin?: 'pipe' | 'ignore' | number;
   stdout?: 'pipe' | 'ignore' | number;
   /** Name shown in errors, e.g. "git cat-file" (defaults to the program). */
-  label?: string;
+  label?: string | Msg;
 }
 
 export function startPiped(file: string, args: readonly string[], options: PipedOptions = {}): Piped {
@@ -75,7 +76,7 @@ export function startPiped(file: string, args: readonly string[], options: Piped
     stdout: sub.stdout as Readable,
     stderr: () => redact(tail.length > STDERR_TAIL ? tail.slice(-STDERR_TAIL) : tail),
     exit: () => exited,
-    async wait(hint?: string) {
+    async wait(hint?: string | Msg) {
       const code = await exited;
       if (code !== 0) throw new ExternalToolError(label, code, piped.stderr(), undefined, hint);
     },
@@ -98,7 +99,7 @@ export function drained(stream: Writable): Promise<void> {
     };
     const onDrain = () => done();
     const onError = (error: Error) => done(error);
-    const onClose = () => done(new Error('stream closed before it drained'));
+    const onClose = () => done(new RollbackError(msg('stream.closed')));
     stream.on('drain', onDrain);
     stream.on('error', onError);
     stream.on('close', onClose);

@@ -15,6 +15,7 @@ import type { ChunkCipher } from './crypto.js';
 import { DEFAULT_IDENTITY_ENV } from './crypto.js';
 import { finishFile, permissionBits, placeFile, placeSymlink, removeFileSafely, sha256File } from './files.js';
 import type { Git } from './git.js';
+import { msg } from '../core/i18n.js';
 
 export interface StagedPath {
   entry: FileEntry;
@@ -36,7 +37,7 @@ export function stagingPlan(stateDir: string, root: string, entries: readonly Fi
   const dir = stageDir(stateDir, job);
   return entries.map((entry, i) => {
     const problem = pathProblem(entry.path);
-    if (problem) throw new CorruptSnapshotError(`refusing to restore ${showName(entry.path)}: ${problem}`, 'nothing was changed; the point is damaged or hostile');
+    if (problem) throw new CorruptSnapshotError(msg('snap.refuseRestore', { path: showName(entry.path), problem }), msg('snap.hostileHint'));
     return { entry, root, target: join(root, entry.path), temp: entry.mode === '120000' ? null : join(dir, String(i + 1)) };
   });
 }
@@ -73,11 +74,11 @@ export async function stageAll(git: Git, plan: readonly StagedPath[], cipher: Ch
 async function writeStaged(git: Git, p: StagedPath, data: Buffer | null | undefined, cipher: ChunkCipher | null): Promise<void> {
   const temp = p.temp as string;
   await rm(temp, { force: true });
-  if (data === null) throw new CorruptSnapshotError(`snapshot object for ${p.entry.path} is missing (${p.entry.blob.slice(0, 12)})`, 'the point is damaged; run git fsck, or roll back to another point');
+  if (data === null) throw new CorruptSnapshotError(msg('snap.objectMissing', { path: p.entry.path, blob: p.entry.blob.slice(0, 12) }), msg('snap.damagedHint'));
   if (p.entry.enc) {
-    if (!cipher) throw new ConflictError(`${p.entry.path} is encrypted and no age identity is available`, `export ${DEFAULT_IDENTITY_ENV}="AGE-SECRET-KEY-1…" or set encryption.identity; nothing was changed`);
+    if (!cipher) throw new ConflictError(msg('crypto.noIdentityFor', { what: p.entry.path }), msg('crypto.noIdentityHint', { env: DEFAULT_IDENTITY_ENV }));
     const sealed = data ?? (await git.readBlobs([p.entry.blob])).get(p.entry.blob);
-    if (!sealed) throw new CorruptSnapshotError(`snapshot object for ${p.entry.path} is missing (${p.entry.blob.slice(0, 12)})`);
+    if (!sealed) throw new CorruptSnapshotError(msg('snap.objectMissing', { path: p.entry.path, blob: p.entry.blob.slice(0, 12) }));
     await writeFile(temp, await cipher.open(sealed), { mode: 0o600, flag: 'wx' });
   } else if (data !== undefined) {
     await writeFile(temp, data, { mode: 0o600, flag: 'wx' });
@@ -86,7 +87,7 @@ async function writeStaged(git: Git, p: StagedPath, data: Buffer | null | undefi
   }
   if ((await sha256File(temp)) !== p.entry.sha256) {
     await rm(temp, { force: true });
-    throw new CorruptSnapshotError(`snapshot content of ${p.entry.path} does not match its checksum`, 'the point is damaged; run git fsck, or roll back to another point');
+    throw new CorruptSnapshotError(msg('snap.checksum', { path: p.entry.path }), msg('snap.damagedHint'));
   }
   await finishFile(temp, p.entry.mode);
 }

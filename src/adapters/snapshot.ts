@@ -6,6 +6,7 @@ import { lstat, mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { aboutDatabase, ConflictError, CorruptSnapshotError, RollbackError } from '../core/errors.js';
+import { msg, type Msg } from '../core/i18n.js';
 import { DEFAULT_IDENTITY_ENV } from './crypto.js';
 import type { Config } from '../core/config.js';
 import type { DumpStore, Engine } from '../core/engine.js';
@@ -31,13 +32,14 @@ export interface CaptureRequest {
   cipher?: ChunkCipher | null;
   /** The newest dump of each database made in this clone: reused when its engine shows the database unchanged since. */
   previous?: ReadonlyMap<string, DatabaseEntry>;
-  onProgress?: (text: string) => void;
+  /** What is being snapshotted now, for progress lines in the user's language. */
+  onProgress?: (text: Msg) => void;
 }
 
 export interface CaptureResult {
   snapshot: SnapshotInfo;
   manifest: Manifest;
-  warnings: string[];
+  warnings: (string | Msg)[];
 }
 
 export function stateDir(repo: RepoInfo): string {
@@ -45,7 +47,7 @@ export function stateDir(repo: RepoInfo): string {
 }
 
 export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequest): Promise<CaptureResult> {
-  const warnings: string[] = [];
+  const warnings: (string | Msg)[] = [];
   const tmp = join(stateDir(repo), 'tmp');
   await mkdir(tmp, { recursive: true });
 
@@ -53,12 +55,12 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
     ? await captureWorktree(git, repo, req.head, req.branch, req.includeUntracked, req.date, tmp)
     : null;
 
-  const collect = async (patterns: string[], label: string): Promise<FileEntry[]> => {
+  const collect = async (patterns: string[], label: 'config' | 'paths'): Promise<FileEntry[]> => {
     if (patterns.length === 0) return [];
     const expanded = await expandPatterns(repo.root, patterns);
     const unmatched = expanded.unmatched;
     let files = expanded.files;
-    for (const u of unmatched) warnings.push(`${label} pattern "${u}" matched no file`);
+    for (const u of unmatched) warnings.push(msg('snap.unmatched', { label: msg(`snap.label.${label}`), pattern: u }));
     const all = await Promise.all(files.map((f) => fileFacts(join(repo.root, f))));
     // A symlink is kept as a link only when it points inside the repository (a
     // restore refuses any other: docs/security.md); its target is never read.
@@ -66,8 +68,8 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
       const link = all[i]?.link;
       if (link === undefined) return true;
       const problem = linkProblem(f, link);
-      if (problem) warnings.push(`${label} file ${f} is a symbolic link to ${link}, outside the repository: not snapshotted (copy the file into the repository, or snapshot it where it lives)`);
-      else warnings.push(`${label} file ${f} is a symbolic link (to ${link}): the link is kept, not the file it points to`);
+      if (problem) warnings.push(msg('snap.linkOutside', { label: msg(`snap.label.${label}`), path: f, link }));
+      else warnings.push(msg('snap.linkKept', { label: msg(`snap.label.${label}`), path: f, link }));
       return !problem;
     });
     files = files.filter((_, i) => keep[i]);
@@ -103,26 +105,26 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
     return entries;
   };
 
-  req.onProgress?.('config files');
+  req.onProgress?.(msg('snap.config'));
   const config = req.parts.config ? await collect(req.config.config, 'config') : [];
-  req.onProgress?.('data paths');
+  req.onProgress?.(msg('snap.paths'));
   const paths = req.parts.paths ? await collect(req.config.paths, 'paths') : [];
 
   const databases: DatabaseEntry[] = [];
   for (const engine of req.parts.databases) {
-    if (!req.dumpStore) throw new RollbackError('internal: no dump store for databases');
-    req.onProgress?.(`database ${engine.name} (${engine.engine})`);
+    if (!req.dumpStore) throw new RollbackError(msg('snap.noDumpStore'));
+    req.onProgress?.(msg('snap.database', { name: engine.name, engine: engine.engine }));
     databases.push((await reusedDump(git, engine, req.previous?.get(engine.name))) ?? (await dumpDatabase(engine, req.dumpStore)));
   }
 
   const captures: CaptureEntry[] = [];
   if (req.parts.captures) {
     for (const [name, command] of Object.entries(req.config.capture)) {
-      req.onProgress?.(`capture ${name}`);
+      req.onProgress?.(msg('snap.capture', { name }));
       const { execa } = await import('execa');
       const r = await execa('sh', ['-c', command], { cwd: repo.root, reject: false, encoding: 'buffer', all: true, timeout: 60_000 });
       const out = Buffer.from((r.all as unknown as Uint8Array) ?? new Uint8Array());
-      if (r.exitCode !== 0) warnings.push(`capture "${name}" exited with ${r.exitCode ?? 'a signal'}`);
+      if (r.exitCode !== 0) warnings.push(r.exitCode === undefined ? msg('snap.captureSignal', { name }) : msg('snap.captureExit', { name, code: r.exitCode }));
       const blob = await git.hashBuffer(out);
       captures.push({ name, command, exitCode: r.exitCode ?? -1, size: out.length, blob, sha256: createHash('sha256').update(out).digest('hex') });
     }
@@ -198,7 +200,7 @@ export async function storeDump(
   engine: Engine,
   store: DumpStore,
   produce: (out: PassThrough) => Promise<Awaited<ReturnType<Engine['dump']>>>,
-  warn?: (text: string) => void,
+  warn?: (text: string | Msg) => void,
 ): Promise<DatabaseEntry> {
   try {
     return await storeDumpUnlabelled(engine, store, produce, warn);
@@ -211,7 +213,7 @@ async function storeDumpUnlabelled(
   engine: Engine,
   store: DumpStore,
   produce: (out: PassThrough) => Promise<Awaited<ReturnType<Engine['dump']>>>,
-  warn?: (text: string) => void,
+  warn?: (text: string | Msg) => void,
 ): Promise<DatabaseEntry> {
   const started = Date.now();
   const pipe = new PassThrough({ highWaterMark: 1024 * 1024 });
@@ -226,12 +228,12 @@ async function storeDumpUnlabelled(
   }
   if (!pipe.writableEnded) pipe.end();
   const written = await stored;
-  for (const w of outcome.warnings ?? []) warn?.(`database ${engine.name}: ${w}`);
+  for (const w of outcome.warnings ?? []) warn?.(msg('error.inDatabase', { name: engine.name, text: w }));
   if (outcome.absent) {
     return { name: engine.name, engine: engine.engine, format: outcome.format, path: `db/${engine.name}.${outcome.ext}`, size: 0, sha256: written.sha256, chunks: [], tool: outcome.tool, ms: Date.now() - started, absent: true };
   }
   if (written.size === 0) {
-    throw new RollbackError(`database ${engine.name}: the dump was empty, so no point was made`, 'check the dump command or the database');
+    throw new RollbackError(msg('error.inDatabase', { name: engine.name, text: msg('snap.emptyDump') }), msg('snap.emptyDumpHint'));
   }
   return {
     name: engine.name,
@@ -276,7 +278,7 @@ export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { e
     const contents = await git.readBlobs(small.map((e) => e.entry.blob));
     for (const { entry, rel } of entries) {
       const problem = pathProblem(rel);
-      if (problem) throw new CorruptSnapshotError(`refusing to restore ${showName(rel)}: ${problem}`, 'nothing was changed; the point is damaged or hostile');
+      if (problem) throw new CorruptSnapshotError(msg('snap.refuseRestore', { path: showName(rel), problem }), msg('snap.hostileHint'));
       const target = join(root, rel);
       if (entry.mode === '120000') {
         staged.push({ entry, root, rel, target, temp: null });
@@ -285,9 +287,9 @@ export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { e
       const temp = join(stageDir, String(++n));
       staged.push({ entry, root, rel, target, temp });
       const data = contents.get(entry.blob);
-      if (data === null) throw new CorruptSnapshotError(`snapshot object for ${rel} is missing (${entry.blob.slice(0, 12)})`, 'the point is damaged; run git fsck, or roll back to another point');
+      if (data === null) throw new CorruptSnapshotError(msg('snap.objectMissing', { path: rel, blob: entry.blob.slice(0, 12) }), msg('snap.damagedHint'));
       if (data !== undefined && entry.enc) {
-        if (!cipher) throw new ConflictError(`${rel} is encrypted and no age identity is available`, `export ${DEFAULT_IDENTITY_ENV}="AGE-SECRET-KEY-1…" or set encryption.identity; nothing was changed`);
+        if (!cipher) throw new ConflictError(msg('crypto.noIdentityFor', { what: rel }), msg('crypto.noIdentityHint', { env: DEFAULT_IDENTITY_ENV }));
         await writeFile(temp, await cipher.open(data), { mode: 0o600, flag: 'w' });
       } else if (data !== undefined) {
         await writeFile(temp, data, { mode: 0o600, flag: 'w' });
@@ -297,7 +299,7 @@ export async function stageFiles(git: Git, repo: RepoInfo, entries: readonly { e
       }
       const sum = await sha256File(temp);
       if (sum !== entry.sha256) {
-        throw new CorruptSnapshotError(`snapshot content of ${rel} does not match its checksum`, 'the point is damaged; run git fsck, or roll back to another point');
+        throw new CorruptSnapshotError(msg('snap.checksum', { path: rel }), msg('snap.damagedHint'));
       }
       await finishFile(temp, entry.mode);
     }

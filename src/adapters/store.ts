@@ -7,6 +7,7 @@ import { ConflictError } from '../core/errors.js';
 import { parseTagMessage, parseTagName, snapshotRef, tagMessage, type TagPrefixes } from '../core/points.js';
 import { POINT_KINDS, type Person, type Point, type PointKind, type PointNote, type ReleaseInfo, type SnapshotInfo } from '../core/types.js';
 import type { Git } from './git.js';
+import { msg } from '../core/i18n.js';
 
 export const NOTES_REF = 'refs/notes/rollback';
 
@@ -171,7 +172,7 @@ export class PointStore {
     } catch (error) {
       await this.git.removeNote(NOTES_REF, tagObject).catch(() => undefined);
       if (/already exists|reference already exists|cannot lock ref/i.test(String((error as Error).message))) {
-        throw new ConflictError(`point ${tag} already exists`, 'choose another --name, or delete the old one: git rollback delete ' + tag);
+        throw new ConflictError(msg('point.exists', { tag }), msg('store.existsHint', { tag }));
       }
       throw error;
     }
@@ -239,7 +240,7 @@ export class PointStore {
     const sizes = await this.git.objectSizes(ids);
     const gone = [...sizes].filter(([, s]) => s === null);
     if (gone.length > 0) {
-      throw new ConflictError(`${gone.length} object${gone.length === 1 ? '' : 's'} of the deleted points no longer exist (git gc ran)`, 'the points cannot be restored; a remote may still have them: git rollback fetch');
+      throw new ConflictError(msg('store.gone', { n: gone.length }), msg('store.goneHint'));
     }
     const commands = removed.flatMap((r) => [`create refs/tags/${r.tag} ${r.tagObject}`, ...(r.snapshotRef && r.snapshotCommit ? [`create ${r.snapshotRef} ${r.snapshotCommit}`] : [])]);
     await this.git.updateRefs(commands);

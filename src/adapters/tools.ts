@@ -1,6 +1,7 @@
 // "<tool> is not installed" errors that name the Debian package to install.
 // Kept apart from process.ts so that importing it does not load execa.
 import { RollbackError } from '../core/errors.js';
+import { msg } from '../core/i18n.js';
 
 /** Debian packages for the client tools we call, for "not installed" hints. */
 const PACKAGES: Record<string, string> = {
@@ -20,10 +21,7 @@ const PACKAGES: Record<string, string> = {
 
 export function missingTool(tool: string): RollbackError {
   const pkg = PACKAGES[tool];
-  return new RollbackError(
-    `${tool} is not installed or not on PATH`,
-    pkg ? `install it: apt-get install ${pkg}` : `install ${tool} and make sure it is on PATH`,
-  );
+  return new RollbackError(msg('tool.missing', { tool }), pkg ? msg('tool.missingApt', { pkg }) : msg('tool.missingHint', { tool }));
 }
 
 /**

@@ -5,6 +5,7 @@
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError } from '../core/errors.js';
+import { msg, type Msg } from '../core/i18n.js';
 import type { WorktreeState } from '../core/types.js';
 import type { Git, RepoInfo } from './git.js';
 
@@ -19,7 +20,7 @@ export async function captureWorktree(
 ): Promise<WorktreeState | null> {
   const status = await git.status();
   if (status.conflicted.length > 0) {
-    throw new ConflictError(`the working tree has unresolved conflicts (${status.conflicted.slice(0, 3).join(', ')})`, 'resolve them (or git merge --abort) first');
+    throw new ConflictError(msg('worktree.conflicts', { paths: status.conflicted.slice(0, 3).join(', ') }), msg('rollback.conflictsHint'));
   }
   const untracked = includeUntracked ? status.untracked : [];
   if (status.tracked.length === 0 && untracked.length === 0) return null;
@@ -57,21 +58,21 @@ async function currentTrees(git: Git, repo: RepoInfo, untracked: readonly string
  * as captured (`state` null: as a clean checkout with no untracked files).
  * Compares tree ids, so it is exact and costs what `git stash create` does.
  */
-export async function worktreeMatches(git: Git, repo: RepoInfo, state: WorktreeState | null): Promise<{ ok: boolean; detail: string }> {
+export async function worktreeMatches(git: Git, repo: RepoInfo, state: WorktreeState | null): Promise<{ ok: boolean; detail: Msg }> {
   const status = await git.status();
   if (!state) {
     const n = status.tracked.length + status.untracked.length;
-    return n === 0 ? { ok: true, detail: 'clean' } : { ok: false, detail: `${n} uncommitted file${n === 1 ? '' : 's'} that were not there before: ${[...status.tracked, ...status.untracked].slice(0, 3).join(', ')}` };
+    return n === 0 ? { ok: true, detail: msg('worktree.clean') } : { ok: false, detail: msg('worktree.newFiles', { n, paths: [...status.tracked, ...status.untracked].slice(0, 3).join(', ') }) };
   }
   const tmp = join(repo.commonDir, 'rollback', 'tmp');
   await mkdir(tmp, { recursive: true });
   const now = await currentTrees(git, repo, status.untracked, tmp);
   const tree = (c: string) => git.text(['rev-parse', `${c}^{tree}`]);
-  if (now.index !== (await tree(state.index))) return { ok: false, detail: 'the index differs from before' };
-  if (now.work !== (await tree(state.commit))) return { ok: false, detail: 'tracked files differ from before' };
+  if (now.index !== (await tree(state.index))) return { ok: false, detail: msg('worktree.indexDiffers') };
+  if (now.work !== (await tree(state.commit))) return { ok: false, detail: msg('worktree.trackedDiffer') };
   const was = state.untracked ? await tree(state.untracked) : null;
-  if (now.untracked !== was) return { ok: false, detail: 'untracked files differ from before' };
-  return { ok: true, detail: 'as before' };
+  if (now.untracked !== was) return { ok: false, detail: msg('worktree.untrackedDiffer') };
+  return { ok: true, detail: msg('worktree.asBefore') };
 }
 
 /**

@@ -10,6 +10,7 @@ import { PointStore } from '../adapters/store.js';
 import { resolveDatabase, type Config } from '../core/config.js';
 import type { DatabaseConfig, DumpStore, Engine } from '../core/engine.js';
 import { UsageError } from '../core/errors.js';
+import { msg } from '../core/i18n.js';
 import type { TagPrefixes } from '../core/points.js';
 import type { TransferListener } from '../core/progress.js';
 import { assessTrust, requireTrust, trustFromEnv, type TrustState } from './trust.js';
@@ -47,7 +48,7 @@ export interface OpenOptions {
 export async function openContext(options: OpenOptions = {}): Promise<Context> {
   const { git, repo } = await Git.open(options.cwd ?? process.cwd());
   if (options.needCommit !== false && !(await git.revParse('HEAD'))) {
-    throw new UsageError('this repository has no commits yet', 'make a first commit: git add -A && git commit -m "first commit"');
+    throw new UsageError(msg('context.noCommits'), msg('context.noCommitsHint'));
   }
   const dir = stateDir(repo);
   // Before loading (a code config runs when loaded), decide whether it is approved.

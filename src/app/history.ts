@@ -11,6 +11,7 @@ import { expandPatterns, fileFacts } from '../adapters/files.js';
 import { JournalFile, processGone, type Journal } from '../adapters/journal.js';
 import type { LockInfo } from '../adapters/lock.js';
 import type { DatabaseConfig } from '../core/engine.js';
+import { english, msg, type Msg } from '../core/i18n.js';
 import {
   diffCaptureEntries,
   diffDatabases,
@@ -83,7 +84,14 @@ export interface DatabaseDrift {
   name: string;
   engine: string;
   state: 'same' | 'changed' | 'unknown' | 'missing' | 'new';
+  /** English, for JSON. */
   detail: string;
+  /** The same as a catalog message (left out of JSON: statusToJSON). */
+  local: Msg;
+}
+
+function drift(name: string, engine: string, state: DatabaseDrift['state'], local: Msg): DatabaseDrift {
+  return { name, engine, state, detail: english(local), local };
 }
 
 export interface Status {
@@ -121,10 +129,22 @@ export interface InProgress {
   direction: Journal['direction'];
   error: string | null;
   steps: Array<{ id: string; title: string; state: string }>;
-  /** Per resource: at the target, as before, part-way. */
+  /** Per resource: at the target, as before, part-way (English, for JSON). */
   where: string[];
+  /** What the CLI shows in the user's language (left out of JSON: statusToJSON). */
+  local: { where: Msg[]; error: Msg | null };
   /** Temporary objects the journal recorded and that are not removed yet. */
   leftovers: string[];
+}
+
+/** The status as JSON: language-neutral, without the catalog messages the CLI shows. */
+export function statusToJSON(s: Status): unknown {
+  const { local: _, ...inProgress } = s.inProgress ?? { local: null };
+  return {
+    ...s,
+    drift: s.drift && { ...s.drift, databases: s.drift.databases.map(({ local: _l, ...d }) => d) },
+    inProgress: s.inProgress ? inProgress : null,
+  };
 }
 
 async function inProgress(ctx: Context): Promise<InProgress | null> {
@@ -141,7 +161,8 @@ async function inProgress(ctx: Context): Promise<InProgress | null> {
     direction: j.direction,
     error: j.error ?? null,
     steps: j.steps.map((s) => ({ id: s.id, title: s.title, state: s.state })),
-    where: describeState(j),
+    where: describeState(j).map(english),
+    local: { where: describeState(j), error: j.errorLocal ?? null },
     leftovers: j.temps.filter((t) => !t.removed).map((t) => `${t.kind} ${t.name}${t.database ? ` (database ${t.database})` : ''}`),
   };
 }
@@ -229,7 +250,7 @@ async function databaseDrift(ctx: Context, stored: readonly DatabaseEntry[], sin
   for (const d of configured) {
     const entry = stored.find((e) => e.name === d.name);
     if (!entry) {
-      out.push({ name: d.name, engine: d.engine, state: 'new', detail: 'configured, but not in the snapshot' });
+      out.push(drift(d.name, d.engine, 'new', msg('drift.new')));
       continue;
     }
     if (deep) {
@@ -240,10 +261,10 @@ async function databaseDrift(ctx: Context, stored: readonly DatabaseEntry[], sin
       out.push(await sqliteDrift(ctx, d, entry, since));
       continue;
     }
-    out.push({ name: d.name, engine: d.engine, state: 'unknown', detail: 'not checked (a server database: --deep dumps it and compares)' });
+    out.push(drift(d.name, d.engine, 'unknown', msg('drift.notChecked')));
   }
   for (const e of stored) {
-    if (!configured.some((d) => d.name === e.name)) out.push({ name: e.name, engine: e.engine, state: 'missing', detail: 'in the snapshot, but no longer configured' });
+    if (!configured.some((d) => d.name === e.name)) out.push(drift(e.name, e.engine, 'missing', msg('drift.notConfigured')));
   }
   return out;
 }
@@ -251,23 +272,19 @@ async function databaseDrift(ctx: Context, stored: readonly DatabaseEntry[], sin
 async function sqliteDrift(ctx: Context, d: DatabaseConfig, entry: DatabaseEntry, since: Date): Promise<DatabaseDrift> {
   const path = isAbsolute(d.path as string) ? (d.path as string) : resolve(ctx.repo.root, d.path as string);
   const st = await lstat(path).catch(() => null);
-  if (!st) return { name: d.name, engine: d.engine, state: 'missing', detail: `${d.path as string} does not exist` };
+  if (!st) return drift(d.name, d.engine, 'missing', msg('drift.noFile', { path: d.path as string }));
   const wal = await lstat(`${path}-wal`).catch(() => null);
   const mtime = new Date(Math.max(st.mtimeMs, wal?.mtimeMs ?? 0));
   const size = st.size + (wal?.size ?? 0);
   // The stored dump is a VACUUM INTO copy, so sizes differ a little even with the same data: mtime decides.
   const written = mtime.getTime() > since.getTime() + 1000;
-  return {
-    name: d.name,
-    engine: d.engine,
-    state: written ? 'changed' : 'same',
-    detail: `${written ? `written ${mtime.toISOString().replace(/\.\d+Z$/, 'Z')}` : 'not written since then'} (file ${size} B, dump ${entry.size} B)`,
-  };
+  const sizes = { size, dump: entry.size };
+  return drift(d.name, d.engine, written ? 'changed' : 'same', written ? msg('drift.written', { time: mtime.toISOString().replace(/\.\d+Z$/, 'Z'), ...sizes }) : msg('drift.notWritten', sizes));
 }
 
 async function deepDrift(ctx: Context, d: DatabaseConfig, entry: DatabaseEntry): Promise<DatabaseDrift> {
   const [engine] = await ctx.engines([d.name]);
-  if (!engine) return { name: d.name, engine: d.engine, state: 'unknown', detail: 'no engine' };
+  if (!engine) return drift(d.name, d.engine, 'unknown', msg('drift.noEngine'));
   const store = await ctx.dumpStore();
   const stored = () => store.read(entry.chunks ?? (entry.blob ? [{ blob: entry.blob, size: entry.size }] : []), entry.sha256);
   if (engine.digest) {
@@ -284,7 +301,7 @@ async function deepDrift(ctx: Context, d: DatabaseConfig, entry: DatabaseEntry):
     const [now] = await Promise.all([engine.digest(fresh), engine.dump(fresh).then(() => (fresh.writableEnded ? undefined : fresh.end()))]);
     const was = entry.absent ? null : await engine.digest(stored());
     const same = now === was;
-    return { name: d.name, engine: d.engine, state: same ? 'same' : 'changed', detail: same ? `a fresh dump holds the same data (${size} B)` : `a fresh dump differs (${entry.size} B → ${size} B)` };
+    return drift(d.name, d.engine, same ? 'same' : 'changed', same ? msg('drift.sameData', { size }) : msg('drift.differs', { was: entry.size, size }));
   }
   // A SQLite file's 100-byte header carries change counters that a restore bumps:
   // compare the pages only, for the fresh dump and the stored one alike.
@@ -299,7 +316,7 @@ async function deepDrift(ctx: Context, d: DatabaseConfig, entry: DatabaseEntry):
     expected = storedHash.digest();
   }
   const same = fresh.digest() === expected;
-  return { name: d.name, engine: d.engine, state: same ? 'same' : 'changed', detail: same ? `a fresh dump is identical (${fresh.size()} B)` : `a fresh dump differs (${entry.size} B → ${fresh.size()} B)` };
+  return drift(d.name, d.engine, same ? 'same' : 'changed', same ? msg('drift.identical', { size: fresh.size() }) : msg('drift.differs', { was: entry.size, size: fresh.size() }));
 }
 
 /** Dumps up to this size are compared by content (the engine's digest) in `diff` when their bytes differ. */

@@ -2,8 +2,8 @@
 // their environment. One runner for every hook, so each gets the same base
 // variables: ROLLBACK_HOOK (its name) and ROLLBACK_REPO (the repository root).
 import type { Config, HookName } from '../core/config.js';
-import { RollbackError } from '../core/errors.js';
-import { msg } from '../core/i18n.js';
+import { errorMsg, RollbackError } from '../core/errors.js';
+import { msg, type Msg } from '../core/i18n.js';
 import type { Context } from './context.js';
 
 /**
@@ -54,7 +54,7 @@ export interface Failure {
  * the failure being reported matters more than the hook's own; a failing hook
  * is returned as a warning for the caller to show.
  */
-export async function runFailureHook(ctx: Context, f: Failure, hooks: Config['hooks'] = ctx.config.hooks): Promise<string | null> {
+export async function runFailureHook(ctx: Context, f: Failure, hooks: Config['hooks'] = ctx.config.hooks): Promise<string | Msg | null> {
   try {
     await runHook(
       ctx,
@@ -73,6 +73,6 @@ export async function runFailureHook(ctx: Context, f: Failure, hooks: Config['ho
     );
     return null;
   } catch (error) {
-    return (error as Error).message;
+    return errorMsg(error);
   }
 }

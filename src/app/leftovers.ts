@@ -5,6 +5,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine, RestoreJob, TempObject } from '../core/engine.js';
+import { errorMsg } from '../core/errors.js';
 import { msg, type Msg } from '../core/i18n.js';
 import type { Context } from './context.js';
 
@@ -16,13 +17,13 @@ export interface Leftover {
 }
 
 /** Every leftover not owned by the job in `activeJob` (the journal's), engines that cannot be asked being reported through `warn`. */
-export async function findLeftovers(ctx: Context, engines: readonly Engine[], activeJob: string | null, warn: (t: string) => void): Promise<Leftover[]> {
+export async function findLeftovers(ctx: Context, engines: readonly Engine[], activeJob: string | null, warn: (t: Msg) => void): Promise<Leftover[]> {
   const out: Leftover[] = [];
   for (const e of engines) {
     try {
       for (const o of await e.leftovers()) if (o.jobId !== activeJob) out.push({ object: o, engine: e });
     } catch (error) {
-      warn(`database ${e.name}: cannot list what earlier rollbacks left: ${(error as Error).message}`);
+      warn(msg('leftover.cannotList', { name: e.name, error: errorMsg(error) }));
     }
   }
   const tmp = join(ctx.stateDir, 'tmp');

@@ -3,8 +3,8 @@
 import { cloneId } from '../adapters/clone-id.js';
 import { captureSnapshot, type CaptureResult } from '../adapters/snapshot.js';
 import type { Engine } from '../core/engine.js';
-import { ConflictError, RollbackError } from '../core/errors.js';
-import { msg } from '../core/i18n.js';
+import { ConflictError, errorMsg, RollbackError } from '../core/errors.js';
+import { msg, type Msg } from '../core/i18n.js';
 import { sortNewestFirst, timestampId, uniqueId, validateId } from '../core/points.js';
 import type { TransferListener } from '../core/progress.js';
 import type { DatabaseEntry, Point, PointKind, PointNote, ReleaseInfo } from '../core/types.js';
@@ -29,7 +29,8 @@ export interface MakePointOptions {
   reason?: string | null;
   /** Do not log an event (backups are logged as part of the action). */
   silent?: boolean;
-  onProgress?: (text: string) => void;
+  /** What is being snapshotted now (catalog messages, for progress lines). */
+  onProgress?: (text: Msg) => void;
   /** Bytes of each database dump as it streams into git. */
   onTransfer?: TransferListener;
 }
@@ -37,7 +38,7 @@ export interface MakePointOptions {
 export interface MadePoint {
   point: Point;
   note: PointNote;
-  warnings: string[];
+  warnings: (string | Msg)[];
   ms: number;
 }
 
@@ -56,7 +57,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
     const tag = `${ctx.config.tags[o.kind]}${id}`;
     await checkPointName(ctx, tag, id); // security
     if (existing.has(id)) {
-      throw new ConflictError(`point ${tag} already exists`, `choose another name, or delete the old one: git rollback delete ${tag}`);
+      throw new ConflictError(msg('point.exists', { tag }), msg('point.existsHint', { tag }));
     }
   } else {
     id = uniqueId(timestampId(date), existing);
@@ -113,7 +114,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   if (afterPointError) {
     // The point is good and recorded; the hook's failure (e.g. a server that
     // did not start again) must still not pass unnoticed.
-    throw new RollbackError(msg('hook.afterPointFailed', { tag: point.tag, error: (afterPointError as RollbackError).message }), msg('hook.afterPointHint'));
+    throw new RollbackError(msg('hook.afterPointFailed', { tag: point.tag, error: errorMsg(afterPointError) }), msg('hook.afterPointHint'));
   }
   return { point, note, warnings: captured?.warnings ?? [], ms };
 }
@@ -148,24 +149,25 @@ export async function aroundPointHooks<T>(
   ctx: Context,
   env: Record<string, string>,
   capture: () => Promise<T>,
-  onProgress?: (text: string) => void,
+  onProgress?: (text: Msg) => void,
 ): Promise<{ captured: T; afterPointError: RollbackError | null }> {
   let result: T;
   try {
-    if (ctx.config.hooks.beforePoint) onProgress?.('hook beforePoint');
+    if (ctx.config.hooks.beforePoint) onProgress?.(msg('snap.hook', { name: 'beforePoint' }));
     await runHook(ctx, 'beforePoint', env);
     result = await capture();
   } catch (error) {
     if (ctx.config.hooks.afterPoint) {
-      onProgress?.('hook afterPoint');
+      onProgress?.(msg('snap.hook', { name: 'afterPoint' }));
       await runHook(ctx, 'afterPoint', { ...env, ROLLBACK_OUTCOME: 'failed' }).catch((e: Error) => {
+        if (error instanceof RollbackError && error.msg) error.msg = msg('point.afterPointToo', { error: errorMsg(error), hook: errorMsg(e) });
         if (error instanceof Error) error.message += ` (and hook afterPoint failed too: ${e.message})`;
       });
     }
     throw error;
   }
   let afterPointError: RollbackError | null = null;
-  if (ctx.config.hooks.afterPoint) onProgress?.('hook afterPoint');
+  if (ctx.config.hooks.afterPoint) onProgress?.(msg('snap.hook', { name: 'afterPoint' }));
   await runHook(ctx, 'afterPoint', { ...env, ROLLBACK_OUTCOME: 'ok' }).catch((e: RollbackError) => (afterPointError = e));
   return { captured: result, afterPointError };
 }

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { NotFoundError, UsageError } from '../core/errors.js';
+import { msg, type Msg } from '../core/i18n.js';
 import { releasesByVersion, releaseVersion } from '../core/points.js';
 import semver from 'semver';
 import { nextVersion, parseCommit, releaseNotes, type CommitInfo, type NextVersion } from '../core/release.js';
@@ -18,7 +19,7 @@ export interface ReleaseRequest {
   notesFile?: string;
   message?: string;
   reason: string | null;
-  onProgress?: (text: string) => void;
+  onProgress?: (text: Msg) => void;
 }
 
 export interface MadeRelease extends MadePoint {
@@ -45,7 +46,7 @@ export async function makeRelease(ctx: Context, req: ReleaseRequest): Promise<Ma
   let commit = head;
   if (req.at !== undefined) {
     const c = await ctx.git.revParse(`${req.at}^{commit}`);
-    if (!c) throw new NotFoundError(`--at ${req.at}: no such commit`, 'give a commit, branch or tag: --at main~2');
+    if (!c) throw new NotFoundError(msg('release.noCommit', { at: req.at }), msg('release.noCommitHint'));
     commit = c;
   }
   const codeOnly = commit !== head;
@@ -61,12 +62,12 @@ export async function makeRelease(ctx: Context, req: ReleaseRequest): Promise<Ma
   } else if (req.notesFile !== undefined) {
     const file = resolve(process.cwd(), req.notesFile);
     description = await readFile(file, 'utf8').catch(() => {
-      throw new NotFoundError(`--notes ${req.notesFile}: cannot read the file`, 'give a readable text file, or use -m "text"');
+      throw new NotFoundError(msg('release.notesUnreadable', { file: req.notesFile }), msg('release.notesUnreadableHint'));
     });
   } else {
     description = releaseNotes({ ...next, commits: listed, total: commits });
   }
-  if (!description.trim()) throw new UsageError('the release notes are empty', 'leave out -m / --notes to have them made from the commit subjects');
+  if (!description.trim()) throw new UsageError(msg('release.notesEmpty'), msg('release.notesEmptyHint'));
 
   const made = await makePoint(ctx, {
     kind: 'release',
@@ -82,7 +83,7 @@ export async function makeRelease(ctx: Context, req: ReleaseRequest): Promise<Ma
   // Semver: a breaking change needs a major bump (a minor one before 1.0.0).
   const major = semver.major(next.version);
   if (breaking > 0 && next.previous && (next.change === 'patch' || next.change === 'prepatch' || (major > 0 && (next.change === 'minor' || next.change === 'preminor')))) {
-    made.warnings.push(`${breaking} commit${breaking === 1 ? '' : 's'} since ${next.previous} ${breaking === 1 ? 'is' : 'are'} marked breaking, but ${next.version} is a ${next.change} release`);
+    made.warnings.push(msg('release.breaking', { n: breaking, previous: next.previous, version: next.version, change: next.change }));
   }
   return { ...made, next, codeOnly, commits };
 }

@@ -5,6 +5,7 @@
 import { LOG_REF } from '../adapters/eventlog.js';
 import { NOTES_REF } from '../adapters/store.js';
 import { CorruptSnapshotError, ExternalToolError, NotFoundError } from '../core/errors.js';
+import { en, msg } from '../core/i18n.js';
 import type { Context } from './context.js';
 
 export interface RefUpdate {
@@ -34,8 +35,8 @@ export async function checkRemote(ctx: Context, remote: string): Promise<void> {
   if (/[/:\\]/.test(remote) || remote.startsWith('.')) return;
   const names = (await ctx.git.text(['remote'])).split('\n').filter(Boolean);
   throw new NotFoundError(
-    `no remote named "${remote}"${names.length ? ` (remotes: ${names.join(', ')})` : ''}`,
-    names.length ? `name one: git rollback push ${names[0]}` : 'add one: git remote add origin <url>',
+    msg('remote.noRemote', { remote, known: names.length ? msg('remote.known', { names: names.join(', ') }) : '' }),
+    names.length ? msg('remote.nameOne', { name: names[0] }) : msg('remote.addOne'),
   );
 }
 
@@ -85,12 +86,12 @@ export async function fetchPoints(ctx: Context, remote: string): Promise<SyncRes
   const rejected = new Map<string, string>();
   for (const line of r.stderr.split('\n')) {
     const m = /^\s*!\s+\[(?:rejected|would clobber existing tag)\][^\n]*?->\s+(\S+)\s*(?:\((.*)\))?/.exec(line);
-    if (m) rejected.set(m[1] as string, m[2] ?? 'differs here');
+    if (m) rejected.set(m[1] as string, m[2] ?? en('remote.differsHere'));
   }
   // security: objects git's fsck refuses (a hostile or damaged remote) are named; nothing was taken in.
   const fsck = /error: object [0-9a-f]+: (\w+): (.*)/.exec(r.stderr);
   if (r.exitCode !== 0 && fsck) {
-    throw new CorruptSnapshotError(`${remote} sent an object git refuses (${fsck[1]}: ${fsck[2]}): nothing was fetched`, 'the remote holds damaged or hostile data; ask who pushed it (git ls-remote shows the refs)');
+    throw new CorruptSnapshotError(msg('remote.fsck', { remote, kind: fsck[1], detail: fsck[2] }), msg('remote.fsckHint'));
   }
   if (r.exitCode !== 0 && rejected.size === 0) throw new ExternalToolError('git fetch', r.exitCode, r.stderr);
 

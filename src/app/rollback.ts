@@ -25,6 +25,7 @@ import { resolveDatabase, type Config, type HealthConfig } from '../core/config.
 import type { Engine, RestoreJob } from '../core/engine.js';
 import {
   aboutDatabase,
+  errorMsg,
   CancelledError,
   ConflictError,
   CorruptSnapshotError,
@@ -36,6 +37,7 @@ import {
   RolledBackError,
   UsageError,
 } from '../core/errors.js';
+import { en, english, joined, msg, type Msg } from '../core/i18n.js';
 import { buildPlan, type DatabasePlan, type FileChange, type Hooks, type Mode, type Plan, type Selection } from '../core/plan.js';
 import { timestampId, uniqueId } from '../core/points.js';
 import type { DatabaseEntry, FileEntry, Manifest, Point, SnapshotInfo } from '../core/types.js';
@@ -114,7 +116,10 @@ export interface AbortOutcome {
   alreadyDone: boolean;
   target: string;
   backup: string;
+  /** What was compared with the state before, in English (JSON). */
   checked: string[];
+  /** The same, as catalog messages for the user's language. */
+  checkedLocal: Msg[];
   ms: number;
 }
 
@@ -133,7 +138,7 @@ export async function loadSnapshot(ctx: Context, point: Point): Promise<Snapshot
   const commit = point.trailers.snapshot;
   if (!commit) return null;
   const r = await ctx.git.run(['cat-file', 'blob', `${commit}:manifest.json`], { allowFail: true });
-  if (r.exitCode !== 0) throw new CorruptSnapshotError(`the snapshot of ${point.tag} (${commit.slice(0, 12)}) cannot be read`, 'fetch it (git rollback fetch) or run git fsck');
+  if (r.exitCode !== 0) throw new CorruptSnapshotError(msg('rollback.snapshotUnreadable', { tag: point.tag, commit: commit.slice(0, 12) }), msg('rollback.snapshotUnreadableHint'));
   const m = JSON.parse(r.stdout) as Manifest;
   return {
     commit,
@@ -167,10 +172,10 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
   await checkPointData(ctx, target, snapshot);
   const head = await ctx.git.head();
   const status = await ctx.git.status();
-  if (status.conflicted.length > 0) throw new ConflictError('the working tree has unresolved conflicts', 'resolve them (or git merge --abort) first');
-  if (request.mode === 'reset' && !head.branch) throw new UsageError('--mode reset needs a checked-out branch; HEAD is detached', 'check out a branch, or use --mode checkout');
-  if (request.mode === 'revert' && !head.branch) throw new UsageError('--mode revert commits on the current branch; HEAD is detached', 'check out a branch, or use --mode checkout');
-  if (request.mode === 'revert' && !selection.code) throw new UsageError('--mode revert rolls code back; it cannot be used with --skip code');
+  if (status.conflicted.length > 0) throw new ConflictError(msg('rollback.conflicts'), msg('rollback.conflictsHint'));
+  if (request.mode === 'reset' && !head.branch) throw new UsageError(msg('rollback.resetDetached'), msg('rollback.detachedHint'));
+  if (request.mode === 'revert' && !head.branch) throw new UsageError(msg('rollback.revertDetached'), msg('rollback.detachedHint'));
+  if (request.mode === 'revert' && !selection.code) throw new UsageError(msg('rollback.revertSkipCode'));
 
   const existing = await ctx.store.list({ notes: false });
   const id = backupId ?? uniqueId(timestampId(new Date()), new Set(existing.filter((p) => p.kind === 'backup').map((p) => p.id)));
@@ -192,7 +197,7 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
   const configured = new Set(ctx.config.databases.map((d) => d.name));
   for (const d of snapshot?.databases ?? []) {
     if (selection.databases.has(d.name) && !configured.has(d.name)) {
-      throw new UsageError(`the point has database "${d.name}", which is no longer configured`, `configure it again, or skip it: --skip db:${d.name}`);
+      throw new UsageError(msg('rollback.dbNotConfigured', { name: d.name }), msg('rollback.dbNotConfiguredHint', { name: d.name }));
     }
   }
 
@@ -219,7 +224,7 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
     const s = engine.strategy(job);
     databases.push({
       entry,
-      strategy: adoptFrom ? `rename the previous copy back if it is unchanged since its dump; otherwise ${s.text}` : s.text,
+      strategy: adoptFrom ? msg('rollback.adoptStrategy', { text: s.text }) : s.text,
       downtime: s.downtime,
       where: engine.describe(),
       notes: check.notes,
@@ -258,7 +263,7 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
   // Where owner and group cannot be kept, the plan says so.
   const ownerNotes = snapshot ? await ownershipNotes(ctx.repo.root, [...(selection.config ? snapshot.config : []), ...(selection.paths ? snapshot.paths : [])]) : [];
   const filesStep = plan.steps.find((s) => s.id === 'files');
-  filesStep?.details.push(...ownerNotes);
+  filesStep?.details.push(...ownerNotes.map(english));
   filesStep?.local?.details.push(...ownerNotes);
   const frozen: Frozen = {
     backupId: id,
@@ -329,7 +334,7 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
     startedAt: new Date().toISOString(),
     updatedAt: '',
     direction: 'forward',
-    steps: plan.steps.filter((s) => s.id !== 'verify').map((s) => ({ id: s.id, kind: s.kind, title: s.title, state: 'pending', memo: {} })),
+    steps: plan.steps.filter((s) => s.id !== 'verify').map((s) => ({ id: s.id, kind: s.kind, title: s.title, ...(s.local ? { local: s.local.title } : {}), state: 'pending', memo: {} })),
     temps: [],
     engineMemos: {},
   };
@@ -352,7 +357,7 @@ export async function executeRollback(ctx: Context, prepared: Prepared, reporter
 export async function resumeRollback(ctx: Context, how: 'continue' | 'abort', reporter: Reporter): Promise<RollbackOutcome | AbortOutcome> {
   const file = new JournalFile(ctx.stateDir);
   const journal = await file.read();
-  if (!journal) throw new NotFoundError('no interrupted rollback to continue or abort', 'git rollback status shows the current state');
+  if (!journal) throw new NotFoundError(msg('to.noJournal'), msg('to.noJournalHint'));
   const frozen = journal.request.frozen as unknown as Frozen;
   const config = frozen.config;
   const names = frozen.selection.databases;
@@ -362,17 +367,17 @@ export async function resumeRollback(ctx: Context, how: 'continue' | 'abort', re
     for (const d of config.databases.filter((x) => names.includes(x.name))) {
       engines.set(d.name, createEngine(resolveDatabase(d, ctx.env, config.file), { cwd: ctx.repo.root, env: ctx.env }));
     }
-    for (const n of names) if (!engines.has(n)) throw new UsageError(`the journal's database "${n}" is not in the config it recorded`);
+    for (const n of names) if (!engines.has(n)) throw new UsageError(msg('rollback.journalDbMissing', { name: n }));
   }
   const target = (await ctx.store.list()).find((p) => p.tag === journal.request.target) ?? null;
-  if (!target && how === 'continue') throw new NotFoundError(`the point ${journal.request.target} of the interrupted rollback no longer exists`, 'put everything back with git rollback to --abort');
+  if (!target && how === 'continue') throw new NotFoundError(msg('rollback.targetGone', { target: journal.request.target }), msg('rollback.targetGoneHint'));
   const snapshot = target ? await loadSnapshot(ctx, target) : null;
   const jc: JobContext = { ctx, file, journal, frozen, config, engines, snapshot, reporter, started: Date.now() };
   if (how === 'continue') {
     if (journal.direction === 'revert') {
       throw new ConflictError(
-        `the ${journal.request.action} to ${journal.request.target} failed (${journal.error ?? 'unknown error'}) and was being put back when it stopped`,
-        'finish putting it back with: git rollback to --abort',
+        msg('rollback.continueReverting', { action: actionMsg(journal.request.action), target: journal.request.target, error: journalError(journal) }),
+        msg('rollback.continueRevertingHint'),
       );
     }
     return runForward(jc);
@@ -420,9 +425,12 @@ async function runAbort(jc: JobContext): Promise<AbortOutcome> {
     jc.journal.direction = 'forward';
     await runner.forward();
     await jc.file.remove();
-    return { aborted: true, alreadyDone: true, target: r.target, backup: r.backupTag, checked: [], ms: Date.now() - jc.started };
+    return { aborted: true, alreadyDone: true, target: r.target, backup: r.backupTag, checked: [], checkedLocal: [], ms: Date.now() - jc.started };
   }
-  jc.journal.error ??= 'aborted';
+  if (!jc.journal.error) {
+    jc.journal.error = 'aborted';
+    jc.journal.errorLocal = msg('rollback.aborted');
+  }
   try {
     await runner.revertAll();
   } catch (error) {
@@ -434,21 +442,63 @@ async function runAbort(jc: JobContext): Promise<AbortOutcome> {
   await jc.file.remove();
   const bad = checks.filter((c) => !c.ok);
   await jc.ctx.log
-    .append({ type: 'abort', target: r.target, reason: r.reason, outcome: bad.length ? 'failed' : 'ok', ms: Date.now() - jc.started, backup: null, aborted: r.backupTag, error: jc.journal.error, steps: stepSummary(jc.journal), checks })
+    .append({
+      type: 'abort',
+      target: r.target,
+      reason: r.reason,
+      outcome: bad.length ? 'failed' : 'ok',
+      ms: Date.now() - jc.started,
+      backup: null,
+      aborted: r.backupTag,
+      error: jc.journal.error,
+      ...(jc.journal.errorLocal ? { errorLocal: jc.journal.errorLocal } : {}),
+      steps: stepSummary(jc.journal),
+      checks: checks.map(checkJSON),
+    })
     .catch(() => undefined);
   if (bad.length > 0) {
-    throw new CriticalError(
-      `the ${r.action} to ${r.target} was put back, but not everything is as it was: ${bad.map((c) => `${c.what}: ${c.detail}`).join('; ')}`,
-      'look at the differences above; the state from before is also in git rollback list (backups)',
-    );
+    throw new CriticalError(msg('rollback.abortNotAsBefore', { action: actionMsg(r.action), target: r.target, checks: joined(bad.map(badCheck), 'semicolon') }), msg('rollback.abortNotAsBeforeHint'));
   }
-  return { aborted: true, alreadyDone: false, target: r.target, backup: r.backupTag, checked: checks.map((c) => `${c.what} (${c.detail})`), ms: Date.now() - jc.started };
+  return {
+    aborted: true,
+    alreadyDone: false,
+    target: r.target,
+    backup: r.backupTag,
+    checked: checks.map((c) => english(goodCheck(c))),
+    checkedLocal: checks.map(goodCheck),
+    ms: Date.now() - jc.started,
+  };
+}
+
+/** "rollback" / "undo" as a catalog message. */
+function actionMsg(action: string): Msg {
+  return msg(action === 'undo' ? 'action.undo' : 'action.rollback');
+}
+
+/** Why the journal's job is being reverted, in the catalog's terms when it was recorded so. */
+function journalError(j: Journal): string | Msg {
+  return j.errorLocal ?? j.error ?? msg('rollback.unknownError');
+}
+
+/** "code: HEAD is …" for a resource that is not as it was. */
+function badCheck(c: Check): Msg {
+  return msg('rollback.checkBad', { what: c.what, detail: c.detail });
+}
+
+/** "code (… as before)" for a resource checked to be as it was. */
+function goodCheck(c: Check): Msg {
+  return msg('rollback.checkGood', { what: c.what, detail: c.detail });
+}
+
+/** A check as the event log records it: English. */
+function checkJSON(c: Check): { what: string; ok: boolean; detail: string } {
+  return { what: english(c.what), ok: c.ok, detail: english(c.detail) };
 }
 
 /** After a failure was put back: check it really is, then say so (exit 7) or say what is not (exit 8). */
 async function afterRevert(jc: JobContext, cause: Error, interrupted: boolean): Promise<never> {
   const r = jc.journal.request;
-  const checks = await checkReverted(jc).catch((e: Error) => [{ what: 'check', ok: false, detail: `could not check: ${e.message}` }]);
+  const checks = await checkReverted(jc).catch((e: Error): Check[] => [{ what: msg('rollback.check.check'), ok: false, detail: msg('rollback.check.couldNot', { error: errorMsg(e) }) }]);
   await sweep(jc);
   await jc.file.remove();
   const bad = checks.filter((c) => !c.ok);
@@ -467,24 +517,25 @@ async function afterRevert(jc: JobContext, cause: Error, interrupted: boolean): 
         mode: r.mode,
         steps: stepSummary(jc.journal),
         error: cause.message,
-        checks,
+        ...(typeof errorMsg(cause) === 'string' ? {} : { errorLocal: errorMsg(cause) }),
+        checks: checks.map(checkJSON),
         ...(r.deploy ? { deploy: r.deploy } : {}),
       })
       .catch(() => undefined);
   }
   await runOnFailure(jc, interrupted ? 'cancelled' : bad.length ? 'failed' : 'reverted', interrupted ? 130 : bad.length ? 8 : cause instanceof CorruptSnapshotError ? 6 : 7, cause.message);
   const warnings = hookWarnings(jc);
+  const action = actionMsg(r.action);
+  const error = errorMsg(cause);
   if (bad.length > 0) {
-    throw new CriticalError(
-      `${r.action} to ${r.target} failed (${cause.message}); it was put back, but not everything is as it was: ${bad.map((c) => `${c.what}: ${c.detail}`).join('; ')}`,
-      'the differences are listed above; nothing else is left to do automatically',
-    );
+    throw new CriticalError(msg('rollback.revertedNotAsBefore', { action, target: r.target, error, checks: joined(bad.map(badCheck), 'semicolon') }), msg('rollback.revertedNotAsBeforeHint'));
   }
-  const checked = `nothing changed — checked: ${checks.map((c) => `${c.what} (${c.detail})`).join(', ')}${warnings.length ? `; but ${warnings.join('; ')}` : ''}`;
-  if (interrupted) throw new CancelledError(`${r.action} to ${r.target} was interrupted and everything was put back`, checked);
+  const checkedList = joined(checks.map(goodCheck));
+  const checked = warnings.length ? msg('rollback.nothingChangedBut', { checks: checkedList, warnings: joined(warnings, 'semicolon') }) : msg('rollback.nothingChanged', { checks: checkedList });
+  if (interrupted) throw new CancelledError(msg('rollback.interrupted', { action, target: r.target }), checked);
   // A damaged point found while staging, before anything live moved, is what it is: exit 6.
-  if (cause instanceof CorruptSnapshotError) throw new CorruptSnapshotError(`${r.action} to ${r.target} refused: ${cause.message}`, checked);
-  throw new RolledBackError(`${r.action} to ${r.target} failed and was reverted: ${cause.message}`, checked);
+  if (cause instanceof CorruptSnapshotError) throw new CorruptSnapshotError(msg('rollback.refused', { action, target: r.target, error }), checked);
+  throw new RolledBackError(msg('rollback.reverted', { action, target: r.target, error }), checked);
 }
 
 /** Steps that change something users see (as opposed to capturing and staging beside it). */
@@ -496,40 +547,47 @@ function liveStep(id: string): boolean {
 async function stuck(jc: JobContext, error: StuckFailure): Promise<never> {
   const r = jc.journal.request;
   await runOnFailure(jc, 'failed', error.stopped ? 9 : 8, error.message);
-  const where = describeState(jc.journal).join('; ');
+  const where = joined(describeState(jc.journal), 'semicolon');
   if (error.stopped) {
-    throw new InterruptedJobError(
-      `${r.action} to ${r.target} stopped part-way (second interrupt): ${where}`,
-      'put everything back: git rollback to --abort   (or finish it: git rollback to --continue)',
-    );
+    throw new InterruptedJobError(msg('rollback.stoppedPartWay', { action: actionMsg(r.action), target: r.target, where }), msg('rollback.stoppedPartWayHint'));
   }
-  throw new CriticalError(`${error.message}. Where things are: ${where}`, 'when the cause is fixed, put everything back: git rollback to --abort (the journal is kept)');
+  throw new CriticalError(msg('rollback.stuck', { error: error.local, where }), msg('rollback.stuckHint'));
 }
 
 /** Per resource, from the step states: what is at the target, what is back, what is untouched. */
-export function describeState(j: Journal): string[] {
-  const out: string[] = [];
+export function describeState(j: Journal): Msg[] {
+  const out: Msg[] = [];
   const state = (id: string) => j.steps.find((s) => s.id === id)?.state;
-  const word = (s: string | undefined) =>
-    s === 'done' ? 'at the target' : s === 'reverted' || s === undefined || s === 'pending' ? 'as before' : s === 'running' || s === 'failed' || s === 'reverting' ? 'part-way' : s;
-  if (j.steps.some((s) => s.id === 'code')) out.push(`code ${word(state('code'))}`);
-  if (j.steps.some((s) => s.id === 'files')) out.push(`files ${word(state('files'))}`);
+  const word = (s: string | undefined): Msg | string =>
+    s === 'done'
+      ? msg('state.atTarget')
+      : s === 'reverted' || s === undefined || s === 'pending'
+        ? msg('state.asBefore')
+        : s === 'running' || s === 'failed' || s === 'reverting'
+          ? msg('state.partWay')
+          : s;
+  if (j.steps.some((s) => s.id === 'code')) out.push(msg('state.code', { state: word(state('code')) }));
+  if (j.steps.some((s) => s.id === 'files')) out.push(msg('state.files', { state: word(state('files')) }));
   for (const s of j.steps.filter((x) => x.id.startsWith('swap:'))) {
     const db = s.id.slice(5);
     const staged = state(`stage:${db}`);
-    out.push(`database ${db} ${word(s.state)}${s.state === 'pending' && (staged === 'done' || staged === 'running') ? ' (a loaded copy waits beside it)' : ''}`);
+    const waiting = s.state === 'pending' && (staged === 'done' || staged === 'running');
+    out.push(msg(waiting ? 'state.databaseLoaded' : 'state.database', { name: db, state: word(s.state) }));
   }
   return out;
 }
 
-function stepSummary(j: Journal): Array<{ id: string; kind: string; title: string; ms: number; outcome: string }> {
+/** The steps for the event log: English titles, with each one's catalog message so a report can be in the reader's language. */
+function stepSummary(j: Journal): Array<{ id: string; kind: string; title: string; local?: Msg; ms: number; outcome: string }> {
   return j.steps
     .filter((s) => s.state !== 'pending')
-    .map((s) => ({ id: s.id, kind: s.kind, title: s.title, ms: s.ms ?? 0, outcome: s.state === 'done' ? 'ok' : s.state }));
+    .map((s) => ({ id: s.id, kind: s.kind, title: s.title, ...(s.local ? { local: s.local } : {}), ms: s.ms ?? 0, outcome: s.state === 'done' ? 'ok' : s.state }));
 }
 
-function hookWarnings(jc: JobContext): string[] {
-  return jc.journal.steps.filter((s) => s.kind === 'hook' && typeof s.memo.revertWarning === 'string').map((s) => s.memo.revertWarning as string);
+function hookWarnings(jc: JobContext): (string | Msg)[] {
+  return jc.journal.steps
+    .filter((s) => s.kind === 'hook' && typeof s.memo.revertWarning === 'string')
+    .map((s) => (s.memo.revertWarningLocal as Msg | undefined) ?? (s.memo.revertWarning as string));
 }
 
 async function runOnFailure(jc: JobContext, outcome: Failure['outcome'], exitCode: number, error: string): Promise<void> {
@@ -549,7 +607,7 @@ async function sweep(jc: JobContext): Promise<void> {
   await discardStaging(ctx.stateDir, `${journal.job}_revert`).catch(() => undefined);
   for (const [name, engine] of jc.engines) {
     const rj = restoreJob(jc, name, null, null);
-    await engine.discardStaged(rj).catch((e: Error) => jc.reporter.warn(`database ${name}: could not remove the loaded copy: ${e.message}`));
+    await engine.discardStaged(rj).catch((e: Error) => jc.reporter.warn(msg('rollback.couldNotRemoveLoaded', { name, error: errorMsg(e) })));
   }
   await ctx.git.run(['update-ref', '-d', JOB_REF(journal.job)], { allowFail: true });
 }
@@ -573,7 +631,7 @@ function restoreJob(jc: JobContext, name: string, s: StepScope | null, entry: Da
     memo,
     save: () => jc.file.write(jc.journal),
     signal: s?.signal ?? new AbortController().signal,
-    warn: (t) => jc.reporter.warn(`database ${name}: ${t}`),
+    warn: (t) => jc.reporter.warn(msg('error.inDatabase', { name, text: t })),
   };
 }
 
@@ -584,7 +642,7 @@ function stepMemo(jc: JobContext, id: string): Record<string, unknown> {
 /** The capture's manifest: the state before, as saved by the capture step. */
 async function captured(jc: JobContext): Promise<Manifest> {
   const commit = stepMemo(jc, 'capture').commit;
-  if (typeof commit !== 'string') throw new RollbackError('internal: the state before was not captured');
+  if (typeof commit !== 'string') throw new RollbackError(msg('rollback.notCaptured'));
   return JSON.parse(await jc.ctx.git.text(['cat-file', 'blob', `${commit}:manifest.json`])) as Manifest;
 }
 
@@ -605,9 +663,12 @@ async function revertHook(jc: JobContext, s: StepScope, name: 'beforeRollback' |
   try {
     await jobHook(jc, name, { ROLLBACK_STATE: 'reverting' });
     delete s.memo.revertWarning;
+    delete s.memo.revertWarningLocal;
   } catch (e) {
-    s.memo.revertWarning = `hook ${name} failed while putting things back: ${(e as Error).message}`;
-    s.warn(s.memo.revertWarning as string);
+    const warning = msg('rollback.hookRevertFailed', { name, error: errorMsg(e) });
+    s.memo.revertWarning = english(warning);
+    s.memo.revertWarningLocal = warning;
+    s.warn(warning);
   }
 }
 
@@ -820,7 +881,7 @@ function buildSteps(jc: JobContext): StepDef[] {
       const c = await cipher();
       const ownerLost: string[] = [];
       for (const p of plan) if ((await applyStaged(git, p, job, c)) === 'owner-lost') ownerLost.push(p.entry.path);
-      if (ownerLost.length) s.warn(`owner and group could not be kept for ${ownerLost.join(', ')} (this user may not set them)`);
+      if (ownerLost.length) s.warn(msg('rollback.ownerLost', { paths: ownerLost.join(', ') }));
     },
     async revert(s) {
       await putBack(jc, files.map((f) => f.path), new Set((s.memo.absentBefore as string[] | undefined) ?? []));
@@ -835,7 +896,7 @@ function buildSteps(jc: JobContext): StepDef[] {
       for (const f of frozen.extra) {
         // Only what the backup holds is removed: a file that appeared since cannot be put back.
         if (!had.has(f)) {
-          s.warn(`kept ${f}: it appeared after the backup was taken`);
+          s.warn(msg('rollback.keptNew', { path: f }));
           continue;
         }
         await removePath(ctx.repo.root, f);
@@ -864,7 +925,7 @@ function buildSteps(jc: JobContext): StepDef[] {
         }
         // No previous copy to swap back: restore the backup dump taken before the swap.
         const entry = stepMemo(jc, `backup:${name}`).entry as DatabaseEntry | undefined;
-        if (!entry) throw new RollbackError(`database ${name}: the backup dump taken before the restore is missing from the journal`);
+        if (!entry) throw new RollbackError(msg('error.inDatabase', { name, text: msg('rollback.backupDumpMissing') }));
         const rj = restoreJob(jc, name, s, entry, '_r');
         const input = entry.absent ? Readable.from([]) : (await store()).read(entry.chunks ?? [], entry.sha256);
         await e.stage(input, rj);
@@ -890,7 +951,8 @@ function buildSteps(jc: JobContext): StepDef[] {
     async run(s) {
       const h = await checkHealth(frozen.health as HealthConfig, ctx.repo.root);
       s.memo.result = { ok: h.ok, detail: h.detail };
-      if (!h.ok) throw new RollbackError(`health check failed after ${h.attempts} attempt${h.attempts === 1 ? '' : 's'}: ${h.detail}`);
+      s.memo.local = h.local;
+      if (!h.ok) throw new RollbackError(msg('deploy.healthFailed', { n: h.attempts, detail: h.local }));
     },
   });
 
@@ -906,7 +968,7 @@ function buildSteps(jc: JobContext): StepDef[] {
       const captureCommit = stepMemo(jc, 'capture').commit as string;
       if (await finished()) return;
       if (await git.revParse(tag)) {
-        throw new ConflictError(`${r.backupTag} exists, but was not made by this rollback`, 'move that tag away, then git rollback to --continue');
+        throw new ConflictError(msg('rollback.backupTagTaken', { tag: r.backupTag }), msg('rollback.backupTagTakenHint'));
       }
       const entries = frozen.selection.databases.map((n) => stepMemo(jc, `backup:${n}`).entry as DatabaseEntry);
       const { snapshot } = await addDatabases(git, ctx.repo, captureCommit, entries);
@@ -923,8 +985,8 @@ function buildSteps(jc: JobContext): StepDef[] {
         to: { commit: r.targetCommit },
         only: r.only,
         skip: r.skip,
-        steps: stepSummary(journal).concat([{ id: 'finish', kind: 'finish', title: 'record the backup and the event', ms: 0, outcome: 'ok' }]),
-        health: (stepMemo(jc, 'health').result as RollbackEvent['health']) ?? null,
+        steps: stepSummary(journal).concat([{ id: 'finish', kind: 'finish', title: en('rollback.finishTitle'), local: msg('rollback.finishTitle'), ms: 0, outcome: 'ok' }]),
+        health: healthOf(jc),
         commitsUndone: frozen.commitsUndone,
         keptDatabases: kept,
         ...(r.deploy ? { deploy: r.deploy } : {}),
@@ -951,18 +1013,18 @@ function buildSteps(jc: JobContext): StepDef[] {
   add({
     id: 'cleanup',
     async run(s) {
-      await discardStaging(ctx.stateDir, job).catch((e: Error) => s.warn(`could not remove ${join(ctx.stateDir, 'tmp')}: ${e.message}`));
+      await discardStaging(ctx.stateDir, job).catch((e: Error) => s.warn(msg('rollback.couldNotRemove', { path: join(ctx.stateDir, 'tmp'), error: errorMsg(e) })));
       await discardStaging(ctx.stateDir, `${job}_revert`).catch(() => undefined);
       for (const name of frozen.selection.databases) {
         const e = engine(name);
-        await e.discardStaged(restoreJob(jc, name, s, null)).catch((err: Error) => s.warn(`database ${name}: could not remove the loaded copy: ${err.message}`));
+        await e.discardStaged(restoreJob(jc, name, s, null)).catch((err: Error) => s.warn(msg('rollback.couldNotRemoveLoaded', { name, error: errorMsg(err) })));
       }
       const kept = keptCopies(jc);
       if (r.dropOld) {
         for (const name of frozen.selection.databases) {
           await engine(name)
             .dropParked(job)
-            .catch((err: Error) => s.warn(`database ${name}: could not drop the previous copy: ${err.message}`));
+            .catch((err: Error) => s.warn(msg('rollback.couldNotDrop', { name, error: errorMsg(err) })));
         }
         s.memo.kept = [];
       } else s.memo.kept = kept;
@@ -972,9 +1034,16 @@ function buildSteps(jc: JobContext): StepDef[] {
   // The plan's order, restricted to the steps the journal holds.
   return journal.steps.map((j) => {
     const d = defs.get(j.id);
-    if (!d) throw new RollbackError(`internal: no step ${j.id}`);
-    return { ...d, id: j.id, kind: j.kind, title: j.title };
+    if (!d) throw new RollbackError(msg('rollback.noStep', { id: j.id }));
+    return { ...d, id: j.id, kind: j.kind, title: j.title, ...(j.local ? { local: j.local } : {}) };
   });
+}
+
+/** The health check's result for the event log: English, with its catalog message for reports. */
+function healthOf(jc: JobContext): { ok: boolean; detail: string; local?: Msg | string } | null {
+  const memo = stepMemo(jc, 'health');
+  const result = memo.result as { ok: boolean; detail: string } | undefined;
+  return result ? { ...result, ...(memo.local ? { local: memo.local as Msg | string } : {}) } : null;
 }
 
 /** Test-only: a stream that holds back after its first chunk until `pause` resolves (ROLLBACK_TEST_PAUSE=<step>:mid). */
@@ -1029,7 +1098,7 @@ async function putBack(jc: JobContext, paths: readonly string[], absentBefore: R
     // A directory was in the file's place before, and restores never write over one: it is as it was.
     else if (st?.isDirectory()) continue;
     else if (absentBefore.has(p) || !st) await removePath(ctx.repo.root, p);
-    else throw new RollbackError(`cannot put ${p} back: the backup does not hold it`);
+    else throw new RollbackError(msg('rollback.notInBackup', { path: p }));
   }
   const job = `${journal.job}_revert`;
   const c = await ctx.cipher();
@@ -1038,9 +1107,9 @@ async function putBack(jc: JobContext, paths: readonly string[], absentBefore: R
 }
 
 interface Check {
-  what: string;
+  what: Msg;
   ok: boolean;
-  detail: string;
+  detail: Msg;
 }
 
 /** Compares every resource the job touched with the state captured before it: "nothing changed" is said only from this. */
@@ -1055,24 +1124,29 @@ async function checkReverted(jc: JobContext): Promise<Check[]> {
   const head = await ctx.git.head();
   if (journal.steps.some((s) => s.id === 'code')) {
     const same = head.commit === frozen.before.commit && head.branch === frozen.before.branch;
-    const wt = capture && ran('code') ? await worktreeMatches(ctx.git, ctx.repo, capture.worktree) : { ok: true, detail: '' };
+    const wt = capture && ran('code') ? await worktreeMatches(ctx.git, ctx.repo, capture.worktree) : { ok: true, detail: msg('worktree.asBefore') };
+    const on = (branch: string | null | undefined, detached: boolean) => (branch ? msg('check.onBranch', { branch }) : detached ? msg('check.detached') : '');
     checks.push({
-      what: 'code',
+      what: msg('check.code'),
       ok: same && wt.ok,
       detail: !same
-        ? `HEAD is ${head.commit?.slice(0, 12)}${head.branch ? ` on ${head.branch}` : ' (detached)'}, was ${frozen.before.commit.slice(0, 12)}${frozen.before.branch ? ` on ${frozen.before.branch}` : ''}`
+        ? msg('check.headMoved', { now: head.commit?.slice(0, 12), where: on(head.branch, true), was: frozen.before.commit.slice(0, 12), wasWhere: on(frozen.before.branch, false) })
         : !wt.ok
           ? wt.detail
-          : `${head.commit?.slice(0, 12)}${head.branch ? ` on ${head.branch}` : ''}${capture?.worktree ? ', uncommitted work as it was' : ''}`,
+          : msg('check.headSame', { commit: head.commit?.slice(0, 12), where: on(head.branch, false), worktree: capture?.worktree ? msg('check.worktreeSame') : '' }),
     });
   }
   if (capture && (ran('files') || ran('remove-extra'))) {
-    const bad: string[] = [];
+    const bad: (string | Msg)[] = [];
     for (const f of [...capture.config, ...capture.paths]) if (!(await matches(join(ctx.repo.root, f.path), f))) bad.push(f.path);
     const absent = (stepMemo(jc, 'files').absentBefore as string[] | undefined) ?? [];
-    for (const p of absent) if (await exists(join(ctx.repo.root, p))) bad.push(`${p} (should not exist)`);
+    for (const p of absent) if (await exists(join(ctx.repo.root, p))) bad.push(msg('check.shouldNotExist', { path: p }));
     const n = capture.config.length + capture.paths.length;
-    checks.push({ what: 'files', ok: bad.length === 0, detail: bad.length ? `differ: ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ', …' : ''}` : `${n} file${n === 1 ? '' : 's'} as they were` });
+    checks.push({
+      what: msg('check.files'),
+      ok: bad.length === 0,
+      detail: bad.length ? msg('check.differ', { paths: joined([...bad.slice(0, 5), ...(bad.length > 5 ? ['…'] : [])]) }) : msg('check.filesSame', { n }),
+    });
   }
   const prints = (stepMemo(jc, 'capture').fingerprints as Record<string, string | null> | undefined) ?? {};
   for (const name of frozen.selection.databases) {
@@ -1080,8 +1154,9 @@ async function checkReverted(jc: JobContext): Promise<Check[]> {
     const e = jc.engines.get(name);
     const was = prints[name];
     const now = e ? await e.fingerprint().catch(() => null) : null;
-    if (!was || !now) checks.push({ what: `database ${name}`, ok: true, detail: 'not swapped in' + (ran(`swap:${name}`) ? '; put back (its engine cannot confirm it)' : '') });
-    else checks.push({ what: `database ${name}`, ok: was === now, detail: was === now ? 'the same database as before' : `not the database that was live before (${was} → ${now})` });
+    const what = msg('check.database', { name });
+    if (!was || !now) checks.push({ what, ok: true, detail: msg(ran(`swap:${name}`) ? 'check.notSwappedPutBack' : 'check.notSwapped') });
+    else checks.push({ what, ok: was === now, detail: was === now ? msg('check.sameDb') : msg('check.otherDb', { was, now }) });
   }
   return checks;
 }

@@ -11,7 +11,8 @@
 // A second signal stops after the revert step running and leaves the journal
 // for --continue/--abort. docs/commands.md, "Interrupted rollbacks".
 import type { TempObject } from '../core/engine.js';
-import { CancelledError, RollbackError } from '../core/errors.js';
+import { CancelledError, errorMsg, RollbackError } from '../core/errors.js';
+import { joined, msg, type Msg } from '../core/i18n.js';
 import type { StepKind } from '../core/plan.js';
 import type { Journal, JournalFile, JournalStep } from '../adapters/journal.js';
 
@@ -27,7 +28,7 @@ export interface StepScope {
   untrack(objects: readonly TempObject[]): Promise<void>;
   /** Aborted when the user interrupts: cancellable steps stop early. */
   signal: AbortSignal;
-  warn(text: string): void;
+  warn(text: string | Msg): void;
   journal: Journal;
   /** Test-only pause point inside a step (ROLLBACK_TEST_PAUSE=<step>:<when>); resolves at once otherwise. */
   pause(when: string): Promise<void>;
@@ -36,7 +37,10 @@ export interface StepScope {
 export interface StepDef {
   id: string;
   kind: StepKind;
+  /** English, as the journal and the event log keep it. */
   title: string;
+  /** The title as a catalog message, for the reporter (the plan's, kept in the journal). */
+  local?: Msg;
   /** A signal may cut it short (it changes nothing live); otherwise the runner waits for it. */
   cancellable?: boolean;
   run(s: StepScope): Promise<void>;
@@ -60,12 +64,13 @@ export interface StepDef {
   holdsState?: boolean;
 }
 
+/** Step titles and warnings come as catalog messages (plain English text when a step has none): the CLI shows them in the user's language. */
 export interface RunnerReporter {
-  step(title: string): void;
-  done(title: string, ms: number): void;
-  reverting(title: string): void;
-  reverted(title: string, ms: number): void;
-  warn(text: string): void;
+  step(title: string | Msg): void;
+  done(title: string | Msg, ms: number): void;
+  reverting(title: string | Msg): void;
+  reverted(title: string | Msg, ms: number): void;
+  warn(text: string | Msg): void;
 }
 
 /** A forward run failed (or was interrupted), and what ran was put back. */
@@ -87,6 +92,11 @@ export class StuckFailure extends Error {
     readonly stopped: boolean,
   ) {
     super(revertError ? `${failure.message}; putting things back also failed: ${revertError.message}` : failure.message);
+  }
+
+  /** The message in the catalog's terms, for the user's language. */
+  get local(): string | Msg {
+    return this.revertError ? msg('run.alsoFailed', { error: errorMsg(this.failure), revert: errorMsg(this.revertError) }) : errorMsg(this.failure);
   }
 }
 
@@ -111,7 +121,7 @@ function faults(env: NodeJS.ProcessEnv) {
       if (crash.step === step && crash.when === when) process.kill(process.pid, 'SIGKILL');
     },
     maybeFail(step: string) {
-      if (fail === step) throw new RollbackError(`injected failure at step ${step} (ROLLBACK_TEST_FAIL)`);
+      if (fail === step) throw new RollbackError(msg('run.injected', { step }));
     },
     /** Resolves once a signal arrives (or at once when no pause is set here). */
     async maybePause(step: string, when: string, signalled: () => Promise<void>) {
@@ -141,10 +151,10 @@ export class Runner {
     this.signalName ??= name;
     for (const w of this.waiters.splice(0)) w();
     if (this.signals === 1) {
-      this.reporter.warn(`${name}: finishing the current step, then putting everything back (press Ctrl-C again to stop after the next step and keep the journal)`);
-      this.abort.abort(new CancelledError(`interrupted by ${name}`));
+      this.reporter.warn(msg('run.signal', { name }));
+      this.abort.abort(new CancelledError(msg('run.interruptedBy', { name })));
     } else {
-      this.reporter.warn(`${name} again: stopping after the current step; the journal is kept`);
+      this.reporter.warn(msg('run.signalAgain', { name }));
     }
   };
 
@@ -156,7 +166,7 @@ export class Runner {
   ) {
     const ids = new Set(journal.steps.map((s) => s.id));
     for (const s of steps) {
-      if (!ids.has(s.id)) throw new RollbackError(`internal: step ${s.id} is not in the journal`);
+      if (!ids.has(s.id)) throw new RollbackError(msg('run.notInJournal', { id: s.id }));
     }
   }
 
@@ -229,7 +239,7 @@ export class Runner {
         this.faults.maybeCrash(def.id, 'running');
         await this.faults.maybePause(def.id, 'running', this.nextSignal);
         const t = Date.now();
-        this.reporter.step(def.title);
+        this.reporter.step(def.local ?? def.title);
         try {
           await def.run(this.scope(step));
           this.faults.maybeFail(def.id);
@@ -245,7 +255,7 @@ export class Runner {
         step.state = 'done';
         step.ms = Date.now() - t;
         await this.save();
-        this.reporter.done(def.title, step.ms);
+        this.reporter.done(def.local ?? def.title, step.ms);
       }
       // Interrupted during the last step: it finished, and is put back with the rest.
       if (this.interrupted && !this.isCommitted) return await this.fail(this.abort.signal.reason as Error);
@@ -286,6 +296,9 @@ export class Runner {
 
   private async fail(cause: Error): Promise<never> {
     this.journal.error = cause.message;
+    const local = errorMsg(cause);
+    if (typeof local === 'string') delete this.journal.errorLocal;
+    else this.journal.errorLocal = local;
     try {
       await this.revertAll();
     } catch (error) {
@@ -306,25 +319,26 @@ export class Runner {
     try {
       this.journal.direction = 'revert';
       await this.save();
-      const failures: Array<{ title: string; error: Error }> = [];
+      const failures: Array<{ title: string | Msg; error: Error }> = [];
       for (const def of [...this.steps].reverse()) {
         const step = this.entry(def.id);
         if (step.state === 'pending' || step.state === 'reverted') continue;
-        if (this.signals > 1) throw new StuckFailure(new Error(this.journal.error ?? 'interrupted'), null, true);
+        if (this.signals > 1) throw new StuckFailure(this.recordedFailure('run.interrupted'), null, true);
         if (failures.length > 0 && def.holdsState) continue;
         this.faults.maybeCrash(def.id, 'revert-before');
         step.state = 'reverting';
         await this.save();
         await this.faults.maybePause(def.id, 'revert-running', this.nextSignal);
         const t = Date.now();
-        if (def.revert) this.reporter.reverting(def.title);
+        const title = def.local ?? def.title;
+        if (def.revert) this.reporter.reverting(title);
         try {
           await def.revert?.(this.scope(step));
         } catch (error) {
           step.error = `revert: ${(error as Error).message}`;
           await this.save().catch(() => undefined);
-          failures.push({ title: def.title, error: error as Error });
-          this.reporter.warn(`could not put back "${def.title}": ${(error as Error).message}`);
+          failures.push({ title, error: error as Error });
+          this.reporter.warn(msg('run.couldNotPutBack', { title, error: errorMsg(error) }));
           continue;
         }
         this.faults.maybeCrash(def.id, 'revert-after');
@@ -332,19 +346,29 @@ export class Runner {
         step.state = 'reverted';
         step.ms = Date.now() - t;
         await this.save();
-        if (def.revert) this.reporter.reverted(def.title, step.ms);
+        if (def.revert) this.reporter.reverted(title, step.ms);
       }
       if (failures.length > 0) {
-        const what = failures.length === 1 ? (failures[0] as { error: Error }).error.message : failures.map((f) => `${f.title}: ${f.error.message}`).join('; ');
-        throw new StuckFailure(new Error(this.journal.error ?? 'failed'), new Error(what), false);
+        const what =
+          failures.length === 1
+            ? (failures[0] as { error: Error }).error
+            : new RollbackError(msg('run.stepErrors', { list: joined(failures.map((f) => msg('run.stepError', { title: f.title, error: errorMsg(f.error) })), 'semicolon') }));
+        throw new StuckFailure(this.recordedFailure('run.failed'), what, false);
       }
     } finally {
       this.listen(false);
     }
   }
+
+  /** The failure the journal recorded (maybe by another process), as an error in the catalog's terms. */
+  private recordedFailure(otherwise: 'run.interrupted' | 'run.failed'): RollbackError {
+    const j = this.journal;
+    if (j.errorLocal) return new RollbackError(j.errorLocal);
+    return new RollbackError(j.error ?? msg(otherwise));
+  }
 }
 
 /** A fresh journal entry for each step. */
 export function journalSteps(steps: readonly StepDef[]): JournalStep[] {
-  return steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title, state: 'pending', memo: {} }));
+  return steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title, ...(s.local ? { local: s.local } : {}), state: 'pending', memo: {} }));
 }

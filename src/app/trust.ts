@@ -11,6 +11,7 @@ import { basename, extname, isAbsolute, join, relative } from 'node:path';
 import { SEARCH_PLACES } from '../adapters/config.js';
 import { defaultConfig, validateConfig, type Config } from '../core/config.js';
 import { ConflictError, ConfigError } from '../core/errors.js';
+import { joined, msg, type Msg } from '../core/i18n.js';
 import { activeSettings, describeChanges, needsApproval, type ActiveSettings } from '../core/trust.js';
 import type { Point } from '../core/types.js';
 import type { Context } from './context.js';
@@ -50,11 +51,11 @@ export interface TrustState {
   /** How the current content came to be trusted. */
   how?: Approval['how'] | 'backup';
   /** What differs from the newest approved version of the same file ("hooks.afterRollback added"). */
-  changes: string[];
+  changes: Msg[];
   /** The newest earlier approval of the same file, if any. */
   previous: Approval | null;
   /** A line for the user when the config in use is not the working tree's. */
-  notice?: string;
+  notice?: Msg;
   /** The approved config in use when it is not the working tree's (see withConfigOfBackup). */
   inUse?: { file: string | null; sha256: string | null };
 }
@@ -67,7 +68,7 @@ export async function findConfigSource(root: string, explicitFile?: string): Pro
   for (const path of candidates) {
     const st = await lstat(path).catch(() => null);
     if (!st) {
-      if (explicitFile) throw new ConfigError(`config file not found: ${explicitFile}`, 'check the --config path');
+      if (explicitFile) throw new ConfigError(msg('config.notFound', { file: explicitFile }), msg('config.notFoundHint'));
       continue;
     }
     const content = await readFile(path, 'utf8');
@@ -123,7 +124,7 @@ export class TrustStore {
       const parsed = JSON.parse(text) as { schema?: number; approved?: Approval[] };
       return Array.isArray(parsed.approved) ? parsed.approved : [];
     } catch {
-      throw new ConfigError(`${this.file} is not valid JSON`, `move it away to start again (every config will need approving again)`);
+      throw new ConfigError(msg('trust.storeInvalid', { file: this.file }), msg('trust.storeInvalidHint'));
     }
   }
 
@@ -209,15 +210,14 @@ function newestOf(list: Approval[]): Approval | null {
 
 function untrustedError(t: TrustState): ConflictError {
   const s = t.source as ConfigSource;
-  const what = s.kind === 'code' ? 'is code that runs when loaded' : 'runs commands or names databases';
-  let changed: string;
-  if (!t.previous) changed = 'it has never been approved in this clone';
-  else if (t.changes.length > 0) changed = `changed since the version approved ${t.previous.approvedAt.slice(0, 10)}: ${t.changes.slice(0, 6).join(', ')}${t.changes.length > 6 ? `, … (${t.changes.length} in all)` : ''}`;
-  else changed = `its text changed since the version approved ${t.previous.approvedAt.slice(0, 10)} (no command or database setting differs)`;
-  return new ConflictError(
-    `the config ${s.file} is not approved, and it ${what}: ${changed}. Nothing was run and nothing changed`,
-    'review what it runs and approve it: git rollback trust (CI: --trust or GIT_ROLLBACK_TRUST=1; docs/security.md)',
-  );
+  const what = msg(s.kind === 'code' ? 'trust.isCodeWhat' : 'trust.runsWhat');
+  let changed: Msg;
+  if (!t.previous) changed = msg('trust.neverApproved');
+  else if (t.changes.length > 0) {
+    const more = t.changes.length > 6 ? msg('trust.inAll', { n: t.changes.length }) : '';
+    changed = msg('trust.changedKeys', { date: t.previous.approvedAt.slice(0, 10), changes: joined(t.changes.slice(0, 6)), more });
+  } else changed = msg('trust.textChanged', { date: t.previous.approvedAt.slice(0, 10) });
+  return new ConflictError(msg('trust.notApproved', { file: s.file, what, changed }), msg('trust.notApprovedHint'));
 }
 
 /**
@@ -263,7 +263,11 @@ export async function withConfigOfBackup(ctx: Context, backup: Point): Promise<C
       state: 'trusted',
       how: 'backup',
       inUse: inUse ?? { file: null, sha256: null },
-      notice: `using the config approved when ${backup.tag} was made (${inUse ? `${inUse.file}, sha256 ${inUse.sha256.slice(0, 12)}` : 'no config file'}); the working tree's ${ctx.trust.source?.file ?? 'config'} is not approved`,
+      notice: msg('trust.usingBackupConfig', {
+        tag: backup.tag,
+        which: inUse ? msg('trust.configSha', { file: inUse.file, sha: inUse.sha256.slice(0, 12) }) : msg('trust.noConfigFile'),
+        file: ctx.trust.source?.file ?? 'config',
+      }),
     },
   };
 }

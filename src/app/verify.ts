@@ -6,9 +6,10 @@
 import { createHash } from 'node:crypto';
 import type { Selection } from '../core/plan.js';
 import { snapshotRef } from '../core/points.js';
-import { ConflictError, CorruptSnapshotError, UsageError } from '../core/errors.js';
+import { ConflictError, CorruptSnapshotError, errorMsg, UsageError } from '../core/errors.js';
+import { english, msg, type Msg } from '../core/i18n.js';
 import { DEFAULT_IDENTITY_ENV } from '../adapters/crypto.js';
-import { pointNameProblem, refuseProblems, showName, snapshotProblems, treeProblems, type EntryProblem, type TreeEntry } from '../core/validate.js';
+import { pointNameProblem, problemMsg, refuseProblems, showName, snapshotProblems, treeProblems, type EntryProblem, type TreeEntry } from '../core/validate.js';
 import type { Point, SnapshotInfo } from '../core/types.js';
 import type { Git } from '../adapters/git.js';
 import type { Context } from './context.js';
@@ -37,15 +38,15 @@ export async function pointDataProblems(ctx: Context, point: Point, snapshot: Sn
   const problems = snapshotProblems(snapshot);
   const expectedRef = snapshotRef(point.kind, point.id);
   if (snapshot.ref !== undefined && snapshot.ref !== expectedRef) {
-    problems.push({ what: 'snapshot', entry: String(snapshot.ref), reason: `names a ref other than ${expectedRef}` });
+    problems.push({ what: msg('valid.what.snapshot'), entry: String(snapshot.ref), reason: msg('verify.otherRef', { ref: expectedRef }) });
   }
   if (point.trailers.snapshot && point.trailers.snapshot !== snapshot.commit) {
-    problems.push({ what: 'snapshot', entry: String(snapshot.commit), reason: `differs from the tag's Rollback-Snapshot (${point.trailers.snapshot.slice(0, 12)})` });
+    problems.push({ what: msg('valid.what.snapshot'), entry: String(snapshot.commit), reason: msg('verify.otherTrailer', { commit: point.trailers.snapshot.slice(0, 12) }) });
   }
-  if (problems.some((p) => p.what === 'snapshot' && p.entry === 'commit')) return problems;
+  if (problems.some((p) => p.what.key === 'valid.what.snapshot' && p.entry === 'commit')) return problems;
   const tree = await snapshotTree(ctx.git, snapshot.commit);
   if (!tree) {
-    problems.push({ what: 'snapshot', entry: snapshot.commit.slice(0, 12), reason: 'the snapshot commit is missing or unreadable' });
+    problems.push({ what: msg('valid.what.snapshot'), entry: snapshot.commit.slice(0, 12), reason: msg('verify.snapshotUnreadable') });
     return problems;
   }
   problems.push(...treeProblems(snapshot, tree));
@@ -60,8 +61,8 @@ export async function pointDataProblems(ctx: Context, point: Point, snapshot: Sn
  * Found here, before any change; the writer refuses them again at write time.
  */
 async function symlinkParentProblems(ctx: Context, point: Point, snapshot: SnapshotInfo): Promise<EntryProblem[]> {
-  const entries = [...snapshot.config.map((e) => ['config file', e.path] as const), ...snapshot.paths.map((e) => ['data path file', e.path] as const)];
-  const parents = new Map<string, { what: string; path: string }>();
+  const entries = [...snapshot.config.map((e) => [msg('valid.what.config'), e.path] as const), ...snapshot.paths.map((e) => [msg('valid.what.paths'), e.path] as const)];
+  const parents = new Map<string, { what: Msg; path: string }>();
   for (const [what, path] of entries) {
     const parts = path.split('/');
     for (let i = 1; i < parts.length; i++) {
@@ -83,8 +84,8 @@ async function symlinkParentProblems(ctx: Context, point: Point, snapshot: Snaps
   const { join } = await import('node:path');
   const out: EntryProblem[] = [];
   for (const [prefix, { what, path }] of parents) {
-    const local = links.has(prefix) ? 'the point\'s code' : (await lstat(join(ctx.repo.root, prefix)).catch(() => null))?.isSymbolicLink() ? 'the working tree' : null;
-    if (local) out.push({ what, entry: path, reason: `lies under ${showName(prefix)}, a symbolic link in ${local}: a restore never writes through one` });
+    const local = links.has(prefix) ? msg('verify.inPointCode') : (await lstat(join(ctx.repo.root, prefix)).catch(() => null))?.isSymbolicLink() ? msg('verify.inWorktree') : null;
+    if (local) out.push({ what, entry: path, reason: msg('verify.underLink', { prefix: showName(prefix), where: local }) });
   }
   return out;
 }
@@ -127,13 +128,13 @@ export async function verifyPointObjects(ctx: Context, point: Point, snapshot: S
   if (problems.length === 0) return;
   const [first] = problems;
   throw new CorruptSnapshotError(
-    `${point.tag} cannot be restored: ${first}${problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length === 2 ? '' : 's'})` : ''}`,
-    'nothing was changed; fetch the objects again (git rollback fetch), run git fsck, or roll back to another point',
+    msg('verify.cannotRestore', { tag: point.tag, problem: first, more: problems.length > 1 ? msg('verify.moreProblems', { n: problems.length - 1 }) : '' }),
+    msg('verify.cannotRestoreHint'),
   );
 }
 
-async function objectProblems(ctx: Context, point: Point, snapshot: SnapshotInfo | null, selection: Selection, needKey: boolean): Promise<string[]> {
-  const problems: string[] = [];
+async function objectProblems(ctx: Context, point: Point, snapshot: SnapshotInfo | null, selection: Selection, needKey: boolean): Promise<Msg[]> {
+  const problems: Msg[] = [];
   // A plan (--dry-run) is shown without the key; only a restore needs it.
   if (snapshot && needKey) await checkKey(ctx, snapshot, selection);
   // Objects HEAD's tree already holds are checked out now and are not rewritten by
@@ -148,12 +149,15 @@ async function objectProblems(ctx: Context, point: Point, snapshot: SnapshotInfo
     const dbs = snapshot.databases.filter((d) => selection.databases.has(d.name));
     const ids = [snapshot.commit, ...files.map((f) => f.blob), ...dbs.flatMap((d) => (d.chunks ?? (d.blob ? [{ blob: d.blob, size: d.size }] : [])).map((c) => c.blob))];
     const sizes = await ctx.git.objectSizes(ids);
-    if (sizes.get(snapshot.commit) === null) problems.push(`the snapshot commit ${snapshot.commit.slice(0, 12)} is missing`);
-    for (const f of files) if (sizes.get(f.blob) === null) problems.push(`file ${showName(f.path)}: object ${f.blob.slice(0, 12)} is missing`);
+    if (sizes.get(snapshot.commit) === null) problems.push(msg('verify.snapshotMissing', { commit: snapshot.commit.slice(0, 12) }));
+    for (const f of files) if (sizes.get(f.blob) === null) problems.push(msg('verify.fileObjectMissing', { path: showName(f.path), blob: f.blob.slice(0, 12) }));
     for (const d of dbs) {
       const chunks = d.chunks ?? (d.blob ? [{ blob: d.blob, size: d.size }] : []);
       const bad = chunks.findIndex((c) => sizes.get(c.blob) !== c.size);
-      if (bad >= 0) problems.push(`database ${d.name}: chunk ${bad + 1} of ${chunks.length} (${chunks[bad]?.blob.slice(0, 12)}) is ${sizes.get(chunks[bad]?.blob ?? '') === null ? 'missing' : 'not the size recorded'}`);
+      if (bad >= 0) {
+        const chunk = { i: bad + 1, n: chunks.length, blob: chunks[bad]?.blob.slice(0, 12) };
+        problems.push(msg('error.inDatabase', { name: d.name, text: msg(sizes.get(chunks[bad]?.blob ?? '') === null ? 'verify.chunkMissing' : 'verify.chunkSize', chunk) }));
+      }
     }
   }
   return problems;
@@ -173,29 +177,29 @@ async function checkKey(ctx: Context, snapshot: SnapshotInfo, selection: Selecti
   const smallest = sealed.reduce((a, b) => (b.size < a.size ? b : a));
   const data = (await ctx.git.readBlobs([smallest.blob])).get(smallest.blob);
   if (!data) return; // reported as missing by the presence check
-  if (!cipher) throw new ConflictError(`${snapshot.ref}: the snapshot is encrypted and no age identity is available`, `export ${DEFAULT_IDENTITY_ENV}="AGE-SECRET-KEY-1…" or set encryption.identity; nothing was changed`);
+  if (!cipher) throw new ConflictError(msg('verify.encrypted', { ref: snapshot.ref }), msg('crypto.noIdentityHint', { env: DEFAULT_IDENTITY_ENV }));
   await cipher.open(data);
 }
 
 /** Presence and integrity (re-hash) of the code commit's objects and the uncommitted-work commits. */
-async function codeObjectProblems(git: Git, point: Point, snapshot: SnapshotInfo | null, withCode: boolean, skip: ReadonlySet<string> = new Set()): Promise<{ problems: string[]; checked: number; bytes: number }> {
-  const problems: string[] = [];
+async function codeObjectProblems(git: Git, point: Point, snapshot: SnapshotInfo | null, withCode: boolean, skip: ReadonlySet<string> = new Set()): Promise<{ problems: Msg[]; checked: number; bytes: number }> {
+  const problems: Msg[] = [];
   if (!withCode) return { problems, checked: 0, bytes: 0 };
-  const roots: { label: string; commit: string }[] = [{ label: `code commit ${point.commit.slice(0, 12)}`, commit: point.commit }];
+  const roots: { label: Msg; commit: string }[] = [{ label: msg('verify.codeCommit', { commit: point.commit.slice(0, 12) }), commit: point.commit }];
   const w = snapshot?.worktree;
   if (w) {
-    roots.push({ label: 'uncommitted work', commit: w.commit }, { label: 'uncommitted work (index)', commit: w.index });
-    if (w.untracked) roots.push({ label: 'uncommitted work (untracked files)', commit: w.untracked });
+    roots.push({ label: msg('verify.worktree'), commit: w.commit }, { label: msg('verify.worktreeIndex'), commit: w.index });
+    if (w.untracked) roots.push({ label: msg('verify.worktreeUntracked'), commit: w.untracked });
   }
   const ids: string[] = [];
   for (const root of roots) {
     const objects = await treeObjects(git, root.commit);
-    if (!objects) problems.push(`${root.label}: ${root.commit.slice(0, 12)} or its tree is missing`);
+    if (!objects) problems.push(msg('verify.rootMissing', { label: root.label, commit: root.commit.slice(0, 12) }));
     else ids.push(...objects);
   }
   const check = await git.checkObjects(ids.filter((id) => !skip.has(id)));
-  for (const id of check.missing) problems.push(`code object ${id.slice(0, 12)} is missing`);
-  for (const id of check.forged) problems.push(`code object ${id.slice(0, 12)} does not match its id (damaged or forged)`);
+  for (const id of check.missing) problems.push(msg('verify.codeMissing', { id: id.slice(0, 12) }));
+  for (const id of check.forged) problems.push(msg('verify.codeForged', { id: id.slice(0, 12) }));
   return { problems, checked: check.checked, bytes: check.bytes };
 }
 
@@ -204,7 +208,10 @@ export interface Verification {
   ok: boolean;
   checked: number;
   bytes: number;
+  /** English (JSON, the point's note). */
   problems: string[];
+  /** The same as catalog messages, for the user's language (not in JSON). */
+  local: (string | Msg)[];
   ms: number;
 }
 
@@ -215,20 +222,21 @@ export interface Verification {
  */
 export async function verifyPoint(ctx: Context, point: Point): Promise<Verification> {
   const started = Date.now();
-  const problems: string[] = [];
+  const problems: (string | Msg)[] = [];
+  const result = (ok: boolean): Verification => ({ tag: point.tag, ok, checked, bytes, problems: problems.map(english), local: problems, ms: Date.now() - started });
   let checked = 0;
   let bytes = 0;
   let snapshot: SnapshotInfo | null = null;
   try {
     snapshot = await loadSnapshot(ctx, point);
   } catch (error) {
-    problems.push((error as Error).message);
+    problems.push(errorMsg(error));
   }
   if (snapshot) {
-    for (const p of await pointDataProblems(ctx, point, snapshot)) problems.push(`${p.what} ${showName(p.entry)}: ${p.reason}`);
+    for (const p of await pointDataProblems(ctx, point, snapshot)) problems.push(problemMsg(p));
   }
   // Invalid data is reported, not read further: its ids may not even be ids.
-  if (problems.length > 0) return { tag: point.tag, ok: false, checked, bytes, problems, ms: Date.now() - started };
+  if (problems.length > 0) return result(false);
 
   const code = await codeObjectProblems(ctx.git, point, snapshot, true);
   problems.push(...code.problems);
@@ -244,16 +252,16 @@ export async function verifyPoint(ctx: Context, point: Point): Promise<Verificat
       const data = blobs.get(f.blob);
       checked++;
       if (!data) {
-        problems.push(`${f.path}: object ${f.blob.slice(0, 12)} is missing`);
+        problems.push(msg('verify.objectMissing', { path: f.path, blob: f.blob.slice(0, 12) }));
         continue;
       }
       bytes += data.length;
       if (f.enc) {
         if (!opener.ok) continue; // counted once below
         const plain = await opener.open(data).catch((e: Error) => e);
-        if (plain instanceof Error) problems.push(`${f.path}: cannot be decrypted (${plain.message})`);
-        else if (createHash('sha256').update(plain).digest('hex') !== f.sha256) problems.push(`${f.path}: content does not match its sha256`);
-      } else if (createHash('sha256').update(data).digest('hex') !== f.sha256) problems.push(`${f.path}: content does not match its sha256`);
+        if (plain instanceof Error) problems.push(msg('verify.cannotDecrypt', { path: f.path, error: errorMsg(plain) }));
+        else if (createHash('sha256').update(plain).digest('hex') !== f.sha256) problems.push(msg('verify.sha256', { path: f.path }));
+      } else if (createHash('sha256').update(data).digest('hex') !== f.sha256) problems.push(msg('verify.sha256', { path: f.path }));
     }
     if (!opener.ok) problems.push(opener.reason);
     if (snapshot.databases.length > 0) {
@@ -263,17 +271,17 @@ export async function verifyPoint(ctx: Context, point: Point): Promise<Verificat
         try {
           for await (const piece of store.read(d.chunks ?? (d.blob ? [{ blob: d.blob, size: d.size }] : []), d.sha256)) bytes += (piece as Buffer).length;
         } catch (error) {
-          problems.push(`database ${d.name}: ${(error as Error).message}`);
+          problems.push(msg('error.inDatabase', { name: d.name, text: errorMsg(error) }));
         }
       }
     }
   }
-  return { tag: point.tag, ok: problems.length === 0, checked, bytes, problems, ms: Date.now() - started };
+  return result(problems.length === 0);
 }
 
 /** A --name must make a valid tag (git check-ref-format) and shadow nothing (HEAD, a branch, latest…). */
 export async function checkPointName(ctx: Pick<Context, 'git'>, tag: string, name: string): Promise<void> {
-  if (!(await ctx.git.isValidRefName(`refs/tags/${tag}`))) throw new UsageError(`invalid point name "${name}": refs/tags/${tag} is not a valid git ref name`, 'see git help check-ref-format');
+  if (!(await ctx.git.isValidRefName(`refs/tags/${tag}`))) throw new UsageError(msg('verify.badRefName', { name, tag }), msg('verify.badRefNameHint'));
   const problem = pointNameProblem(name, await ctx.git.branches());
-  if (problem) throw new UsageError(`invalid point name "${name}": ${problem}`, 'choose another --name');
+  if (problem) throw new UsageError(msg('verify.badName', { name, problem }), msg('verify.badNameHint'));
 }

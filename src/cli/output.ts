@@ -7,7 +7,6 @@ import { formatMs } from '../core/duration.js';
 import { t, type Msg, localize } from '../core/i18n.js';
 import type { Transfer } from '../core/progress.js';
 import { formatBytes, sanitize } from '../core/text.js';
-import { localStepTitle } from './step-titles.js';
 import { pad, STYLE, terminalWidth, truncate, width } from './text.js';
 
 export { pad, truncate, width } from './text.js';
@@ -222,12 +221,12 @@ export interface StepReporter extends Reporter {
 /**
  * Reports steps as they run: a spinner with bytes/s and ETA on a terminal,
  * plain "✓ step (time)" lines otherwise, nothing with --quiet or `silent`.
- * `plan` lets the runner's English step titles show in the user's language.
+ * Titles and warnings come as catalog messages: shown in the user's language.
  */
-export async function stepReporter(silent: boolean, planTitles: Map<string, Msg> = new Map()): Promise<StepReporter> {
+export async function stepReporter(silent: boolean): Promise<StepReporter> {
   const s = await spinner(!silent);
   const tty = !!process.stderr.isTTY;
-  const local = (title: string) => localStepTitle(title, planTitles);
+  const local = (title: string | Msg) => localize(title);
   let lastDraw = 0;
   let current = '';
   return {

@@ -1,7 +1,7 @@
 // yargs' own messages (argument errors) from our catalog, so they follow the
 // language like everything else. Help is ours (cli/help.ts), so only the
 // validation messages matter here.
-import { getLang } from '../core/i18n.js';
+import { getLang, type Entry } from '../core/i18n.js';
 import { catalog } from '../core/messages.js';
 
 type Y18nEntry = string | { one: string; other: string };
@@ -10,7 +10,7 @@ type Y18nEntry = string | { one: string; other: string };
 export function yargsLocale(): Record<string, Y18nEntry> {
   const out: Record<string, Y18nEntry> = {};
   const zh = getLang() === 'zh-CN';
-  for (const [key, entry] of Object.entries(catalog)) {
+  for (const [key, entry] of Object.entries(catalog as Record<string, Entry>)) {
     if (!key.startsWith('yargs:')) continue;
     const english = key.slice('yargs:'.length);
     const text = (zh ? entry.zh : entry.en) as string | { one?: string; other: string };

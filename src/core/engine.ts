@@ -12,6 +12,7 @@
 // database is named by tempObjects(jobId), and the runner records those names
 // in the journal (fsynced) before the call that may make them.
 import type { Readable, Writable } from 'node:stream';
+import type { Msg } from './i18n.js';
 import type { ChunkRef, DatabaseEntry } from './types.js';
 
 /** One entry of `databases:` in the config, after ${VAR} expansion. */
@@ -38,7 +39,7 @@ export interface DumpOutcome {
   /** Safe facts worth showing and needed to restore exactly (database attributes…). Never secrets. */
   details?: Record<string, unknown>;
   /** Non-fatal things the user should know (e.g. a dump command's stderr when it exited 0). */
-  warnings?: string[];
+  warnings?: (string | Msg)[];
 }
 
 /**
@@ -76,8 +77,8 @@ export interface RestoreJob {
   save(): Promise<void>;
   /** Set when the user interrupts: long calls (stage) stop, clean up what they made, and reject. */
   signal: AbortSignal;
-  /** Non-fatal notices for the user. */
-  warn(text: string): void;
+  /** Non-fatal notices for the user (catalog messages: shown in the user's language, kept in English). */
+  warn(text: string | Msg): void;
 }
 
 export interface RestoreCheck {
@@ -86,16 +87,17 @@ export interface RestoreCheck {
   /**
    * Lines for the plan: what the restore carries beyond rows (database
    * attributes, objects), what it cannot (and why), open transactions or
-   * sessions it will wait for or end.
+   * sessions it will wait for or end. Catalog messages (core/i18n.ts), so
+   * the plan shows them in the user's language; plain text for tool output.
    */
-  notes: string[];
+  notes: (string | Msg)[];
 }
 
 export interface RestoreStrategy {
   /** One line for the plan: "restore into shop_rb_tmp_<id>, then rename swap (old kept as …)". */
-  text: string;
+  text: string | Msg;
   /** What users of the database see during the swap: "connections ended; ~1 s unavailable". */
-  downtime: string;
+  downtime: string | Msg;
 }
 
 export interface Engine {

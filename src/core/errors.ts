@@ -2,7 +2,7 @@
 // one-line message, an optional hint and a documented exit code (docs/exit-codes.md).
 // A message or hint is English text, or a catalog message (core/i18n.ts) that
 // main.ts shows in the user's language; Error.message is always English (logs, JSON).
-import { en, localize, type Msg } from './i18n.js';
+import { en, localize, msg, type Msg } from './i18n.js';
 
 export const ExitCode = {
   ok: 0,
@@ -39,9 +39,7 @@ export class RollbackError extends Error {
 
   /** The message in the current language (English text when it has no catalog entry). */
   localMessage(): string {
-    if (!this.msg) return this.message;
-    const text = localize(this.msg);
-    return this.database && this.message.startsWith(`database ${this.database}: `) ? `${localize({ key: 'error.aboutDatabase', params: { name: this.database } })}${text}` : text;
+    return localize(errorMsg(this));
   }
 
   localHint(): string | undefined {
@@ -103,8 +101,11 @@ export class InterruptedJobError extends RollbackError {
 
 /** An external program (git, pg_dump, …) failed. stderr is kept, secrets redacted. */
 export class ExternalToolError extends RollbackError {
+  /** The program, in English ("pg_restore", "dump command of database main"). */
+  readonly tool: string;
   constructor(
-    readonly tool: string,
+    /** A program name, or a catalog message naming a configured command. */
+    tool: string | Msg,
     readonly exitCodeOfTool: number | undefined,
     readonly stderr: string,
     message?: string | Msg,
@@ -114,6 +115,7 @@ export class ExternalToolError extends RollbackError {
       message ?? { key: exitCodeOfTool === undefined ? 'error.toolFailed' : 'error.toolFailedExit', params: { tool, code: exitCodeOfTool, stderr: firstLines(stderr) } },
       hint,
     );
+    this.tool = typeof tool === 'string' ? tool : en(tool.key, tool.params);
   }
 }
 
@@ -121,6 +123,18 @@ function firstLines(text: string, max = 3): string {
   const lines = text.trim().split('\n').filter(Boolean);
   const head = lines.slice(0, max).join(' | ');
   return lines.length > max ? `${head} | …` : head || 'no error output';
+}
+
+/**
+ * An error's message as a catalog message (with the database it concerns,
+ * when aboutDatabase() named one), to show inside another message in the
+ * user's language; its English text when it has none (tool output, node's errors).
+ */
+export function errorMsg(error: unknown): string | Msg {
+  if (error instanceof RollbackError && error.msg) {
+    return error.database && error.message.startsWith(`database ${error.database}: `) ? msg('error.inDatabase', { name: error.database, text: error.msg }) : error.msg;
+  }
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Prefixes an error's message with the database it concerns, once. */

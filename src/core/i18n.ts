@@ -19,8 +19,14 @@ export interface Entry {
 }
 
 export type MessageKey = keyof typeof catalog;
-/** Parameter values; a Msg value is itself rendered in the same language. */
-export type Params = { [name: string]: string | number | boolean | null | undefined | Msg };
+/** Parameter values; a Msg (or a list of them) is itself rendered in the same language. */
+export type Params = { [name: string]: string | number | boolean | null | undefined | Msg | MsgList };
+
+/** Items joined the way the language separates them ("a, b" / "a，b"); plain data, so journals can keep it. */
+export interface MsgList {
+  readonly items: readonly (string | Msg)[];
+  readonly sep: 'comma' | 'semicolon';
+}
 
 /** A message to show later, in whatever language is current then. */
 export interface Msg {
@@ -53,8 +59,20 @@ export function format(template: string, params: Params = {}, lang: Lang = curre
   return template.replace(/\{([A-Za-z0-9_]+)\}/g, (m, name: string) => {
     const v = params[name];
     if (v === undefined || v === null) return m;
-    return typeof v === 'object' ? t(v.key, v.params, lang) : String(v);
+    if (typeof v !== 'object') return String(v);
+    if ('items' in v) return v.items.map((i) => (typeof i === 'string' ? i : t(i.key, i.params, lang))).join(SEPARATORS[v.sep][lang]);
+    return t(v.key, v.params, lang);
   });
+}
+
+const SEPARATORS: Record<MsgList['sep'], Record<Lang, string>> = {
+  comma: { en: ', ', 'zh-CN': '，' },
+  semicolon: { en: '; ', 'zh-CN': '；' },
+};
+
+/** A list parameter: its items rendered in the message's language and joined by its separator. */
+export function joined(items: readonly (string | Msg)[], sep: MsgList['sep'] = 'comma'): MsgList {
+  return { items, sep };
 }
 
 /** The message `key` in `lang` (default: the current language). */
@@ -76,6 +94,20 @@ export function msg(key: MessageKey, params?: Params): Msg {
 /** A message or plain (English) text, in the current language. */
 export function localize(m: Msg | string): string {
   return typeof m === 'string' ? m : t(m.key, m.params);
+}
+
+/** The English text of a message or plain text (for the journal, the event log, JSON). */
+export function english(m: Msg | string): string {
+  return typeof m === 'string' ? m : en(m.key, m.params);
+}
+
+/**
+ * A message kept in stored data (journal, event log) in the current language;
+ * its recorded English text when there is none, or when this version's
+ * catalog no longer has its key (a journal or event from another version).
+ */
+export function localOr(m: Msg | undefined | null, recorded: string): string {
+  return m && typeof m === 'object' && typeof m.key === 'string' && Object.hasOwn(catalog, m.key) ? localize(m) : recorded;
 }
 
 /**

@@ -2,13 +2,19 @@
 // side by side, looked up with t() (core/i18n.ts). Keys are grouped by area;
 // {name} is a parameter; { one, other } are plural forms chosen by {n}.
 // test/unit/i18n.test.ts checks that both languages have the same parameters.
+// The runner, the app layer, the adapters and the engines keep their texts in
+// messages-*.ts beside this file; catalog is all of them (no key twice: the unit test checks).
 import type { Entry } from './i18n.js';
+import { adapterMessages } from './messages-adapters.js';
+import { appMessages } from './messages-app.js';
+import { engineMessages } from './messages-engines.js';
+import { runMessages } from './messages-run.js';
 
-export const catalog = {
+export const baseMessages = {
   // --- errors -----------------------------------------------------------------
   'error.prefix': { en: 'git-rollback: ', zh: 'git-rollback：' },
   'error.hint': { en: 'hint: ', zh: '提示：' },
-  'error.aboutDatabase': { en: 'database {name}: ', zh: '数据库 {name}：' },
+  'error.inDatabase': { en: 'database {name}: {text}', zh: '数据库 {name}：{text}' },
   'error.toolFailed': { en: '{tool} failed: {stderr}', zh: '{tool} 失败：{stderr}' },
   'error.toolFailedExit': { en: '{tool} failed (exit {code}): {stderr}', zh: '{tool} 失败（退出码 {code}）：{stderr}' },
   'error.unexpectedHint': {
@@ -179,13 +185,6 @@ export const catalog = {
   'plan.select.noDbs': { en: 'no databases are configured', zh: '没有配置任何数据库' },
   'plan.select.unknown': { en: '{flag} {item}: unknown part', zh: '{flag} {item}：未知的部分' },
   'plan.select.parts': { en: 'use code, config, paths, db or db:<name>', zh: '可用：code、config、paths、db 或 db:<名称>' },
-
-  // --- the runner's progress lines (interim: cli/step-titles.ts) ------------------
-  'run.stage': { en: 'stage database {name}', zh: '准备数据库 {name}' },
-  'run.swap': { en: 'swap in database {name}', zh: '切换数据库 {name}' },
-  'run.files': { en: { one: 'restore {n} file', other: 'restore {n} files' }, zh: '恢复 {n} 个文件' },
-  'run.worktree': { en: "restore the point's uncommitted work", zh: '恢复回滚点中未提交的改动' },
-  'run.moveCode': { en: 'move code', zh: '切换代码' },
 
   // --- hooks ---------------------------------------------------------------------
   'hook.failed': { en: 'hook {name} (`{command}`) exited {code}: {output}', zh: '钩子 {name}（`{command}`）退出码 {code}：{output}' },
@@ -889,3 +888,8 @@ export const catalog = {
   'age.month': { en: { one: '{n} month', other: '{n} months' }, zh: '{n} 个月' },
   'age.year': { en: { one: '{n} year', other: '{n} years' }, zh: '{n} 年' },
 } as const satisfies Record<string, Entry>;
+
+export const catalog = { ...baseMessages, ...runMessages, ...appMessages, ...adapterMessages, ...engineMessages } as const satisfies Record<string, Entry>;
+
+/** Each part of the catalog by name (the unit test checks that no key is in two). */
+export const catalogParts = { base: baseMessages, run: runMessages, app: appMessages, adapters: adapterMessages, engines: engineMessages } as const;

@@ -76,8 +76,9 @@ export interface FileChange {
 
 export interface DatabasePlan {
   entry: DatabaseEntry;
-  strategy: string;
-  downtime: string;
+  /** From the engine: a catalog message, or plain text. */
+  strategy: string | Msg;
+  downtime: string | Msg;
   where: string;
   /** From the engine's verify: what is carried, sessions it will end or wait for… */
   notes?: (string | Msg)[];
@@ -258,11 +259,6 @@ export function renderPlan(plan: Plan): string[] {
     for (const d of s.local ? s.local.details.map(localize) : s.details) lines.push(`      ${d}`);
   });
   return lines;
-}
-
-/** Each step's English title → its catalog message, so progress lines can be shown in the user's language. */
-export function localTitles(plan: Plan): Map<string, Msg> {
-  return new Map(plan.steps.filter((s) => s.local).map((s) => [s.title, s.local!.title]));
 }
 
 export function planToJSON(plan: Plan): unknown {

@@ -23,7 +23,7 @@ export function uniqueId(base: string, taken: ReadonlySet<string>): string {
 /** A --name must be usable inside a ref name and a database identifier suffix. */
 export function validateId(id: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id) || id.includes('..') || id.endsWith('.lock') || id.endsWith('.')) {
-    throw new UsageError(`invalid point name "${id}"`, 'use letters, digits, ".", "_" and "-" (up to 100, starting with a letter or digit)');
+    throw new UsageError(msg('points.invalidName', { id }), msg('points.invalidNameHint'));
   }
 }
 
@@ -108,12 +108,12 @@ export async function resolvePoint(spec: string, ctx: ResolveContext): Promise<P
 
   if (s === 'latest' || s === 'HEAD~0') {
     const p = points.find((x) => x.kind === 'point' || x.kind === 'release' || x.kind === 'deploy');
-    if (!p) throw new NotFoundError('there are no points yet', 'make one: git rollback point "description"');
+    if (!p) throw new NotFoundError(msg('points.none'), msg('points.noneHint'));
     return p;
   }
   if (s === 'latest-backup') {
     const p = points.find((x) => x.kind === 'backup');
-    if (!p) throw new NotFoundError('there are no backups yet');
+    if (!p) throw new NotFoundError(msg('points.noBackups'));
     return p;
   }
   const rel = /^(?:previous-release|release~(\d+)|latest-release|previous-prerelease|prerelease~(\d+))$/.exec(s);
@@ -129,8 +129,8 @@ export async function resolvePoint(spec: string, ctx: ResolveContext): Promise<P
     const skipped = all.length - candidates.length;
     if (!p) {
       throw new NotFoundError(
-        all.length === 0 ? 'there are no releases yet' : `there is no release ${n} before the latest (${all.length} release${all.length === 1 ? '' : 's'}${skipped ? `, ${skipped} of them pre-releases: previous-prerelease and prerelease~N count those` : ''})`,
-        'see them with: git rollback list --kind release',
+        all.length === 0 ? msg('points.noReleases') : msg('points.noReleaseN', { i: n, n: all.length, pre: skipped ? msg('points.preSkipped', { skipped }) : '' }),
+        msg('points.releasesHint'),
       );
     }
     return p;
@@ -139,7 +139,7 @@ export async function resolvePoint(spec: string, ctx: ResolveContext): Promise<P
   const byId = points.filter((p) => p.id === s);
   if (byId.length === 1) return byId[0] as Point;
   if (byId.length > 1) {
-    throw new UsageError(`"${spec}" is ambiguous: ${byId.map((p) => p.tag).join(', ')}`, 'give the full tag name');
+    throw new UsageError(msg('points.ambiguous', { spec, tags: byId.map((p) => p.tag).join(', ') }), msg('points.ambiguousHint'));
   }
 
   const version = semver.valid(semver.clean(s.replace(/^v/, '')) ?? '');
@@ -156,15 +156,12 @@ export async function resolvePoint(spec: string, ctx: ResolveContext): Promise<P
       if (p) return p;
       // A plain version tag from before git-rollback: say how to adopt it.
       if (semver.valid(s.replace(/^v/, ''))) throw new NotFoundError(msg('points.plainTag', { spec }), msg('points.plainTagHint', { spec }));
-      throw new NotFoundError(`no point tags commit ${commit.slice(0, 12)} (${spec})`, 'make one first, or list points: git rollback list');
+      throw new NotFoundError(msg('points.noPointAt', { commit: commit.slice(0, 12), spec }), msg('points.noPointAtHint'));
     }
   }
 
   const candidates = points.flatMap((p) => [p.tag, p.id]);
   const near = nearest(s, candidates, 3).map((c) => points.find((p) => p.id === c)?.tag ?? c);
   const uniq = [...new Set(near)];
-  throw new NotFoundError(
-    `unknown point "${spec}"${uniq.length ? `; did you mean ${uniq.join(', ')}?` : ''}`,
-    'list points with: git rollback list',
-  );
+  throw new NotFoundError(msg('points.unknown', { spec, near: uniq.length ? msg('points.didYouMean', { names: uniq.join(', ') }) : '' }), msg('points.unknownHint'));
 }

@@ -2,6 +2,7 @@
 // kind of change it is, and the release notes from commit subjects. Pure logic.
 import semver from 'semver';
 import { ConflictError, UsageError } from './errors.js';
+import { msg } from './i18n.js';
 
 export const BUMPS = ['major', 'minor', 'patch', 'premajor', 'preminor', 'prepatch', 'prerelease'] as const;
 export type Bump = (typeof BUMPS)[number];
@@ -39,32 +40,32 @@ export function nextVersion(req: VersionRequest): NextVersion {
   let version: string;
   if (isBump(spec)) {
     if (req.preid !== undefined && !spec.startsWith('pre')) {
-      throw new UsageError(`--preid goes with prerelease, premajor, preminor or prepatch, not ${spec}`, `e.g. git rollback release prerelease --preid ${req.preid}`);
+      throw new UsageError(msg('release.preidBump', { spec }), msg('release.preidBumpHint', { preid: req.preid }));
     }
     if (req.preid !== undefined && !/^[0-9A-Za-z-]+$/.test(req.preid)) {
-      throw new UsageError(`invalid --preid "${req.preid}"`, 'use letters, digits and "-", e.g. --preid beta');
+      throw new UsageError(msg('release.badPreid', { preid: req.preid }), msg('release.badPreidHint'));
     }
     const next = semver.inc(latest ?? '0.0.0', spec, {}, req.preid);
-    if (!next) throw new UsageError(`cannot bump ${latest ?? '0.0.0'} by ${spec}`);
+    if (!next) throw new UsageError(msg('release.cannotBump', { latest: latest ?? '0.0.0', spec }));
     version = next;
   } else {
-    if (req.preid !== undefined) throw new UsageError('--preid goes with a bump keyword (prerelease, premajor…), not an explicit version', `write the version in full, e.g. ${spec}-${req.preid}.0`);
+    if (req.preid !== undefined) throw new UsageError(msg('release.preidExplicit'), msg('release.preidExplicitHint', { spec, preid: req.preid }));
     const cleaned = semver.valid(semver.clean(spec) ?? '');
     if (!cleaned || !/^[v=]?\d/.test(spec)) {
-      throw new UsageError(`invalid version "${req.spec}"`, `give a semantic version (0.9.0, 1.0.0-rc.1) or one of ${BUMPS.join(', ')}`);
+      throw new UsageError(msg('release.badVersion', { spec: req.spec }), msg('release.badVersionHint', { bumps: BUMPS.join(', ') }));
     }
     if (spec.includes('+')) {
-      throw new UsageError(`build metadata is not allowed in a release version ("${spec}")`, `semver ignores it when ordering, so two releases could differ only by it; use ${cleaned}`);
+      throw new UsageError(msg('release.buildMeta', { spec }), msg('release.buildMetaHint', { cleaned }));
     }
     version = cleaned;
   }
   const same = existing.find((v) => semver.eq(v, version));
   if (same) {
-    throw new ConflictError(`release ${version} already exists`, `releases are never overwritten; the next one is: git rollback release ${semver.prerelease(version) ? 'prerelease' : 'patch'}`);
+    throw new ConflictError(msg('release.exists', { version }), msg('release.existsHint', { bump: semver.prerelease(version) ? 'prerelease' : 'patch' }));
   }
   const lowerThan = latest && semver.lt(version, latest) ? latest : null;
   if (lowerThan && !req.allowLower) {
-    throw new ConflictError(`${version} is lower than the latest release ${lowerThan}`, 'use a higher version, or add --allow-lower for a maintenance release of an older line');
+    throw new ConflictError(msg('release.lower', { version, latest: lowerThan }), msg('release.lowerHint'));
   }
   const previous = existing.find((v) => semver.lt(v, version)) ?? null;
   return { version, previous, change: previous ? (semver.diff(previous, version) ?? 'none') : 'initial', lowerThan };

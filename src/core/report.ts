@@ -3,11 +3,14 @@
 // sections only people can write (impact, root cause, follow-ups) left empty.
 import { formatMs } from './duration.js';
 import { formatBytes } from './text.js';
-import { t } from './i18n.js';
+import { localOr, t, type Msg } from './i18n.js';
 import type { SnapshotInfo } from './types.js';
 
 export interface ReportStep {
+  /** English, as recorded. */
   title: string;
+  /** The title's catalog message, recorded beside it (events from before it have none). */
+  local?: Msg;
   kind?: string;
   ms: number;
   outcome: string;
@@ -31,8 +34,9 @@ export interface ReportInput {
     only?: string[];
     skip?: string[];
     steps?: ReportStep[];
-    health?: { ok: boolean; detail: string } | null;
+    health?: { ok: boolean; detail: string; local?: Msg | string } | null;
     error?: string;
+    errorLocal?: Msg;
     keptDatabases?: string[];
   };
   /** The target point's description and snapshot, when it still exists. */
@@ -42,8 +46,6 @@ export interface ReportInput {
   undoneTotal: number;
   /** Local time zone rendering of a date, e.g. "2025-09-06 13:10:58 +08:00". */
   formatTime: (d: Date) => string;
-  /** A recorded (English) step title in the reader's language; default: as recorded. */
-  stepTitle?: (title: string) => string;
 }
 
 const code = (s: string) => '`' + s.replace(/`/g, "'") + '`';
@@ -76,7 +78,7 @@ export function incidentReport(r: ReportInput): string {
   row(t('report.to'), `${target}${e.to ? t('report.toCommit', { commit: code(e.to.commit.slice(0, 12)) }) : ''}`);
   if (e.mode) row(t('report.mode'), e.mode);
   row(t('report.restored'), restored);
-  row(t('report.outcome'), outcome + (e.error ? `: ${e.error}` : ''));
+  row(t('report.outcome'), outcome + (e.error ? `: ${localOr(e.errorLocal, e.error)}` : ''));
   if (e.backup) row(t('report.backup'), `${code(e.backup)} — ${e.outcome === 'ok' ? t('report.backupUndo') : t('report.backupKept')}`);
   if (e.keptDatabases?.length) row(t('report.keptDatabases'), e.keptDatabases.map(code).join(', '));
   lines.push('');
@@ -88,14 +90,14 @@ export function incidentReport(r: ReportInput): string {
     lines.push(`| # | ${t('report.col.started')} | ${t('report.col.step')} | ${t('report.col.took')} | ${t('report.col.outcome')} |`, '| ---: | --- | --- | ---: | --- |');
     let at = start.getTime();
     steps.forEach((s, i) => {
-      lines.push(`| ${i + 1} | ${r.formatTime(new Date(at)).slice(11)} | ${cell(r.stepTitle ? r.stepTitle(s.title) : s.title)} | ${formatMs(s.ms)} | ${s.outcome} |`);
+      lines.push(`| ${i + 1} | ${r.formatTime(new Date(at)).slice(11)} | ${cell(localOr(s.local, s.title))} | ${formatMs(s.ms)} | ${s.outcome} |`);
       at += s.ms;
     });
     lines.push('');
   }
 
   lines.push(`## ${t('report.health')}`, '');
-  if (e.health) lines.push(`${t(e.health.ok ? 'report.healthPassed' : 'report.healthFailed')}: ${e.health.detail}`, '');
+  if (e.health) lines.push(`${t(e.health.ok ? 'report.healthPassed' : 'report.healthFailed')}: ${typeof e.health.local === 'object' ? localOr(e.health.local, e.health.detail) : e.health.detail}`, '');
   else lines.push(`_${t('report.noHealth')}_`, '');
 
   lines.push(`## ${t('report.undone', { n: r.undoneTotal })}`, '');

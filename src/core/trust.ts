@@ -3,6 +3,8 @@
 // health checks, who it encrypts for, whether it deletes — and how two
 // versions of them differ. Pure: works on the parsed (unexpanded) config.
 
+import { msg, type Msg } from './i18n.js';
+
 /** Setting key ("hooks.afterRollback", "databases.main.url") → its value as written. */
 export type ActiveSettings = Record<string, string>;
 
@@ -40,13 +42,13 @@ export function needsApproval(settings: ActiveSettings): boolean {
 }
 
 /** "hooks.afterRollback added", "capture.schema changed", "databases.old.url removed", in key order. */
-export function describeChanges(before: ActiveSettings, after: ActiveSettings): string[] {
+export function describeChanges(before: ActiveSettings, after: ActiveSettings): Msg[] {
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-  const out: string[] = [];
+  const out: Msg[] = [];
   for (const k of keys) {
-    if (!(k in before)) out.push(`${k} added`);
-    else if (!(k in after)) out.push(`${k} removed`);
-    else if (before[k] !== after[k]) out.push(`${k} changed`);
+    if (!(k in before)) out.push(msg('trust.keyAdded', { key: k }));
+    else if (!(k in after)) out.push(msg('trust.keyRemoved', { key: k }));
+    else if (before[k] !== after[k]) out.push(msg('trust.keyChanged', { key: k }));
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // trees, fetched points) before it may name a file to write or a mode to set.
 // Pure: returns problems or throws CorruptSnapshotError naming the entry.
 import { CorruptSnapshotError } from './errors.js';
+import { joined, msg, type Msg } from './i18n.js';
 import type { ChunkRef, DatabaseEntry, FileEntry, SnapshotInfo } from './types.js';
 
 /** An object id of either format (40 or 64 lowercase hex digits). */
@@ -25,19 +26,19 @@ const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
  * and no `.git` component in any case (nor `.git` with trailing dots or
  * spaces, which some filesystems drop).
  */
-export function pathProblem(path: unknown): string | null {
-  if (typeof path !== 'string') return 'not a string';
-  if (path === '') return 'empty path';
-  if (path.length > 4096) return 'path longer than 4096 characters';
-  if (UNSAFE_CHARS.test(path)) return 'control or bidirectional-override character in the path';
-  if (path.startsWith('/')) return 'absolute path';
-  if (/^[A-Za-z]:/.test(path)) return 'absolute (drive) path';
-  if (path.includes('\\')) return 'backslash in the path';
+export function pathProblem(path: unknown): Msg | null {
+  if (typeof path !== 'string') return msg('valid.notString');
+  if (path === '') return msg('valid.emptyPath');
+  if (path.length > 4096) return msg('valid.pathTooLong');
+  if (UNSAFE_CHARS.test(path)) return msg('valid.pathControl');
+  if (path.startsWith('/')) return msg('valid.absolute');
+  if (/^[A-Za-z]:/.test(path)) return msg('valid.drive');
+  if (path.includes('\\')) return msg('valid.backslash');
   for (const part of path.split('/')) {
-    if (part === '') return 'empty component (leading, trailing or double "/")';
-    if (part === '.') return '"." component';
-    if (part === '..') return 'leaves the repository ("..")';
-    if (isGitDirName(part)) return 'inside .git';
+    if (part === '') return msg('valid.emptyComponent');
+    if (part === '.') return msg('valid.dotComponent');
+    if (part === '..') return msg('valid.dotdot');
+    if (isGitDirName(part)) return msg('valid.insideGit');
   }
   return null;
 }
@@ -48,31 +49,31 @@ export function isGitDirName(part: string): boolean {
 }
 
 /** Why a mode read from git must not be applied, or null for "100ddd" (permission bits only) or a symlink. */
-export function modeProblem(mode: unknown): string | null {
-  if (typeof mode !== 'string') return 'mode is not a string';
+export function modeProblem(mode: unknown): Msg | null {
+  if (typeof mode !== 'string') return msg('valid.modeNotString');
   if (mode === SYMLINK_MODE || FILE_MODE.test(mode)) return null;
-  if (/^10[0-7]{4}$/.test(mode)) return `mode ${mode} has setuid, setgid or sticky bits`;
-  return `mode ${mode.slice(0, 20)} is not a regular file's permission bits`;
+  if (/^10[0-7]{4}$/.test(mode)) return msg('valid.modeSpecial', { mode });
+  return msg('valid.modeNotFile', { mode: mode.slice(0, 20) });
 }
 
 /**
  * Why a symlink at `path` pointing to `target` must not be restored, or null
  * when the link resolves inside the repository and outside `.git`.
  */
-export function linkProblem(path: string, target: unknown): string | null {
-  if (typeof target !== 'string' || target === '') return 'symlink without a target';
-  if (target.length > 4096) return 'symlink target longer than 4096 characters';
-  if (UNSAFE_CHARS.test(target)) return 'control character in the symlink target';
-  if (target.startsWith('/')) return 'symlink to an absolute path';
+export function linkProblem(path: string, target: unknown): Msg | null {
+  if (typeof target !== 'string' || target === '') return msg('valid.linkNoTarget');
+  if (target.length > 4096) return msg('valid.linkTooLong');
+  if (UNSAFE_CHARS.test(target)) return msg('valid.linkControl');
+  if (target.startsWith('/')) return msg('valid.linkAbsolute');
   const parts = path.split('/').slice(0, -1);
   for (const part of target.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') {
-      if (parts.length === 0) return `symlink target ${target} leaves the repository`;
+      if (parts.length === 0) return msg('valid.linkLeaves', { target });
       parts.pop();
       continue;
     }
-    if (isGitDirName(part)) return 'symlink into .git';
+    if (isGitDirName(part)) return msg('valid.linkGit');
     parts.push(part);
   }
   return null;
@@ -80,12 +81,28 @@ export function linkProblem(path: string, target: unknown): string | null {
 
 /** A problem with one entry of a point, named the way the user sees it. */
 export interface EntryProblem {
-  /** "config file", "data path file", "database", "uncommitted work", "snapshot". */
-  what: string;
+  /** "config file", "data path file", "database", "uncommitted work", "snapshot" (catalog messages: what.*). */
+  what: Msg;
   /** The entry's path or name as stored (shown escaped, never raw). */
   entry: string;
-  reason: string;
+  reason: Msg;
 }
+
+/** "config file \".env\": absolute path": one problem, named the way the user sees it. */
+export function problemMsg(p: EntryProblem): Msg {
+  return msg('valid.problem', { what: p.what, entry: showName(p.entry), reason: p.reason });
+}
+
+const WHAT = {
+  snapshot: msg('valid.what.snapshot'),
+  config: msg('valid.what.config'),
+  paths: msg('valid.what.paths'),
+  database: msg('valid.what.database'),
+  worktree: msg('valid.what.worktree'),
+  capture: msg('valid.what.capture'),
+  file: msg('valid.what.file'),
+  tree: msg('valid.what.tree'),
+} as const;
 
 /** Shows a hostile name safely: JSON-escaped and cut. */
 export function showName(name: unknown): string {
@@ -97,40 +114,40 @@ function isSize(n: unknown): boolean {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 }
 
-function fileEntryProblems(what: string, e: FileEntry): EntryProblem[] {
+function fileEntryProblems(what: Msg, e: FileEntry): EntryProblem[] {
   const out: EntryProblem[] = [];
-  const add = (reason: string) => out.push({ what, entry: typeof e?.path === 'string' ? e.path : String(e?.path), reason });
+  const add = (reason: Msg) => out.push({ what, entry: typeof e?.path === 'string' ? e.path : String(e?.path), reason });
   if (!e || typeof e !== 'object') {
-    out.push({ what, entry: '?', reason: 'not an entry' });
+    out.push({ what, entry: '?', reason: msg('valid.notEntry') });
     return out;
   }
   const p = pathProblem(e.path);
   if (p) add(p);
   const m = modeProblem(e.mode);
   if (m) add(m);
-  if (typeof e.blob !== 'string' || !OBJECT_ID.test(e.blob)) add('blob is not an object id');
-  if (typeof e.sha256 !== 'string' || !SHA256.test(e.sha256)) add('sha256 is not 64 hex digits');
-  if (!isSize(e.size)) add('size is not a whole number');
+  if (typeof e.blob !== 'string' || !OBJECT_ID.test(e.blob)) add(msg('valid.blobNotId'));
+  if (typeof e.sha256 !== 'string' || !SHA256.test(e.sha256)) add(msg('valid.sha256'));
+  if (!isSize(e.size)) add(msg('valid.size'));
   if (e.mode === SYMLINK_MODE && !p) {
     const l = linkProblem(e.path, e.link);
     if (l) add(l);
-  } else if (e.link !== undefined && e.mode !== SYMLINK_MODE) add('a link target on an entry that is not a symlink');
-  if (e.uid !== undefined && !isSize(e.uid)) add('uid is not a whole number');
-  if (e.gid !== undefined && !isSize(e.gid)) add('gid is not a whole number');
+  } else if (e.link !== undefined && e.mode !== SYMLINK_MODE) add(msg('valid.linkOnFile'));
+  if (e.uid !== undefined && !isSize(e.uid)) add(msg('valid.uid'));
+  if (e.gid !== undefined && !isSize(e.gid)) add(msg('valid.gid'));
   return out;
 }
 
-function chunkProblems(d: DatabaseEntry): string[] {
-  const out: string[] = [];
+function chunkProblems(d: DatabaseEntry): Msg[] {
+  const out: Msg[] = [];
   const chunks: ChunkRef[] = d.chunks ?? (d.blob !== undefined ? [{ blob: d.blob, size: d.size }] : []);
-  if (d.chunks !== undefined && !Array.isArray(d.chunks)) return ['chunks is not a list'];
+  if (d.chunks !== undefined && !Array.isArray(d.chunks)) return [msg('valid.chunksNotList')];
   for (const c of chunks) {
     if (!c || typeof c.blob !== 'string' || !OBJECT_ID.test(c.blob)) {
-      out.push('a chunk is not an object id');
+      out.push(msg('valid.chunkNotId'));
       break;
     }
     if (!isSize(c.size)) {
-      out.push('a chunk size is not a whole number');
+      out.push(msg('valid.chunkSize'));
       break;
     }
   }
@@ -147,16 +164,16 @@ function chunkProblems(d: DatabaseEntry): string[] {
  */
 export function snapshotProblems(s: SnapshotInfo): EntryProblem[] {
   const out: EntryProblem[] = [];
-  if (!s || typeof s !== 'object') return [{ what: 'snapshot', entry: '?', reason: 'not an object' }];
-  if (typeof s.commit !== 'string' || !OBJECT_ID.test(s.commit)) out.push({ what: 'snapshot', entry: 'commit', reason: 'not an object id' });
-  const lists: [string, unknown][] = [
-    ['config file', s.config],
-    ['data path file', s.paths],
+  if (!s || typeof s !== 'object') return [{ what: WHAT.snapshot, entry: '?', reason: msg('valid.notObject') }];
+  if (typeof s.commit !== 'string' || !OBJECT_ID.test(s.commit)) out.push({ what: WHAT.snapshot, entry: 'commit', reason: msg('valid.notId') });
+  const lists: [Msg, unknown][] = [
+    [WHAT.config, s.config],
+    [WHAT.paths, s.paths],
   ];
   const files: FileEntry[] = [];
   for (const [what, list] of lists) {
     if (!Array.isArray(list)) {
-      out.push({ what, entry: '(list)', reason: 'not a list' });
+      out.push({ what, entry: '(list)', reason: msg('valid.notList') });
       continue;
     }
     for (const e of list as FileEntry[]) {
@@ -165,29 +182,29 @@ export function snapshotProblems(s: SnapshotInfo): EntryProblem[] {
     }
   }
   out.push(...duplicateProblems(files.filter((f) => f && typeof f.path === 'string' && !pathProblem(f.path))));
-  if (!Array.isArray(s.databases)) out.push({ what: 'database', entry: '(list)', reason: 'not a list' });
+  if (!Array.isArray(s.databases)) out.push({ what: WHAT.database, entry: '(list)', reason: msg('valid.notList') });
   else {
     const names = new Set<string>();
     for (const d of s.databases) {
       const name = typeof d?.name === 'string' ? d.name : String(d?.name);
-      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(name)) out.push({ what: 'database', entry: name, reason: 'not a database name' });
-      if (names.has(name)) out.push({ what: 'database', entry: name, reason: 'listed twice' });
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(name)) out.push({ what: WHAT.database, entry: name, reason: msg('valid.notDbName') });
+      if (names.has(name)) out.push({ what: WHAT.database, entry: name, reason: msg('valid.twice') });
       names.add(name);
-      if (typeof d?.sha256 !== 'string' || !SHA256.test(d.sha256)) out.push({ what: 'database', entry: name, reason: 'sha256 is not 64 hex digits' });
-      if (!isSize(d?.size)) out.push({ what: 'database', entry: name, reason: 'size is not a whole number' });
-      for (const reason of chunkProblems(d)) out.push({ what: 'database', entry: name, reason });
+      if (typeof d?.sha256 !== 'string' || !SHA256.test(d.sha256)) out.push({ what: WHAT.database, entry: name, reason: msg('valid.sha256') });
+      if (!isSize(d?.size)) out.push({ what: WHAT.database, entry: name, reason: msg('valid.size') });
+      for (const reason of chunkProblems(d)) out.push({ what: WHAT.database, entry: name, reason });
     }
   }
   if (s.worktree !== null && s.worktree !== undefined) {
     const w = s.worktree;
     for (const [k, v] of [['commit', w.commit], ['index', w.index], ['untracked', w.untracked ?? null]] as const) {
       if (v === null && k === 'untracked') continue;
-      if (typeof v !== 'string' || !OBJECT_ID.test(v)) out.push({ what: 'uncommitted work', entry: k, reason: 'not an object id' });
+      if (typeof v !== 'string' || !OBJECT_ID.test(v)) out.push({ what: WHAT.worktree, entry: k, reason: msg('valid.notId') });
     }
   }
   if (Array.isArray(s.captures)) {
     for (const c of s.captures) {
-      if (typeof c?.blob !== 'string' || !OBJECT_ID.test(c.blob)) out.push({ what: 'capture', entry: String(c?.name), reason: 'blob is not an object id' });
+      if (typeof c?.blob !== 'string' || !OBJECT_ID.test(c.blob)) out.push({ what: WHAT.capture, entry: String(c?.name), reason: msg('valid.blobNotId') });
     }
   }
   return out;
@@ -200,13 +217,13 @@ export function duplicateProblems(files: readonly { path: string }[]): EntryProb
   const folded = new Map<string, string>();
   for (const f of files) {
     if (exact.has(f.path)) {
-      out.push({ what: 'file', entry: f.path, reason: 'listed twice' });
+      out.push({ what: WHAT.file, entry: f.path, reason: msg('valid.twice') });
       continue;
     }
     exact.add(f.path);
     const key = fold(f.path);
     const other = folded.get(key);
-    if (other !== undefined) out.push({ what: 'file', entry: f.path, reason: `the same file as ${showName(other)} on a case-insensitive filesystem` });
+    if (other !== undefined) out.push({ what: WHAT.file, entry: f.path, reason: msg('valid.sameFile', { other: showName(other) }) });
     else folded.set(key, f.path);
   }
   for (const f of files) {
@@ -215,7 +232,7 @@ export function duplicateProblems(files: readonly { path: string }[]): EntryProb
       const prefix = parts.slice(0, i).join('/');
       const clash = folded.get(prefix);
       if (clash !== undefined) {
-        out.push({ what: 'file', entry: f.path, reason: `lies under ${showName(clash)}, which is a file (or link) of the same point` });
+        out.push({ what: WHAT.file, entry: f.path, reason: msg('valid.under', { clash: showName(clash) }) });
         break;
       }
     }
@@ -246,36 +263,36 @@ export function treeProblems(s: SnapshotInfo, tree: readonly TreeEntry[]): Entry
   const out: EntryProblem[] = [];
   const byPath = new Map<string, TreeEntry>();
   for (const t of tree) {
-    if (byPath.has(t.path)) out.push({ what: 'snapshot tree', entry: t.path, reason: 'listed twice in the tree' });
+    if (byPath.has(t.path)) out.push({ what: WHAT.tree, entry: t.path, reason: msg('valid.twiceInTree') });
     byPath.set(t.path, t);
     const top = t.path.split('/')[0];
     if (top === 'config' || top === 'paths') {
       const rest = t.path.slice(top.length + 1);
       const p = pathProblem(rest);
-      if (p) out.push({ what: 'snapshot tree', entry: t.path, reason: p });
+      if (p) out.push({ what: WHAT.tree, entry: t.path, reason: p });
     }
   }
-  const check = (what: string, prefix: string, list: readonly FileEntry[]) => {
+  const check = (what: Msg, prefix: string, list: readonly FileEntry[]) => {
     for (const e of list) {
       const t = byPath.get(`${prefix}/${e.path}`);
       if (!t) {
-        out.push({ what, entry: e.path, reason: 'not in the snapshot tree' });
+        out.push({ what, entry: e.path, reason: msg('valid.notInTree') });
         continue;
       }
-      if (t.type !== 'blob' || t.id !== e.blob) out.push({ what, entry: e.path, reason: 'names an object other than the snapshot tree holds there' });
-      else if ((e.mode === SYMLINK_MODE) !== (t.mode === SYMLINK_MODE)) out.push({ what, entry: e.path, reason: 'a symlink in one place and a file in the other' });
+      if (t.type !== 'blob' || t.id !== e.blob) out.push({ what, entry: e.path, reason: msg('valid.otherObject') });
+      else if ((e.mode === SYMLINK_MODE) !== (t.mode === SYMLINK_MODE)) out.push({ what, entry: e.path, reason: msg('valid.linkVsFile') });
     }
     const listed = new Set(list.map((e) => `${prefix}/${e.path}`));
     for (const t of tree) {
-      if (t.path.startsWith(`${prefix}/`) && !listed.has(t.path)) out.push({ what, entry: t.path.slice(prefix.length + 1), reason: 'in the snapshot tree but not in its manifest' });
+      if (t.path.startsWith(`${prefix}/`) && !listed.has(t.path)) out.push({ what, entry: t.path.slice(prefix.length + 1), reason: msg('valid.notInManifest') });
     }
   };
-  check('config file', 'config', s.config);
-  check('data path file', 'paths', s.paths);
+  check(WHAT.config, 'config', s.config);
+  check(WHAT.paths, 'paths', s.paths);
   const dbBlobs = new Set(tree.filter((t) => t.path.startsWith('db/') && t.type === 'blob').map((t) => t.id));
   for (const d of s.databases) {
     const chunks = d.chunks ?? (d.blob ? [{ blob: d.blob, size: d.size }] : []);
-    if (chunks.some((c) => !dbBlobs.has(c.blob))) out.push({ what: 'database', entry: d.name, reason: 'a chunk is not in the snapshot tree' });
+    if (chunks.some((c) => !dbBlobs.has(c.blob))) out.push({ what: WHAT.database, entry: d.name, reason: msg('valid.chunkNotInTree') });
   }
   return out;
 }
@@ -283,12 +300,9 @@ export function treeProblems(s: SnapshotInfo, tree: readonly TreeEntry[]): Entry
 /** Throws CorruptSnapshotError (exit 6) naming the first entries at fault; nothing has been changed yet. */
 export function refuseProblems(pointTag: string, problems: readonly EntryProblem[]): void {
   if (problems.length === 0) return;
-  const shown = problems.slice(0, 3).map((p) => `${p.what} ${showName(p.entry)}: ${p.reason}`);
-  const more = problems.length > 3 ? `; and ${problems.length - 3} more` : '';
-  throw new CorruptSnapshotError(
-    `point ${pointTag} is refused (damaged or hostile data): ${shown.join('; ')}${more}`,
-    'nothing was changed; do not roll back to this point. If it came from a remote, ask who made it (git rollback show, git rollback log)',
-  );
+  const shown = joined(problems.slice(0, 3).map(problemMsg), 'semicolon');
+  const more = problems.length > 3 ? msg('valid.more', { n: problems.length - 3 }) : '';
+  throw new CorruptSnapshotError(msg('valid.refused', { tag: pointTag, problems: shown, more }), msg('valid.refusedHint'));
 }
 
 /**
@@ -310,9 +324,9 @@ const RESERVED_NAMES = new Set(['head', 'fetch_head', 'orig_head', 'merge_head',
  * it would shadow HEAD, a branch, a word `<point>` already means, or a commit
  * id, so that `git rollback to main` would no longer mean the branch.
  */
-export function pointNameProblem(name: string, branches: readonly string[]): string | null {
-  if (RESERVED_NAMES.has(name.toLowerCase()) || /^release~\d+$/i.test(name)) return `"${name}" already means something else where a point is named (HEAD, latest, previous-release…)`;
-  if (branches.includes(name)) return `a branch is called "${name}": the point would shadow it`;
-  if (/^[0-9a-f]{7,64}$/i.test(name)) return `"${name}" looks like a commit id`;
+export function pointNameProblem(name: string, branches: readonly string[]): Msg | null {
+  if (RESERVED_NAMES.has(name.toLowerCase()) || /^release~\d+$/i.test(name)) return msg('valid.nameReserved', { name });
+  if (branches.includes(name)) return msg('valid.nameBranch', { name });
+  if (/^[0-9a-f]{7,64}$/i.test(name)) return msg('valid.nameCommit', { name });
   return null;
 }

@@ -2,6 +2,7 @@
 // RestoreJob whose memo survives between calls (and, when asked, a JSON round
 // trip, as when --continue runs in a new process), dumps into a real
 // GitDumpStore, and corrupt copies of stored dumps.
+import { english } from '../../src/core/i18n.js';
 import { execFileSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { Engine, RestoreJob } from '../../src/core/engine.js';
@@ -62,7 +63,7 @@ export async function dumpInto(engine: Engine, store: GitDumpStore, options?: { 
   const pass = new PassThrough();
   const started = Date.now();
   const [outcome, stored] = await Promise.all([engine.dump(pass, options), store.write(pass)]);
-  return { ...entryOf(engine, outcome, stored, Date.now() - started), ...(outcome.warnings ? { warnings: outcome.warnings } : {}) };
+  return { ...entryOf(engine, outcome, stored, Date.now() - started), ...(outcome.warnings ? { warnings: outcome.warnings.map(english) } : {}) };
 }
 
 /** dumpParked() into the store, as the runner's "back up db X" step does. */

@@ -18,6 +18,7 @@ import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
 import { assertSameState, mysqlFingerprint, normalisedDump } from '../helpers/fingerprint-mysql.js';
 import { chinookSql, mysql, repoRoot, serverUrl, tempDir, tempRepo, uniqueName, withDatabase } from '../helpers/servers.js';
+import { english } from '../../src/core/i18n.js';
 
 const ctx = { cwd: process.cwd(), env: process.env };
 const admin = serverUrl('MYSQL');
@@ -75,7 +76,7 @@ function job(jobId: string, entry: DatabaseEntry, memo: Record<string, unknown> 
       j.saves++;
     },
     signal: new AbortController().signal,
-    warn: (text) => j.warnings.push(text),
+    warn: (text) => j.warnings.push(english(text)),
   };
   return j;
 }
@@ -140,7 +141,7 @@ describe('mysql engine: exact swap and unswap', () => {
 
     const check = await engine.checkRestore(entry, '20261122_223451');
     assert.match(check.tool, /^mariadb /);
-    assert.ok(check.notes.some((n) => /by one RENAME TABLE/.test(n)), check.notes.join('\n'));
+    assert.ok(check.notes.some((n) => /by one RENAME TABLE/.test(english(n))), check.notes.map(english).join('\n'));
 
     const j = job('20261122_223451', entry);
     await engine.stage(read(store, entry), j);
@@ -482,7 +483,7 @@ describe('mysql engine: no outage when a session holds a lock', () => {
     await app.query('SELECT COUNT(*) FROM film');
     const appId = app.threadId;
     const check = await engine.checkRestore(entry, 'l1');
-    assert.ok(check.notes.some((n) => new RegExp(`#${appId} .*idle in transaction.*waits up to 1 s`).test(n)), check.notes.join('\n'));
+    assert.ok(check.notes.some((n) => new RegExp(`#${appId} .*idle in transaction.*waits up to 1 s`).test(english(n))), check.notes.map(english).join('\n'));
 
     await assert.rejects(engine.swap(j), (error: Error & { hint?: string }) => {
       assert.match(error.message, new RegExp(`waited 1 s \\(lockWaitTimeout\\).*nothing was changed.*#${appId} `));
@@ -570,7 +571,7 @@ describe('mysql engine: privileges and error messages', () => {
     // main.ts passes every message and hint through redact(): a hint must come out whole.
     const { redact } = await import('../../src/core/errors.js');
     const { hintFor } = await import('../../src/adapters/engines/mysql-session.js');
-    for (const errno of [1045, 1142, 1205]) assert.equal(redact(hintFor(errno, undefined, 'jobs')!), hintFor(errno, undefined, 'jobs'));
+    for (const errno of [1045, 1142, 1205]) assert.equal(redact(english(hintFor(errno, undefined, 'jobs')!)), english(hintFor(errno, undefined, 'jobs')!));
   });
 });
 

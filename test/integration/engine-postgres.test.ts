@@ -18,6 +18,7 @@ import { createEngine } from '../../src/adapters/engines/index.js';
 import { PostgresEngine } from '../../src/adapters/engines/postgres.js';
 import { pgData, pgDatabaseAttributes, pgFingerprint } from '../helpers/fingerprint-postgres.js';
 import { chinookSql, psql, repoRoot, serverUrl, tempDir, tempRepo, uniqueName, withDatabase } from '../helpers/servers.js';
+import { english } from '../../src/core/i18n.js';
 
 const ctx = { cwd: process.cwd(), env: process.env };
 const admin = serverUrl('PG');
@@ -153,7 +154,7 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     const job = fakeJob(jobId, entry);
     const check = await stageFrom(engine, store, job);
     assert.match(check.tool, /^psql \d+/);
-    assert.ok(check.notes.some((n) => /carries owner rollback_admin, encoding UTF8/.test(n)), check.notes.join('\n'));
+    assert.ok(check.notes.some((n) => /carries owner rollback_admin, encoding UTF8/.test(english(n))), check.notes.map(english).join('\n'));
     assert.deepEqual(pgData(name), changed, 'stage must not touch the live database');
     // stage again (a retried step): the earlier staged copy is replaced.
     await engine.stage(store.read(entry.chunks!, entry.sha256), job);
@@ -399,7 +400,7 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
 
       psql('postgres', `GRANT pg_signal_backend TO ${owner}`);
       const check = await engine.checkRestore(entry, 'nsu1');
-      assert.ok(check.notes.some((n) => new RegExp(`1 open session\\(s\\) on ${name} \\(1 of ${other}\\) are ended at the swap`).test(n)), check.notes.join('\n'));
+      assert.ok(check.notes.some((n) => new RegExp(`1 open session\\(s\\) on ${name} \\(1 of ${other}\\) are ended at the swap`).test(english(n))), check.notes.map(english).join('\n'));
       await engine.swap(job);
       assert.deepEqual(pgData(name), original);
       assert.equal(allowConn(name), 't');
@@ -551,7 +552,7 @@ describe('postgres engine: absent databases, long names, digest', () => {
     const liveOid = oidOf(name);
     const job = fakeJob('abs1', absent);
     const check = await stageFrom(engine, store, job);
-    assert.ok(check.notes.some((n) => /the point has no .*parked as/.test(n)), check.notes.join('\n'));
+    assert.ok(check.notes.some((n) => /the point has no .*parked as/.test(english(n))), check.notes.map(english).join('\n'));
     await engine.swap(job);
     await engine.swap(job);
     assert.deepEqual(databasesLike(name), [`${name}_rollback_abs1`]);
@@ -660,8 +661,8 @@ describe('postgres engine: database-level state (issue 8)', () => {
     const jobId = 'attr_to';
     const job = fakeJob(jobId, entry);
     const check = await stageFrom(engine, store, job);
-    const carried = check.notes.find((n) => n.startsWith('carries '));
-    assert.ok(carried, check.notes.join('\n'));
+    const carried = check.notes.map(english).find((n) => n.startsWith('carries '));
+    assert.ok(carried, check.notes.map(english).join('\n'));
     for (const part of [`owner ${owner}`, 'icu locale und', 'connection limit 50', `privileges (${owner}: CREATE/TEMPORARY/CONNECT; ${reader}: CREATE with grant option/CONNECT; PUBLIC none)`,
       'settings app.tenant, search_path, app.motto', `role settings ${reader}: work_mem, app.tenant`, 'comment']) {
       assert.ok(carried.includes(part), `${part} in: ${carried}`);

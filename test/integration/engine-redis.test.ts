@@ -16,6 +16,7 @@ import { RespClient } from '../../src/adapters/engines/resp.js';
 import { chinookSql, serverUrl, tempRepo, withDatabase } from '../helpers/servers.js';
 import { corrupted, dumpInto, dumpParkedInto, readEntry, sink, stageFrom, testJob } from '../helpers/kv-job.js';
 import { redisCall, redisState, redisTarget } from '../helpers/kv-state.js';
+import { english } from '../../src/core/i18n.js';
 
 const admin = serverUrl('REDIS');
 const password = decodeURIComponent(admin.password);
@@ -70,7 +71,7 @@ describe('redis engine', () => {
 
     const job = testJob('job1', entry);
     const check = await engine.checkRestore(entry, job.jobId);
-    assert.ok(check.notes.some((n) => /expiries are absolute/.test(n)), check.notes.join('\n'));
+    assert.ok(check.notes.some((n) => /expiries are absolute/.test(english(n))), check.notes.map(english).join('\n'));
     assert.deepEqual(engine.tempObjects(job.jobId).map((o) => `${o.role} ${o.kind} ${o.name}`), ['scratch redis db 11']);
     await stageFrom(engine, store, job);
     assert.deepEqual(await redisState(target, DB), changed, 'stage must not touch the live db');
@@ -120,7 +121,7 @@ describe('redis engine', () => {
 
     // A later restore replaces a finished job's parked copy; its dump is in that job's backup.
     const next = testJob('to2', point);
-    assert.ok((await engine.checkRestore(point, next.jobId)).notes.some((n) => /previous keyspace kept by job undo1/.test(n)));
+    assert.ok((await engine.checkRestore(point, next.jobId)).notes.some((n) => /previous keyspace kept by job undo1/.test(english(n))));
     await stageFrom(engine, store, next);
     await engine.swap(next);
     assert.deepEqual(await redisState(target, DB), original);
@@ -227,7 +228,7 @@ describe('redis engine', () => {
     const stored = await store.write(pass);
     const entry = { name: 'cache', engine: 'redis', format: 'redis-dump-v1', path: 'db/cache.redis', size: stored.size, sha256: stored.sha256, chunks: stored.chunks, tool: 'x', ms: 0 };
     const job = testJob('v1', entry);
-    assert.ok((await engine.checkRestore(entry, job.jobId)).notes.some((n) => /predates absolute expiries/.test(n)));
+    assert.ok((await engine.checkRestore(entry, job.jobId)).notes.some((n) => /predates absolute expiries/.test(english(n))));
     await stageFrom(engine, store, job);
     await engine.swap(job);
     const [plain, ttl] = await redisCall(target, DB, ['GET', 'plain'], ['PTTL', 'ttl']);
@@ -289,7 +290,7 @@ describe('redis engine', () => {
       const configured = await dumpInto(createEngine({ name: 'cache', engine: 'redis', url: withDatabase(admin, String(DB)), scratchDb: SCRATCH, snapshot: 'scan' }, ctx), store);
       assert.match(configured.warnings?.[0] ?? '', /databases\.cache\.snapshot is "scan"/);
       assert.equal(configured.sha256, refused.sha256, 'both read the same single key');
-      assert.ok((await engineFor(DB, SCRATCH).checkRestore(configured, 'j')).notes.some((n) => /read key by key/.test(n)));
+      assert.ok((await engineFor(DB, SCRATCH).checkRestore(configured, 'j')).notes.some((n) => /read key by key/.test(english(n))));
       assert.throws(() => createEngine({ name: 'cache', engine: 'redis', url: withDatabase(admin, '1'), snapshot: 'fork' }, ctx), /databases\.cache\.snapshot: expected "sync"/);
     } finally {
       await redisCall(target, DB, ['ACL', 'DELUSER', 'rb_nosync']);

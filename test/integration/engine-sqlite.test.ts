@@ -16,6 +16,7 @@ import { createEngine } from '../../src/adapters/engines/index.js';
 import { chinookSql, repoRoot, tempDir, tempRepo } from '../helpers/servers.js';
 import { corrupted, dumpInto, dumpParkedInto, readEntry, sink, stageFrom, testJob } from '../helpers/kv-job.js';
 import { sqlite3, sqliteFull } from '../helpers/kv-state.js';
+import { english } from '../../src/core/i18n.js';
 
 const NOBODY = 65534;
 const cleanups: string[] = [];
@@ -56,7 +57,7 @@ describe('sqlite engine', () => {
 
     const job = testJob('20261123_010203', entry);
     const check = await engine.checkRestore(entry, job.jobId);
-    assert.ok(check.notes.some((n) => /mode 0664, owner 65534:65534/.test(n)), check.notes.join('\n'));
+    assert.ok(check.notes.some((n) => /mode 0664, owner 65534:65534/.test(english(n))), check.notes.map(english).join('\n'));
     assert.deepEqual(engine.tempObjects(job.jobId).map((o) => `${o.role} ${o.name}`), [
       'staged data/.app.db.rb-stage-20261123_010203', 'parked data/.app.db.rb-old-20261123_010203',
     ]);
@@ -187,7 +188,7 @@ describe('sqlite engine', () => {
 
     // Restoring "absent" parks the live file; unswap puts it back.
     const job = testJob('gone', absent);
-    assert.ok((await engine.checkRestore(absent, job.jobId)).notes.some((n) => /did not exist at the point/.test(n)));
+    assert.ok((await engine.checkRestore(absent, job.jobId)).notes.some((n) => /did not exist at the point/.test(english(n))));
     await stageFrom(engine, store, job);
     await engine.swap(job);
     assert.ok(!existsSync(db));
@@ -204,7 +205,7 @@ describe('sqlite engine', () => {
     await engine.dropParked('gone');
     assert.ok(!existsSync(db));
     const create = testJob('create', point);
-    assert.ok((await engine.checkRestore(point, create.jobId)).notes.some((n) => /does not exist now: the restore creates it/.test(n)));
+    assert.ok((await engine.checkRestore(point, create.jobId)).notes.some((n) => /does not exist now: the restore creates it/.test(english(n))));
     await stageFrom(engine, store, create);
     await engine.swap(create);
     assert.deepEqual(sqliteFull(db), live);
@@ -306,7 +307,7 @@ describe('sqlite engine', () => {
     const broken = await dumpInto(engine, store);
     assert.equal(broken.details?.checked, 'quick_check: failed');
     assert.match(broken.warnings?.[0] ?? '', /app\.db fails PRAGMA quick_check .*stored as it is/);
-    assert.ok((await engine.checkRestore(broken, 'b')).notes.some((n) => /already failed PRAGMA quick_check/.test(n)));
+    assert.ok((await engine.checkRestore(broken, 'b')).notes.some((n) => /already failed PRAGMA quick_check/.test(english(n))));
 
     // Older dumps (no `checked`) get integrity_check at restore: a broken one is refused, nothing left.
     const old = { ...broken, details: { ...broken.details, checked: undefined } };
@@ -362,7 +363,7 @@ describe('sqlite engine', () => {
     `);
     const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, '--import', join(repoRoot, 'node_modules/tsx/dist/esm/index.mjs'), script], { cwd: dir, encoding: 'utf8' });
     const { notes, warnings } = JSON.parse(out.trim().split('\n').pop()!) as { notes: string[]; warnings: string[] };
-    assert.ok(notes.some((n) => /cannot keep owner 0 .*will belong to uid 65534/.test(n)), notes.join('\n'));
+    assert.ok(notes.some((n) => /cannot keep owner 0 .*will belong to uid 65534/.test(english(n))), notes.join('\n'));
     assert.ok(warnings.some((w) => /cannot give it owner 0:0 \(EPERM\)/.test(w)), warnings.join('\n'));
     assert.equal(statSync(db).uid, NOBODY, 'the plan told the truth');
     assert.equal((statSync(db).mode & 0o777).toString(8), '666', 'the mode is kept');

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { procStart, RepoLock } from '../../src/adapters/lock.js';
 import { LockedError } from '../../src/core/errors.js';
+import { english } from '../../src/core/i18n.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const lockModule = resolve(here, '../../src/adapters/lock.ts');
@@ -40,7 +41,7 @@ describe('repository lock', () => {
       await assert.rejects(lock.acquire('git rollback point'), (e: unknown) => e instanceof LockedError && /git rollback to p1 \(pid \d+ on /.test(e.message));
       const waited: string[] = [];
       const t = Date.now();
-      await assert.rejects(lock.acquire('git rollback point', 300, (who) => waited.push(who)), (e: unknown) => e instanceof LockedError && /still held the lock after/.test(e.hint ?? ''));
+      await assert.rejects(lock.acquire('git rollback point', 300, (who) => waited.push(english(who))), (e: unknown) => e instanceof LockedError && /still held the lock after/.test(e.hint ?? ''));
       assert.ok(Date.now() - t >= 300);
       assert.equal(waited.length, 1, 'the wait is announced once');
     } finally {

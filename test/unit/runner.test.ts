@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { JOURNAL_SCHEMA, JournalFile, type Journal } from '../../src/adapters/journal.js';
 import { journalSteps, RevertedFailure, Runner, StuckFailure, type RunnerReporter, type StepDef } from '../../src/app/runner.js';
 import { CorruptSnapshotError } from '../../src/core/errors.js';
+import { english } from '../../src/core/i18n.js';
 
 const quiet: RunnerReporter = { step() {}, done() {}, reverting() {}, reverted() {}, warn() {} };
 
@@ -168,7 +169,7 @@ describe('step runner', () => {
     const steps = fakeSteps(['a', 'load', 'c'], log, { cancellable: 'load', onRun: async (id) => void (id === 'load' && setTimeout(() => process.emit('SIGINT', 'SIGINT'), 20)) });
     const warnings: string[] = [];
     await assert.rejects(
-      new Runner(new JournalFile(dir), newJournal(steps), steps, { ...quiet, warn: (t) => warnings.push(t) }).forward(),
+      new Runner(new JournalFile(dir), newJournal(steps), steps, { ...quiet, warn: (t) => warnings.push(english(t)) }).forward(),
       (e: unknown) => e instanceof RevertedFailure && e.interrupted && /interrupted by SIGINT/.test(e.message),
     );
     assert.deepEqual(log, ['run:a', 'run:load', 'revert:load', 'revert:a']);

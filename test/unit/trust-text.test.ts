@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { activeSettings, describeChanges, needsApproval } from '../../src/core/trust.js';
 import { sanitize } from '../../src/core/text.js';
+import { english } from '../../src/core/i18n.js';
 
 describe('activeSettings', () => {
   it('collects commands, databases, health, encryption and removeExtra; not globs or tags', () => {
@@ -31,7 +32,7 @@ describe('activeSettings', () => {
     assert.deepEqual(activeSettings(null), {});
   });
   it('describes what changed, in key order', () => {
-    assert.deepEqual(describeChanges({ a: '1', b: '2', c: '3' }, { b: '2', c: '4', d: '5' }), ['a removed', 'c changed', 'd added']);
+    assert.deepEqual(describeChanges({ a: '1', b: '2', c: '3' }, { b: '2', c: '4', d: '5' }).map(english), ['a removed', 'c changed', 'd added']);
     assert.deepEqual(describeChanges({ a: '1' }, { a: '1' }), []);
   });
 });

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { duplicateProblems, linkProblem, modeProblem, pathProblem, refuseProblems, safePattern, snapshotProblems, treeProblems, type TreeEntry } from '../../src/core/validate.js';
 import { CorruptSnapshotError } from '../../src/core/errors.js';
 import type { FileEntry, SnapshotInfo } from '../../src/core/types.js';
+import { english } from '../../src/core/i18n.js';
 
 const ID = 'a'.repeat(40);
 const ID256 = 'b'.repeat(64);
@@ -46,21 +47,21 @@ describe('pathProblem', () => {
       'evil\u202etxt.exe': /bidirectional/,
       '': /empty/,
     };
-    for (const [p, re] of Object.entries(cases)) assert.match(pathProblem(p) ?? 'null', re, JSON.stringify(p));
-    assert.match(pathProblem(42) ?? '', /not a string/);
+    for (const [p, re] of Object.entries(cases)) assert.match(english(pathProblem(p) ?? 'null'), re, JSON.stringify(p));
+    assert.match(english(pathProblem(42) ?? ''), /not a string/);
   });
 });
 
 describe('modeProblem', () => {
   it('accepts permission bits and symlinks only', () => {
     for (const m of ['100644', '100600', '100755', '100000', '100777', '120000']) assert.equal(modeProblem(m), null, m);
-    assert.match(modeProblem('104777') ?? '', /setuid, setgid or sticky/);
-    assert.match(modeProblem('102755') ?? '', /setuid, setgid or sticky/);
-    assert.match(modeProblem('101777') ?? '', /setuid, setgid or sticky/);
-    assert.match(modeProblem('1007777777') ?? '', /not a regular file/);
-    assert.match(modeProblem('040000') ?? '', /not a regular file/);
-    assert.match(modeProblem('160000') ?? '', /not a regular file/);
-    assert.match(modeProblem(420) ?? '', /not a string/);
+    assert.match(english(modeProblem('104777') ?? ''), /setuid, setgid or sticky/);
+    assert.match(english(modeProblem('102755') ?? ''), /setuid, setgid or sticky/);
+    assert.match(english(modeProblem('101777') ?? ''), /setuid, setgid or sticky/);
+    assert.match(english(modeProblem('1007777777') ?? ''), /not a regular file/);
+    assert.match(english(modeProblem('040000') ?? ''), /not a regular file/);
+    assert.match(english(modeProblem('160000') ?? ''), /not a regular file/);
+    assert.match(english(modeProblem(420) ?? ''), /not a string/);
   });
 });
 
@@ -71,22 +72,22 @@ describe('linkProblem', () => {
     assert.equal(linkProblem('a/b/c', '../../x'), null);
   });
   it('refuses links leaving the repository or into .git', () => {
-    assert.match(linkProblem('a', '/etc/passwd') ?? '', /absolute/);
-    assert.match(linkProblem('a', '..') ?? '', /leaves the repository/);
-    assert.match(linkProblem('a/b', '../../outside') ?? '', /leaves the repository/);
-    assert.match(linkProblem('a', '.git/hooks') ?? '', /into \.git/);
-    assert.match(linkProblem('a', 'x/../.GIT') ?? '', /into \.git/);
-    assert.match(linkProblem('a', '') ?? '', /without a target/);
+    assert.match(english(linkProblem('a', '/etc/passwd') ?? ''), /absolute/);
+    assert.match(english(linkProblem('a', '..') ?? ''), /leaves the repository/);
+    assert.match(english(linkProblem('a/b', '../../outside') ?? ''), /leaves the repository/);
+    assert.match(english(linkProblem('a', '.git/hooks') ?? ''), /into \.git/);
+    assert.match(english(linkProblem('a', 'x/../.GIT') ?? ''), /into \.git/);
+    assert.match(english(linkProblem('a', '') ?? ''), /without a target/);
   });
 });
 
 describe('duplicates', () => {
   it('refuses the same path, case-fold twins and a file under another entry', () => {
-    assert.match(duplicateProblems([{ path: '.env' }, { path: '.env' }])[0]?.reason ?? '', /listed twice/);
-    assert.match(duplicateProblems([{ path: '.env' }, { path: '.ENV' }])[0]?.reason ?? '', /case-insensitive/);
-    assert.match(duplicateProblems([{ path: 'caf\u00e9' }, { path: 'cafe\u0301' }])[0]?.reason ?? '', /case-insensitive/);
-    assert.match(duplicateProblems([{ path: 'd' }, { path: 'd/x' }])[0]?.reason ?? '', /lies under "d"/);
-    assert.match(duplicateProblems([{ path: 'D/x' }, { path: 'd' }])[0]?.reason ?? '', /lies under "d"/);
+    assert.match(english(duplicateProblems([{ path: '.env' }, { path: '.env' }])[0]?.reason ?? ''), /listed twice/);
+    assert.match(english(duplicateProblems([{ path: '.env' }, { path: '.ENV' }])[0]?.reason ?? ''), /case-insensitive/);
+    assert.match(english(duplicateProblems([{ path: 'caf\u00e9' }, { path: 'cafe\u0301' }])[0]?.reason ?? ''), /case-insensitive/);
+    assert.match(english(duplicateProblems([{ path: 'd' }, { path: 'd/x' }])[0]?.reason ?? ''), /lies under "d"/);
+    assert.match(english(duplicateProblems([{ path: 'D/x' }, { path: 'd' }])[0]?.reason ?? ''), /lies under "d"/);
     assert.deepEqual(duplicateProblems([{ path: 'a/x' }, { path: 'a/y' }, { path: 'ab' }]), []);
   });
 });
@@ -99,7 +100,7 @@ describe('snapshotProblems', () => {
     const problems = snapshotProblems(
       snap([file('../outside/pwned1.txt'), file('.git/config'), file('ok', { mode: '104777' }), file('l', { mode: '120000', link: '../../x' }), file('b', { blob: 'HEAD:secret' })], [file('ok')]),
     );
-    const text = problems.map((p) => `${p.entry}: ${p.reason}`).join('\n');
+    const text = problems.map((p) => `${p.entry}: ${english(p.reason)}`).join('\n');
     assert.match(text, /\.\.\/outside\/pwned1\.txt: leaves the repository/);
     assert.match(text, /\.git\/config: inside \.git/);
     assert.match(text, /ok: mode 104777 has setuid/);
@@ -111,7 +112,7 @@ describe('snapshotProblems', () => {
     const s = snap([]);
     s.databases = [{ name: '../x', engine: 'sqlite', format: 'f', path: 'db/x', size: 1, sha256: SHA, chunks: [{ blob: '--output=/tmp/x', size: 1 }], tool: 't', ms: 1 }];
     s.worktree = { commit: ID, index: '-x', untracked: null, files: 1 };
-    const text = snapshotProblems(s).map((p) => `${p.what} ${p.entry}: ${p.reason}`).join('\n');
+    const text = snapshotProblems(s).map((p) => `${english(p.what)} ${p.entry}: ${english(p.reason)}`).join('\n');
     assert.match(text, /database \.\.\/x: not a database name/);
     assert.match(text, /database \.\.\/x: a chunk is not an object id/);
     assert.match(text, /uncommitted work index: not an object id/);
@@ -133,13 +134,13 @@ describe('treeProblems', () => {
     assert.deepEqual(treeProblems(snap([file('.env')]), tree), []);
   });
   it('refuses a manifest naming a file or blob outside its tree', () => {
-    assert.match(treeProblems(snap([file('.env'), file('other')]), tree)[0]?.reason ?? '', /not in the snapshot tree/);
-    assert.match(treeProblems(snap([file('.env', { blob: 'f'.repeat(40) })]), tree)[0]?.reason ?? '', /other than the snapshot tree holds/);
-    assert.match(treeProblems(snap([]), tree)[0]?.reason ?? '', /not in its manifest/);
+    assert.match(english(treeProblems(snap([file('.env'), file('other')]), tree)[0]?.reason ?? ''), /not in the snapshot tree/);
+    assert.match(english(treeProblems(snap([file('.env', { blob: 'f'.repeat(40) })]), tree)[0]?.reason ?? ''), /other than the snapshot tree holds/);
+    assert.match(english(treeProblems(snap([]), tree)[0]?.reason ?? ''), /not in its manifest/);
   });
   it('refuses hostile names inside the tree itself', () => {
     const evil: TreeEntry[] = [...tree, { mode: '100644', type: 'blob', id: ID, path: 'config/../outside/x' }];
-    assert.ok(treeProblems(snap([file('.env')]), evil).some((p) => /leaves the repository/.test(p.reason)));
+    assert.ok(treeProblems(snap([file('.env')]), evil).some((p) => /leaves the repository/.test(english(p.reason))));
   });
 });
 

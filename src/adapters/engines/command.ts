@@ -24,7 +24,8 @@ import type { DatabaseEntry } from '../../core/types.js';
 import { CancelledError, ConflictError, ExternalToolError, RollbackError } from '../../core/errors.js';
 import { hasTool, run } from '../process.js';
 import { startPiped } from '../piped.js';
-import { materialize, safeJobId, streamToolInto, tidy, validateKeys, type EngineContext } from './common.js';
+import { materialize, safeJobId, streamToolInto, tidy, validateKeys, type EngineContext, inDb } from './common.js';
+import { msg, type Msg } from '../../core/i18n.js';
 
 export const COMMAND_FORMAT = 'command';
 
@@ -51,7 +52,7 @@ export function findShell(): Promise<Shell> {
   return shellFound;
 }
 
-const NO_PIPEFAIL = 'no bash, and this sh has no pipefail: in a command with "|", a failing stage before the last one is not noticed (install bash)';
+const NO_PIPEFAIL = msg('command.noPipefail');
 
 export class CommandEngine implements Engine {
   readonly engine = 'command';
@@ -77,8 +78,8 @@ export class CommandEngine implements Engine {
 
   strategy(): RestoreStrategy {
     return {
-      text: 'verify the stored dump into a temp file, then run the restore command with it on stdin (no swap: a revert replays the backup\'s dump)',
-      downtime: 'as long as the restore command runs; what clients see meanwhile depends on it',
+      text: msg('command.strategy'),
+      downtime: msg('command.downtime'),
     };
   }
 
@@ -92,7 +93,7 @@ export class CommandEngine implements Engine {
     if (!this.checkCommand) return;
     const r = await this.runCommand(this.checkCommand, 'check');
     if (r.exitCode !== 0) {
-      throw new ExternalToolError(`check command of database ${this.name}`, r.exitCode, r.stderr, undefined, `fix the service or databases.${this.name}.check`);
+      throw new ExternalToolError(msg('command.checkTool', { name: this.name }), r.exitCode, r.stderr, undefined, msg('command.checkHint', { name: this.name }));
     }
   }
 
@@ -118,10 +119,10 @@ export class CommandEngine implements Engine {
 
   async checkRestore(entry: DatabaseEntry, _jobId: string): Promise<RestoreCheck> {
     if (entry.absent) {
-      throw new ConflictError(`database ${this.name}: the point has no dump of it (it was absent), and a command engine cannot make a database absent`, `leave it out: --skip db:${this.name}`);
+      throw new ConflictError(inDb(this.name, msg('command.absent')), msg('command.absentHint', { name: this.name }));
     }
     if (entry.format !== COMMAND_FORMAT) {
-      throw new ConflictError(`database ${this.name}: the stored dump has format ${entry.format}, which the command engine cannot restore`);
+      throw new ConflictError(inDb(this.name, msg('engine.format', { format: entry.format, engine: 'command' })));
     }
     await this.runCheck();
     const shell = await findShell();
@@ -131,9 +132,9 @@ export class CommandEngine implements Engine {
     try {
       await access(dir, constants.W_OK);
     } catch {
-      throw new RollbackError(`database ${this.name}: cannot write in ${this.shown(dir)}`, 'the stored dump is verified into a temp file there before the restore command reads it');
+      throw new RollbackError(inDb(this.name, msg('engine.cannotWrite', { dir: this.shown(dir) })), msg('command.cannotWriteHint'));
     }
-    const notes = ['no swap: the restore command replaces the live data; a revert replays the automatic backup\'s dump of it'];
+    const notes: Msg[] = [msg('command.noSwap')];
     if (!shell.pipefail) notes.push(NO_PIPEFAIL);
     return { tool: shell.tool, notes };
   }
@@ -147,13 +148,13 @@ export class CommandEngine implements Engine {
       out.destroy(error as Error);
       throw error;
     }
-    const what = `dump command of database ${this.name}`;
+    const what = msg('command.dumpTool', { name: this.name });
     const proc = startPiped(shell.file, [...shell.args, shell.prefix + this.dumpCommand], { cwd: this.ctx.cwd, env: this.ctx.env, stdin: 'ignore', label: what });
-    await streamToolInto(proc, out, what, `run it by hand to see why; it must write the dump on stdout, and every stage of a pipeline must exit 0 (databases.${this.name}.dump)`);
-    const warnings: string[] = [];
+    await streamToolInto(proc, out, what, msg('command.dumpHint', { name: this.name }));
+    const warnings: Msg[] = [];
     const stderr = tidy(proc.stderr());
-    if (stderr) warnings.push(`${what} exited 0 but wrote on stderr: ${stderr}`);
-    if (!shell.pipefail && this.dumpCommand.includes('|')) warnings.push(`${what}: ${NO_PIPEFAIL}`);
+    if (stderr) warnings.push(msg('command.stderr', { what, stderr }));
+    if (!shell.pipefail && this.dumpCommand.includes('|')) warnings.push(msg('command.whatNote', { what, note: NO_PIPEFAIL }));
     return { format: COMMAND_FORMAT, ext: 'dump', tool: shell.tool, ...(warnings.length ? { warnings } : {}) };
   }
 
@@ -167,14 +168,14 @@ export class CommandEngine implements Engine {
     await mkdir(tmp, { recursive: true, mode: 0o700 });
     const file = join(tmp, this.stagedName(job.jobId));
     await rm(file, { force: true });
-    const abort = () => input.destroy(new CancelledError(`database ${this.name}: restore cancelled; nothing live was touched`));
+    const abort = () => input.destroy(new CancelledError(inDb(this.name, msg('engine.cancelled'))));
     job.signal.addEventListener('abort', abort, { once: true });
     try {
       job.signal.throwIfAborted();
       await materialize(input, file);
     } catch (error) {
       await rm(file, { force: true });
-      throw job.signal.aborted ? new CancelledError(`database ${this.name}: restore cancelled; nothing live was touched`) : error;
+      throw job.signal.aborted ? new CancelledError(inDb(this.name, msg('engine.cancelled'))) : error;
     } finally {
       job.signal.removeEventListener('abort', abort);
     }
@@ -184,7 +185,7 @@ export class CommandEngine implements Engine {
     if (job.memo.restored === true) return;
     const file = join(await this.tmpDir(), this.stagedName(job.jobId));
     const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
-      throw error.code === 'ENOENT' ? new RollbackError(`database ${this.name}: nothing is staged for job ${job.jobId} (${this.shown(file)} is missing)`) : error;
+      throw error.code === 'ENOENT' ? new RollbackError(inDb(this.name, msg('engine.notStaged', { job: job.jobId, file: this.shown(file) }))) : error;
     });
     try {
       // Recorded first: from here on the live data may be half replaced, and only replaying a dump mends that.
@@ -196,9 +197,9 @@ export class CommandEngine implements Engine {
         env: this.ctx.env,
         stdin: handle.fd,
         stdout: 'ignore',
-        label: `restore command of database ${this.name}`,
+        label: msg('command.restoreTool', { name: this.name }),
       });
-      await proc.wait(`run it by hand with the dump on stdin to see why (databases.${this.name}.restore)`);
+      await proc.wait(msg('command.restoreHint', { name: this.name }));
     } finally {
       await handle.close();
     }
@@ -208,10 +209,7 @@ export class CommandEngine implements Engine {
 
   async unswap(job: RestoreJob): Promise<void> {
     if (job.memo.restoreStarted !== true) return;
-    throw new RollbackError(
-      `database ${this.name}: a command engine cannot put the previous data back by itself`,
-      'the backup dump stored before the restore is replayed instead (git rollback to --abort, or git rollback undo)',
-    );
+    throw new RollbackError(inDb(this.name, msg('command.cannotUnswap')), msg('command.cannotUnswapHint'));
   }
 
   async discardStaged(job: RestoreJob): Promise<void> {

@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { DatabaseConfig } from '../../core/engine.js';
 import { ConfigError, ExternalToolError, redact, RollbackError } from '../../core/errors.js';
 import type { Piped } from '../piped.js';
+import { msg, type Msg } from '../../core/i18n.js';
 
 export interface EngineContext {
   /** Repository root: relative paths in the config are relative to it; commands run there. */
@@ -30,18 +31,18 @@ export function validateKeys(
     if (key === 'name' || key === 'engine') continue;
     if (!(key in required) && !(key in optional)) {
       const known = [...Object.keys(required), ...Object.keys(optional)].join(', ');
-      throw new ConfigError(`${where(key)}: unknown key for engine ${config.engine} (expected: ${known})`);
+      throw new ConfigError(msg('engine.unknownKey', { key: where(key), engine: config.engine, known }));
     }
   }
   for (const [key, kind] of Object.entries({ ...required, ...optional })) {
     const value = config[key];
     if (value === undefined || value === null) {
-      if (key in required) throw new ConfigError(`${where(key)}: missing; expected a ${kind}`);
+      if (key in required) throw new ConfigError(msg('engine.missingKey', { key: where(key), kind: msg(`engine.kind.${kind}`) }));
       continue;
     }
     const ok =
       kind === 'integer' ? Number.isInteger(value) : kind === 'boolean' ? typeof value === 'boolean' : typeof value === 'string' && value !== '';
-    if (!ok) throw new ConfigError(`${where(key)}: expected a${kind === 'integer' ? 'n' : ''} ${kind === 'string' ? 'non-empty string' : kind}`);
+    if (!ok) throw new ConfigError(msg('engine.badKey', { key: where(key), expected: msg(`engine.expect.${kind}`) }));
   }
 }
 
@@ -63,11 +64,11 @@ export function parseDbUrl(config: DatabaseConfig, protocols: string[]): ParsedU
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`${key}: not a valid URL; expected ${protocols[0]}://user[:password]@host[:port]/database`);
+    throw new ConfigError(msg('engine.badUrl', { key, protocol: protocols[0] }));
   }
   const protocol = url.protocol.replace(/:$/, '');
   if (!protocols.includes(protocol)) {
-    throw new ConfigError(`${key}: expected a ${protocols.map((p) => `${p}://`).join(' or ')} URL, got ${protocol}://`);
+    throw new ConfigError(msg('engine.badProtocol', { key, protocols: protocols.map((p) => `${p}://`).join(' or '), protocol }));
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   return {
@@ -94,7 +95,7 @@ export function describeUrl(u: ParsedUrl, database = u.database): string {
  */
 export function safeJobId(jobId: string): string {
   const id = jobId.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  if (!/[a-z0-9]/.test(id)) throw new RollbackError(`invalid job id for database names: ${JSON.stringify(jobId)}`);
+  if (!/[a-z0-9]/.test(id)) throw new RollbackError(msg('engine.badJobId', { id: JSON.stringify(jobId) }));
   return id;
 }
 
@@ -127,7 +128,7 @@ class Counter extends Transform {
  * exited 0 and wrote something; otherwise it is destroyed with the error, so
  * a store reading it fails too and no half dump is ever recorded.
  */
-export async function streamToolInto(tool: Piped, out: Writable, what: string, hint?: string): Promise<number> {
+export async function streamToolInto(tool: Piped, out: Writable, what: string | Msg, hint?: string | Msg): Promise<number> {
   const counter = new Counter();
   const [piped, exited] = await Promise.allSettled([pipeline(tool.stdout, counter, out, { end: false }), tool.exit()]);
   let error: Error | undefined;
@@ -136,7 +137,7 @@ export async function streamToolInto(tool: Piped, out: Writable, what: string, h
   else if (piped.status === 'rejected') error = piped.reason as Error;
   else if (counter.bytes === 0) {
     const stderr = tool.stderr().trim();
-    error = new ExternalToolError(what, 0, stderr, `${what} wrote nothing${stderr ? `: ${stderr.split('\n').slice(-3).join(' | ')}` : ''}`, hint);
+    error = new ExternalToolError(what, 0, stderr, stderr ? msg('engine.wroteNothingErr', { what, stderr: stderr.split('\n').slice(-3).join(' | ') }) : msg('engine.wroteNothing', { what }), hint);
   }
   if (error) {
     tool.kill();
@@ -152,7 +153,7 @@ export async function streamToolInto(tool: Piped, out: Writable, what: string, h
  * dump: the store errors at the end) that is the error reported, not the
  * tool's complaint about a truncated stdin.
  */
-export async function streamIntoTool(input: Readable, tool: Piped, what: string, hint?: string): Promise<void> {
+export async function streamIntoTool(input: Readable, tool: Piped, what: string | Msg, hint?: string | Msg): Promise<void> {
   const [fed, exited] = await Promise.allSettled([pipeline(input, tool.stdin), tool.exit()]);
   if (fed.status === 'rejected' && !isPipeError(fed.reason)) {
     tool.kill();
@@ -203,4 +204,11 @@ export function versionOf(text: string): string {
 /** For errors built from a tool's stderr by hand (not through ExternalToolError). */
 export function tidy(stderr: string): string {
   return redact(stderr).trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+}
+
+// --- i18n (second pass): messages about one database -----------------------
+
+/** "database <name>: <text>" as a catalog message, for errors, notes and warnings of an engine. */
+export function inDb(name: string, text: Msg | string): Msg {
+  return msg('error.inDatabase', { name, text });
 }

@@ -8,6 +8,7 @@ import { MysqlEngine } from './mysql.js';
 import { PostgresEngine } from './postgres.js';
 import { RedisEngine } from './redis.js';
 import { SqliteEngine } from './sqlite.js';
+import { msg } from '../../core/i18n.js';
 
 export type { EngineContext } from './common.js';
 export { safeJobId } from './common.js';
@@ -31,11 +32,11 @@ export const ENGINE_NAMES = ['sqlite', 'postgres', 'mysql', 'redis', 'command'] 
  */
 export function createEngine(config: DatabaseConfig, ctx: EngineContext): Engine {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(config.name)) {
-    throw new ConfigError(`databases.${config.name}: invalid name; expected letters, digits, '_', '-', '.' (it becomes a path in the snapshot)`);
+    throw new ConfigError(msg('engine.badName', { name: config.name }));
   }
   const Ctor = typeof config.engine === 'string' ? ENGINES[config.engine] : undefined;
   if (!Ctor) {
-    throw new ConfigError(`databases.${config.name}.engine: expected one of ${ENGINE_NAMES.join(', ')}, got ${JSON.stringify(config.engine)}`);
+    throw new ConfigError(msg('engine.badEngine', { name: config.name, engines: ENGINE_NAMES.join(', '), got: JSON.stringify(config.engine) }));
   }
   return new Ctor(config, ctx);
 }

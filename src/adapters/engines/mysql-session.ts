@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { RollbackError } from '../../core/errors.js';
+import { msg, type Msg } from '../../core/i18n.js';
 import type { ParsedUrl } from './common.js';
 
 export const ident = (name: string) => `\`${name.replace(/`/g, '``')}\``;
@@ -64,10 +65,10 @@ interface Driver {
 /** A server error, with its code, shown as the server's own `ERROR nnnn (state): text` line. */
 export class MysqlError extends RollbackError {
   constructor(
-    message: string,
+    message: string | Msg,
     readonly errno: number | undefined,
     readonly sqlState: string | undefined,
-    hint?: string,
+    hint?: string | Msg,
   ) {
     super(message, hint);
   }
@@ -93,23 +94,13 @@ export const ER = {
 const PRIVILEGE_ERRORS = new Set<number>([1044, 1142, 1143, 1227, 1370, 1419, 1410, 1211]);
 
 /** The hint that fits a server or connection error: never "wrong password" for a missing privilege. */
-export function hintFor(errno: number | undefined, code: string | undefined, name: string): string | undefined {
-  if (errno === ER.accessDenied) {
-    return `wrong user or password for databases.${name}.url (put the password in the URL through a \${VAR}, or in ~/.my.cnf)`;
-  }
-  if (errno !== undefined && PRIVILEGE_ERRORS.has(errno)) {
-    return `the user in databases.${name}.url lacks a privilege this needs; docs/databases.md lists the GRANT a restore needs`;
-  }
-  if (errno === ER.lockWaitTimeout) {
-    return `another session holds a lock on these tables (an open transaction or a long query): end it, or raise databases.${name}.lockWaitTimeout, or set databases.${name}.endSessions`;
-  }
-  if (errno === ER.badDb) return `check the database name in databases.${name}.url`;
-  if (code && /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|PROTOCOL_CONNECTION_LOST/.test(code)) {
-    return `is the MySQL/MariaDB server running and reachable at the host and port of databases.${name}.url?`;
-  }
-  if (errno === 2002 || errno === 2003 || errno === 2005 || errno === 2013) {
-    return `is the MySQL/MariaDB server running and reachable at the host and port of databases.${name}.url?`;
-  }
+export function hintFor(errno: number | undefined, code: string | undefined, name: string): Msg | undefined {
+  if (errno === ER.accessDenied) return msg('mysql.hint.password', { name });
+  if (errno !== undefined && PRIVILEGE_ERRORS.has(errno)) return msg('mysql.hint.privilege', { name });
+  if (errno === ER.lockWaitTimeout) return msg('mysql.hint.lock', { name });
+  if (errno === ER.badDb) return msg('mysql.hint.badDb', { name });
+  if (code && /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|PROTOCOL_CONNECTION_LOST/.test(code)) return msg('mysql.hint.connect', { name });
+  if (errno === 2002 || errno === 2003 || errno === 2005 || errno === 2013) return msg('mysql.hint.connect', { name });
   return undefined;
 }
 
@@ -118,14 +109,14 @@ export function maskSecret(text: string, password: string): string {
   return password ? text.split(password).join('***') : text;
 }
 
-function toMysqlError(error: unknown, endpoint: Endpoint, doing: string): MysqlError {
+function toMysqlError(error: unknown, endpoint: Endpoint, doing: string | Msg): MysqlError {
   const e = error as { errno?: number; code?: string; sqlState?: string; sqlMessage?: string; message?: string };
   const server = typeof e.sqlMessage === 'string' && typeof e.errno === 'number' && e.errno > 0;
   const text = server
     ? `ERROR ${e.errno} (${e.sqlState ?? 'HY000'}): ${e.sqlMessage}`
     : `${e.code ?? 'error'}: ${e.message ?? String(error)}`;
   return new MysqlError(
-    `database ${endpoint.name}: ${doing}: ${maskSecret(maskSecret(text, endpoint.url.password), endpoint.password ?? '')}`,
+    msg('error.inDatabase', { name: endpoint.name, text: msg('mysql.stepError', { doing, error: maskSecret(maskSecret(text, endpoint.url.password), endpoint.password ?? '') }) }),
     server ? e.errno : undefined,
     e.sqlState,
     hintFor(server ? e.errno : undefined, e.code, endpoint.name),
@@ -158,7 +149,7 @@ export class MysqlSession {
     return this.conn.threadId ?? -1;
   }
 
-  static async open(endpoint: Endpoint, doing = 'connect'): Promise<MysqlSession> {
+  static async open(endpoint: Endpoint, doing: string | Msg = msg('mysql.do.connect')): Promise<MysqlSession> {
     // Loaded on first use: commands without a MySQL database never parse the driver.
     driverModule ??= import('mysql2/promise').then((m) => (m as unknown as { default: { createConnection(o: object): Promise<Driver> } }).default);
     const driver = await driverModule;
@@ -182,7 +173,7 @@ export class MysqlSession {
         ...(url.params.get('ssl') === 'true' || url.params.get('ssl-mode') === 'REQUIRED' ? { ssl: {} } : {}),
       });
     } catch (error) {
-      throw toMysqlError(error, endpoint, `cannot ${doing} (${url.host || '127.0.0.1'}:${url.port ?? 3306})`);
+      throw toMysqlError(error, endpoint, msg('mysql.cannotDo', { doing, where: `${url.host || '127.0.0.1'}:${url.port ?? 3306}` }));
     }
     // A dead server must not leave a hung promise, nor an unhandled 'error' event.
     (conn as unknown as { on(event: string, listener: () => void): void }).on('error', () => {});
@@ -197,7 +188,7 @@ export class MysqlSession {
   }
 
   /** Runs one statement; rows as objects. `doing` names the step in an error. */
-  async query<T extends Row = Row>(sql: string, doing = 'query'): Promise<T[]> {
+  async query<T extends Row = Row>(sql: string, doing: string | Msg = msg('mysql.do.query')): Promise<T[]> {
     try {
       const [rows] = await this.conn.query({ sql });
       return Array.isArray(rows) ? (rows as T[]) : [];
@@ -207,7 +198,7 @@ export class MysqlSession {
   }
 
   /** Runs one statement; rows as arrays of strings (NULL as null). */
-  async rows(sql: string, doing = 'query'): Promise<Array<Array<string | null>>> {
+  async rows(sql: string, doing: string | Msg = msg('mysql.do.query')): Promise<Array<Array<string | null>>> {
     try {
       const [rows] = await this.conn.query({ sql, rowsAsArray: true });
       if (!Array.isArray(rows)) return [];
@@ -218,11 +209,11 @@ export class MysqlSession {
   }
 
   /** One column of every row. */
-  async column(sql: string, doing = 'query'): Promise<string[]> {
+  async column(sql: string, doing: string | Msg = msg('mysql.do.query')): Promise<string[]> {
     return (await this.rows(sql, doing)).map((r) => r[0] ?? '');
   }
 
-  async exec(sql: string, doing = 'run a statement'): Promise<void> {
+  async exec(sql: string, doing: string | Msg = msg('mysql.do.statement')): Promise<void> {
     await this.query(sql, doing);
   }
 
@@ -235,7 +226,7 @@ export class MysqlSession {
     schema: string,
     sql: string,
     context: { sqlMode?: string; charset?: string; collation?: string; timeZone?: string },
-    doing: string,
+    doing: string | Msg,
   ): Promise<void> {
     const sets: string[] = [];
     if (context.sqlMode !== undefined) sets.push(`sql_mode = ${literal(context.sqlMode)}`);
@@ -267,7 +258,7 @@ export class MysqlSession {
 }
 
 /** Opens a session, runs `work`, closes it whatever happens. */
-export async function withSession<T>(endpoint: Endpoint, work: (s: MysqlSession) => Promise<T>, doing?: string): Promise<T> {
+export async function withSession<T>(endpoint: Endpoint, work: (s: MysqlSession) => Promise<T>, doing?: string | Msg): Promise<T> {
   const session = await MysqlSession.open(endpoint, doing);
   try {
     return await work(session);

@@ -5,6 +5,8 @@
 // Setting values may be secrets (PostgREST keeps its JWT secret in
 // `ALTER DATABASE … SET`), so they travel only inside the dump (stored like
 // the data) and never in argv, notes or messages; details() keeps names only.
+import { RollbackError } from '../../core/errors.js';
+import { msg } from '../../core/i18n.js';
 
 /** One aclitem of datacl, privileges of one grantee from one grantor. */
 export interface AclGrant {
@@ -127,7 +129,7 @@ export function headerLine(attributes: DbAttributes): string {
 export function parseHeader(line: string): DbAttributes {
   const value = JSON.parse(line.slice(HEADER_PREFIX.length)) as DbAttributes;
   if (typeof value !== 'object' || value === null || typeof value.owner !== 'string' || !Array.isArray(value.settings)) {
-    throw new Error('malformed database attributes line');
+    throw new RollbackError(msg('pg.malformedHeader'));
   }
   return value;
 }

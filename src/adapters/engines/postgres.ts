@@ -40,12 +40,14 @@ import type {
   DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreCheck, RestoreJob, RestoreStrategy, TempObject,
 } from '../../core/engine.js';
 import type { DatabaseEntry } from '../../core/types.js';
-import { CancelledError, ConflictError, ExternalToolError, RollbackError, redact } from '../../core/errors.js';
+import { CancelledError, ConflictError, errorMsg, ExternalToolError, RollbackError, redact } from '../../core/errors.js';
+import { joined, msg, type Msg, type MsgList } from '../../core/i18n.js';
 import { run } from '../process.js';
 import { startPiped } from '../piped.js';
 import {
   derivedName,
   describeUrl,
+  inDb,
   parseDbUrl,
   safeJobId,
   streamIntoTool,
@@ -166,7 +168,7 @@ export class PostgresEngine implements Engine {
     validateKeys(config, { url: 'string' }, { maintenanceDb: 'string', noOwner: 'boolean' });
     this.name = config.name;
     this.url = parseDbUrl(config, ['postgres', 'postgresql']);
-    if (!this.url.database) throw new RollbackError(`databases.${config.name}.url: no database name in the URL path`);
+    if (!this.url.database) throw new RollbackError(msg('pg.noDbName', { name: config.name }));
     this.maintenanceDb = (config.maintenanceDb as string | undefined) ?? 'postgres';
     this.noOwner = (config.noOwner as boolean | undefined) ?? false;
     this.env = { ...ctx.env, ...(this.url.password ? { PGPASSWORD: this.url.password } : {}) };
@@ -205,8 +207,8 @@ export class PostgresEngine implements Engine {
   strategy(jobId: string): RestoreStrategy {
     const { tmp, old } = this.names(jobId);
     return {
-      text: `restore into ${tmp} with the database's attributes (psql; pg_restore for tar dumps), then rename swap (old kept as ${old})`,
-      downtime: `open connections to ${this.url.database} ended, new ones wait for the rename; under 1 s unless a session cannot be ended`,
+      text: msg('pg.strategy', { tmp, old }),
+      downtime: msg('pg.downtime', { db: this.url.database }),
     };
   }
 
@@ -240,7 +242,7 @@ export class PostgresEngine implements Engine {
       reject: false,
       ...(options.signal ? { cancelSignal: options.signal } : {}),
     });
-    if (options.signal?.aborted) throw new CancelledError(`database ${this.name}: cancelled`);
+    if (options.signal?.aborted) throw new CancelledError(inDb(this.name, msg('pg.cancelled')));
     if (r.exitCode !== 0) {
       let stderr = scrub(r.stderr, this.url.password);
       for (const secret of options.secrets ?? []) if (secret.length >= 1) stderr = stderr.split(secret).join('***');
@@ -347,7 +349,7 @@ export class PostgresEngine implements Engine {
       if (!raw.stale) {
         return { rows: new Map((raw.rows ?? []).map((r) => [r.name, r])), sessions: raw.sessions ?? [], counters: raw.counters ?? {} };
       }
-      if (i >= 100) throw new RollbackError(`database ${this.name}: a session of an earlier attempt of job ${id} does not end`, 'look at pg_stat_activity on the server');
+      if (i >= 100) throw new RollbackError(inDb(this.name, msg('pg.staleSession', { job: id })), msg('pg.staleSessionHint'));
       await sleep(100);
     }
   }
@@ -400,7 +402,7 @@ export class PostgresEngine implements Engine {
     const tool = await this.tool('pg_dump');
     const server = await this.server();
     if (!(await this.rows(this.url.database)).has(this.url.database)) {
-      throw new RollbackError(`database ${this.name}: ${this.url.database} does not exist on ${describeUrl(this.url)}`);
+      throw new RollbackError(inDb(this.name, msg('pg.noDb', { db: this.url.database, where: describeUrl(this.url) })));
     }
     return { tool, serverVersion: server.version };
   }
@@ -410,20 +412,14 @@ export class PostgresEngine implements Engine {
     const toolName = entry.absent ? 'psql' : entry.format === TAR_FORMAT ? 'pg_restore' : 'psql';
     const tool = await this.tool(toolName);
     const server = await this.server();
-    const notes: string[] = [];
+    const notes: Msg[] = [];
     const db = this.url.database;
     if (!entry.absent) checkVersions(this.name, entry, tool, toolName, server.version);
     if (this.maintenanceDb === db) {
-      throw new ConflictError(
-        `database ${this.name}: the restore renames ${db}, so it cannot also be the maintenance database the tool connects to for the rename`,
-        'set databases.<name>.maintenanceDb to another database, e.g. template1',
-      );
+      throw new ConflictError(inDb(this.name, msg('pg.maintenanceSame', { db })), msg('pg.maintenanceSameHint'));
     }
     if (!server.createdb && !server.superuser) {
-      throw new ConflictError(
-        `database ${this.name}: ${server.user} cannot create databases, which the restore needs (temp database + rename)`,
-        `ALTER ROLE ${server.user} CREATEDB, or use a superuser URL`,
-      );
+      throw new ConflictError(inDb(this.name, msg('pg.noCreatedb', { user: server.user })), msg('pg.noCreatedbHint', { user: server.user }));
     }
     const names = this.names(jobId);
     const rows = await this.rows(names.live, names.tmp, names.old);
@@ -434,19 +430,19 @@ export class PostgresEngine implements Engine {
         const member = await this.sql(this.maintenanceDb, `SELECT pg_has_role(current_user, ${literal(owner)}, 'MEMBER')`);
         if (member !== 't') {
           throw new ConflictError(
-            `database ${this.name}: ${server.user} does not own ${db} (owner: ${owner}); renaming it for the swap needs its owner or a superuser`,
-            `ALTER DATABASE ${ident(db)} OWNER TO ${ident(server.user)}, GRANT ${ident(owner)} TO ${ident(server.user)}, or use a superuser URL`,
+            inDb(this.name, msg('pg.notOwner', { user: server.user, db, owner })),
+            msg('pg.notOwnerHint', { db: ident(db), user: ident(server.user), owner: ident(owner) }),
           );
         }
       }
       await this.checkSessions(live, server, notes);
       const prepared = await this.sql(this.maintenanceDb, `SELECT count(*) FROM pg_prepared_xacts WHERE database = ${literal(db)}`);
       if (prepared !== '0') {
-        throw new ConflictError(`database ${this.name}: ${prepared} prepared transaction(s) on ${db} would block the rename`, 'COMMIT PREPARED or ROLLBACK PREPARED them first (see pg_prepared_xacts)');
+        throw new ConflictError(inDb(this.name, msg('pg.prepared', { n: prepared, db })), msg('pg.preparedHint'));
       }
     }
     if (entry.absent) {
-      notes.push(live ? `the point has no ${db}: the live ${db} is parked as ${names.old} (no restore)` : `the point has no ${db}, and there is none now: nothing to do`);
+      notes.push(live ? msg('pg.absentParked', { db, old: names.old }) : msg('pg.absentNothing', { db }));
       return { tool, serverVersion: server.version, notes };
     }
 
@@ -454,34 +450,30 @@ export class PostgresEngine implements Engine {
     if (!isSummary(summary)) {
       const liveAttributes = live ? await this.readAttributes(db) : null;
       summary = liveAttributes ? attributesSummary(liveAttributes) : undefined;
-      notes.push(
-        summary
-          ? `this point recorded no database attributes (made by an older version): ${db}'s current ones are carried`
-          : `this point recorded no database attributes and ${db} does not exist: the restored database gets the server's defaults`,
-      );
+      notes.push(msg(summary ? 'pg.noAttributesLive' : 'pg.noAttributesDefaults', { db }));
     }
     if (summary) await this.checkAttributes(summary, server, live, notes);
-    if (rows.has(names.tmp)) notes.push(`${names.tmp} from an earlier attempt of this job is replaced`);
-    if (rows.has(names.old)) notes.push(`${names.old} exists: this job swapped before`);
+    if (rows.has(names.tmp)) notes.push(msg('pg.tmpReplaced', { tmp: names.tmp }));
+    if (rows.has(names.old)) notes.push(msg('pg.swappedBefore', { old: names.old }));
     return { tool, serverVersion: server.version, notes };
   }
 
   /** Sessions on the live database: ended at the swap, or a refusal naming those this user cannot end. */
-  private async checkSessions(live: DbRow, server: ServerInfo, notes: string[]): Promise<void> {
+  private async checkSessions(live: DbRow, server: ServerInfo, notes: Msg[]): Promise<void> {
     const sessions = await this.sessions([live.oid]);
     const stuck = sessions.filter((s) => !s.canEnd);
     if (stuck.length) {
       const byRole = countBy(stuck.map((s) => s.role));
       throw new ConflictError(
-        `database ${this.name}: the swap must end every session on ${this.url.database}, and ${server.user} may not end ${stuck.length} of them (${byRole}); nothing was changed`,
-        `end them first, GRANT pg_signal_backend TO ${ident(server.user)} (not enough for superusers' sessions), or use a superuser URL`,
+        inDb(this.name, msg('pg.cannotEnd', { db: this.url.database, user: server.user, n: stuck.length, roles: byRole })),
+        msg('pg.cannotEndHint', { user: ident(server.user) }),
       );
     }
-    if (sessions.length) notes.push(`${sessions.length} open session(s) on ${this.url.database} (${countBy(sessions.map((s) => s.role))}) are ended at the swap`);
+    if (sessions.length) notes.push(msg('pg.sessionsEnded', { n: sessions.length, db: this.url.database, roles: countBy(sessions.map((s) => s.role)) }));
   }
 
   /** Roles, tablespace, locale provider and setting privileges the recorded attributes need, before any change. */
-  private async checkAttributes(summary: Record<string, unknown>, server: ServerInfo, live: DbRow | undefined, notes: string[]): Promise<void> {
+  private async checkAttributes(summary: Record<string, unknown>, server: ServerInfo, live: DbRow | undefined, notes: Msg[]): Promise<void> {
     const s = summary as ReturnType<typeof attributesSummary> & { acl: AclGrant[] | null; roleSettings: Record<string, string[]>; settings: string[] };
     const db = this.url.database;
     const named = rolesNamed(s);
@@ -492,33 +484,27 @@ export class PostgresEngine implements Engine {
     );
     const missing = named.filter((r) => !existing.has(r));
     if (missing.length && !this.noOwner) {
-      throw new ConflictError(
-        `database ${this.name}: role(s) ${missing.join(', ')} named by ${db}'s owner, grants or settings at the point do not exist on this server`,
-        'create them (CREATE ROLE …), or set databases.<name>.noOwner: true to leave out what names them',
-      );
+      throw new ConflictError(inDb(this.name, msg('pg.rolesMissingAt', { roles: missing.join(', '), db })), msg('pg.rolesMissingHint'));
     }
-    if (missing.length) notes.push(`noOwner: role(s) ${missing.join(', ')} do not exist here; their ownership, grants and settings are left out`);
+    if (missing.length) notes.push(msg('pg.noOwnerNote', { roles: missing.join(', ') }));
     const owner = existing.has(String(s.owner)) ? String(s.owner) : server.user;
     if (!server.superuser && owner !== server.user) {
       if ((await this.sql(this.maintenanceDb, `SELECT pg_has_role(current_user, ${literal(owner)}, 'MEMBER')`)) !== 't') {
-        throw new ConflictError(
-          `database ${this.name}: the restored ${db} must belong to ${owner}, and ${server.user} is not a member of that role`,
-          `GRANT ${ident(owner)} TO ${ident(server.user)}, or use a superuser URL`,
-        );
+        throw new ConflictError(inDb(this.name, msg('pg.notMember', { db, owner, user: server.user })), msg('pg.notMemberHint', { owner: ident(owner), user: ident(server.user) }));
       }
     }
     const tablespace = String(s.tablespace ?? 'pg_default');
     if (tablespace !== 'pg_default') {
       const ts = await this.sql(this.maintenanceDb, `SELECT has_tablespace_privilege(oid, 'CREATE') FROM pg_tablespace WHERE spcname = ${literal(tablespace)}`);
-      if (!ts) throw new ConflictError(`database ${this.name}: tablespace ${tablespace} of ${db} at the point does not exist on this server`, `CREATE TABLESPACE ${ident(tablespace)} …, then try again`);
-      if (ts !== 't' && !server.superuser) throw new ConflictError(`database ${this.name}: ${server.user} may not create databases in tablespace ${tablespace}`, `GRANT CREATE ON TABLESPACE ${ident(tablespace)} TO ${ident(server.user)}`);
+      if (!ts) throw new ConflictError(inDb(this.name, msg('pg.noTablespace', { tablespace, db })), msg('pg.noTablespaceHint', { tablespace: ident(tablespace) }));
+      if (ts !== 't' && !server.superuser) throw new ConflictError(inDb(this.name, msg('pg.tablespacePriv', { user: server.user, tablespace })), msg('pg.tablespacePrivHint', { tablespace: ident(tablespace), user: ident(server.user) }));
     }
     const provider = String(s.localeProvider ?? 'libc');
     if (provider !== 'libc') {
       const needs = provider === 'icu' ? 15 : 17;
-      if (server.major < needs) throw new ConflictError(`database ${this.name}: ${db} used the ${provider} locale provider, which PostgreSQL ${server.major} does not have`, `restore it on PostgreSQL ${needs} or newer`);
+      if (server.major < needs) throw new ConflictError(inDb(this.name, msg('pg.provider', { db, provider, major: server.major })), msg('pg.providerHint', { needs }));
       if (provider === 'icu' && (await this.sql(this.maintenanceDb, `SELECT count(*) FROM pg_collation WHERE collprovider = 'i'`)) === '0') {
-        throw new ConflictError(`database ${this.name}: ${db} used ICU collation, and this server was built without ICU`, 'use a PostgreSQL build with ICU support');
+        throw new ConflictError(inDb(this.name, msg('pg.noIcu', { db })), msg('pg.noIcuHint'));
       }
     }
     // Setting privileges, probed on the live database in a transaction that
@@ -533,12 +519,12 @@ export class PostgresEngine implements Engine {
         await this.sql(this.maintenanceDb, `BEGIN;\n${probes.join('\n')}\nROLLBACK;`, { secrets: [] });
       } catch (error) {
         throw new ConflictError(
-          `database ${this.name}: ${server.user} may not set every database-level setting ${db} had at the point: ${(error as ExternalToolError).stderr?.trim() || (error as Error).message}`,
-          'use a superuser URL (or GRANT SET ON PARAMETER …, CREATEROLE for other roles\' settings)',
+          inDb(this.name, msg('pg.settingsPriv', { user: server.user, db, error: (error as ExternalToolError).stderr?.trim() || errorMsg(error) })),
+          msg('pg.settingsPrivHint'),
         );
       }
     }
-    notes.push(`carries ${describeAttributes(s, owner, existing, server.superuser)}`);
+    notes.push(msg('pg.carries', { what: describeAttributes(s, owner, existing, server.superuser) }));
   }
 
   // --- dump -----------------------------------------------------------------
@@ -552,7 +538,7 @@ export class PostgresEngine implements Engine {
       tool = await this.tool('pg_dump');
       server = await this.server();
       attributes = await this.readAttributes(db);
-      if (!attributes && !options.allowAbsent) throw new RollbackError(`database ${this.name}: ${db} does not exist on ${describeUrl(this.url)}`);
+      if (!attributes && !options.allowAbsent) throw new RollbackError(inDb(this.name, msg('pg.noDb', { db, where: describeUrl(this.url) })));
     } catch (error) {
       out.destroy(error as Error);
       throw error;
@@ -590,7 +576,7 @@ export class PostgresEngine implements Engine {
   async stage(input: Readable, job: RestoreJob): Promise<void> {
     try {
       knownFormat(this.name, job.entry.format);
-      if (job.signal.aborted) throw new CancelledError(`database ${this.name}: cancelled`);
+      if (job.signal.aborted) throw new CancelledError(inDb(this.name, msg('pg.cancelled')));
     } catch (error) {
       input.destroy();
       throw error;
@@ -601,7 +587,7 @@ export class PostgresEngine implements Engine {
     });
     if (this.isSwapped(job, memo, rows, names)) {
       input.destroy();
-      throw new RollbackError(`database ${this.name}: job ${names.id} is swapped already; stage comes before swap (unswap first)`);
+      throw new RollbackError(inDb(this.name, msg('pg.swappedAlready', { job: names.id })));
     }
     await this.discardStagedCopy(job, memo, rows, names);
     if (job.entry.absent) {
@@ -612,7 +598,7 @@ export class PostgresEngine implements Engine {
       return;
     }
 
-    const onAbort = () => input.destroy(new CancelledError(`database ${this.name}: cancelled`));
+    const onAbort = () => input.destroy(new CancelledError(inDb(this.name, msg('pg.cancelled'))));
     job.signal.addEventListener('abort', onAbort, { once: true });
     const dropTmp = () => this.sql(this.maintenanceDb, `DROP DATABASE IF EXISTS ${ident(names.tmp)} WITH (FORCE)`);
     let created = false;
@@ -638,14 +624,14 @@ export class PostgresEngine implements Engine {
         `${statements.length ? `BEGIN;\n${statements.join('\n')}\nCOMMIT;\n` : ''}SELECT oid FROM pg_database WHERE datname = ${literal(names.tmp)};`,
         { secrets: attributes ? secretsOf(attributes) : [], signal: job.signal },
       );
-      if (!oid) throw new RollbackError(`database ${this.name}: ${names.tmp} disappeared while it was staged`);
+      if (!oid) throw new RollbackError(inDb(this.name, msg('pg.tmpGone', { tmp: names.tmp })));
       memo.stagedOid = oid;
       memo.stagedAllowConn = attributes?.allowConnections ?? true;
       await job.save();
     } catch (error) {
       input.destroy();
       if (created) await dropTmp().catch(() => undefined);
-      if (job.signal.aborted) throw new CancelledError(`database ${this.name}: cancelled; ${names.tmp} was removed, nothing live was touched`);
+      if (job.signal.aborted) throw new CancelledError(inDb(this.name, msg('pg.cancelledRemoved', { tmp: names.tmp })));
       throw error;
     } finally {
       job.signal.removeEventListener('abort', onAbort);
@@ -687,10 +673,7 @@ export class PostgresEngine implements Engine {
   private resolveRoles(a: DbAttributes, server: ServerInfo): { owner: string; skip: Set<string> } {
     const skip = new Set(rolesNamed(a).filter((r) => !server.roles.has(r)));
     if (skip.size && !this.noOwner) {
-      throw new ConflictError(
-        `database ${this.name}: role(s) ${[...skip].join(', ')} named by the database's owner, grants or settings do not exist on this server`,
-        'create them (CREATE ROLE …), or set databases.<name>.noOwner: true to leave out what names them',
-      );
+      throw new ConflictError(inDb(this.name, msg('pg.rolesMissing', { roles: [...skip].join(', ') })), msg('pg.rolesMissingHint'));
     }
     return { owner: skip.has(a.owner) ? server.user : a.owner, skip };
   }
@@ -735,13 +718,13 @@ export class PostgresEngine implements Engine {
     const parked = rows.get(names.old);
     if (!job.entry.absent) {
       if (memo.stagedOid == null || !staged || staged.oid !== memo.stagedOid) {
-        throw new RollbackError(`database ${this.name}: nothing fully staged for job ${names.id} (${names.tmp} ${staged ? 'is not the copy this job loaded' : 'does not exist'}); nothing was changed`, 'stage it again');
+        throw new RollbackError(inDb(this.name, msg(staged ? 'pg.notStagedOther' : 'pg.notStagedNone', { job: names.id, tmp: names.tmp })), msg('pg.stageAgain'));
       }
     } else if (memo.stagedOid === undefined) {
-      throw new RollbackError(`database ${this.name}: job ${names.id} was not staged; nothing was changed`);
+      throw new RollbackError(inDb(this.name, msg('pg.wasNotStaged', { job: names.id })));
     }
     if (parked && live) {
-      throw new RollbackError(`database ${this.name}: ${names.old} exists already and ${names.live} is not this job's copy; nothing was changed`, `look at both; drop ${names.old} if it is not needed`);
+      throw new RollbackError(inDb(this.name, msg('pg.oldExists', { old: names.old, live: names.live })), msg('pg.oldExistsHint', { old: names.old }));
     }
     // The fact every later call needs (was there a live database, and was it
     // open), saved before the change.
@@ -763,10 +746,7 @@ export class PostgresEngine implements Engine {
     const live = rows.get(names.live);
     const parked = rows.get(names.old);
     if (memo.liveOid && parked?.oid !== memo.liveOid) {
-      throw new RollbackError(
-        `database ${this.name}: the previous ${names.live} (${names.old}) is gone, so it cannot be put back; ${names.live} is the restored copy`,
-        'restore the automatic backup point (git rollback undo) to bring the previous data back from its dump',
-      );
+      throw new RollbackError(inDb(this.name, msg('pg.previousGone', { live: names.live, old: names.old })), msg('pg.previousGoneHint'));
     }
     const statements: string[] = [];
     if (live && !job.entry.absent) statements.push(`ALTER DATABASE ${ident(names.live)} RENAME TO ${ident(names.tmp)};`);
@@ -798,8 +778,8 @@ export class PostgresEngine implements Engine {
     const stuck = sessions.filter((s) => !s.canEnd);
     if (stuck.length) {
       throw new ConflictError(
-        `database ${this.name}: cannot ${what}: ${stuck.length} session(s) on ${names.live} belong to roles this user may not end (${countBy(stuck.map((s) => s.role))}); nothing was changed, ${names.live} accepts connections as before`,
-        'end them, GRANT pg_signal_backend to the URL\'s user, or use a superuser URL; then run the command again',
+        inDb(this.name, msg('pg.cannotFlip', { what, n: stuck.length, live: names.live, roles: countBy(stuck.map((s) => s.role)) })),
+        msg('pg.cannotFlipHint'),
       );
     }
     const app = this.appName('swap', names.id);
@@ -837,8 +817,8 @@ COMMIT;`;
       }
     }
     const left = await this.sessions(oids).catch(() => []);
-    const message = `database ${this.name}: ${what} failed: ${firstLine(lastError)}; nothing was changed (the renames are one transaction)${left.length ? `; sessions still open: ${countBy(left.map((s) => s.role))}` : ''}`;
-    throw new RollbackError(message, 'run the command again; if sessions keep reconnecting, stop the application (hooks.beforeRollback)');
+    const open = left.length ? msg('pg.stillOpen', { roles: countBy(left.map((s) => s.role)) }) : '';
+    throw new RollbackError(inDb(this.name, msg('pg.flipFailed', { what, error: firstLine(lastError), open })), msg('pg.flipFailedHint'));
   }
 
   // --- parked copies ----------------------------------------------------------
@@ -854,7 +834,7 @@ COMMIT;`;
     try {
       let rows: Map<string, DbRow>;
       ({ names, memo, rows } = await this.standing(job));
-      if (memo.liveOid === undefined) throw new RollbackError(`database ${this.name}: job ${names.id} has not swapped; there is no parked copy to dump`);
+      if (memo.liveOid === undefined) throw new RollbackError(inDb(this.name, msg('pg.notSwapped', { job: names.id })));
       tool = await this.tool('pg_dump');
       server = await this.server();
       if (memo.liveOid === null) {
@@ -863,10 +843,10 @@ COMMIT;`;
       }
       parked = rows.get(names.old);
       if (!parked || parked.oid !== memo.liveOid) {
-        throw new RollbackError(`database ${this.name}: the parked copy ${names.old} is gone, so the previous data cannot be dumped from it`, 'if the rollback stands, the previous data is lost only if no other backup holds it: check before pruning anything');
+        throw new RollbackError(inDb(this.name, msg('pg.parkedGone', { old: names.old })), msg('pg.parkedGoneHint'));
       }
       attributes = await this.readAttributes(names.old);
-      if (!attributes) throw new RollbackError(`database ${this.name}: ${names.old} disappeared`);
+      if (!attributes) throw new RollbackError(inDb(this.name, msg('pg.disappeared', { old: names.old })));
       // Recorded as it was live, not as parked.
       attributes.allowConnections = memo.liveAllowConn !== false;
     } catch (error) {
@@ -889,7 +869,7 @@ COMMIT;`;
         jobId: names.id, name: names.old, oid: p.oid, writes: after.writes, statsReset: after.statsReset, allowConnections: attributes.allowConnections,
       } satisfies ParkedRecord;
     } else {
-      job.warn(`database ${this.name}: ${names.old} was written to while it was dumped; undo will restore the stored dump rather than swap the parked copy back`);
+      job.warn(inDb(this.name, msg('pg.writtenDuringDump', { old: names.old })));
     }
     return { ...format, tool, serverVersion: server.version, details };
   }
@@ -995,13 +975,12 @@ COMMIT;`;
 
 // --- helpers ------------------------------------------------------------------
 
-const RESTORE_HINT = 'the temp database was dropped and nothing live was touched; if a role is missing, create it or set databases.<name>.noOwner: true (for points made from then on)';
-const RESTORE_HINT_OWNERS_BAKED =
-  'the temp database was dropped and nothing live was touched; this dump was made before noOwner was set and names its owners: if a role is missing, create it (CREATE ROLE …) to restore this point';
+const RESTORE_HINT = msg('pg.restoreHint');
+const RESTORE_HINT_OWNERS_BAKED = msg('pg.restoreHintOwners');
 
 function knownFormat(name: string, format: string): void {
   if (format !== PLAIN_FORMAT && format !== TAR_FORMAT) {
-    throw new RollbackError(`database ${name}: unknown PostgreSQL dump format ${format}`, 'the snapshot was made by a newer git-rollback: upgrade it');
+    throw new RollbackError(inDb(name, msg('pg.unknownFormat', { format })), msg('pg.upgradeHint'));
   }
 }
 
@@ -1014,8 +993,8 @@ function checkVersions(name: string, entry: DatabaseEntry, tool: string, toolNam
   const restoreMajor = major(tool.replace(/^\S+\s*/, ''));
   if (dumpMajor !== undefined && restoreMajor !== undefined && restoreMajor < dumpMajor) {
     throw new RollbackError(
-      `database ${name}: the dump was made by ${entry.tool}, but ${tool} cannot read ${entry.format === TAR_FORMAT ? 'newer archives' : 'newer dumps'}`,
-      `install postgresql-client-${dumpMajor} (its ${toolName} must be first on PATH)`,
+      inDb(name, msg(entry.format === TAR_FORMAT ? 'pg.clientOldArchive' : 'pg.clientOldDump', { made: entry.tool, tool })),
+      msg('pg.clientOldHint', { major: dumpMajor, tool: toolName }),
     );
   }
   // A plain dump is SQL for the server it came from: a newer server loads
@@ -1023,10 +1002,7 @@ function checkVersions(name: string, entry: DatabaseEntry, tool: string, toolNam
   const fromMajor = major(entry.serverVersion ?? '');
   const toMajor = major(serverVersion);
   if (entry.format !== TAR_FORMAT && fromMajor !== undefined && toMajor !== undefined && toMajor < fromMajor) {
-    throw new RollbackError(
-      `database ${name}: the dump comes from PostgreSQL ${entry.serverVersion}, and the server is ${serverVersion}: an older major version cannot load it`,
-      `restore it on a PostgreSQL ${fromMajor} or newer server`,
-    );
+    throw new RollbackError(inDb(name, msg('pg.serverOld', { from: entry.serverVersion, server: serverVersion })), msg('pg.serverOldHint', { major: fromMajor }));
   }
 }
 
@@ -1092,7 +1068,7 @@ export async function splitHeader(input: Readable): Promise<{ header: DbAttribut
       buffered = buffered.subarray(nl + 1);
       break;
     }
-    if (buffered.length > MAX_HEADER) throw new RollbackError('the dump\'s attributes line is too long: the dump is damaged');
+    if (buffered.length > MAX_HEADER) throw new RollbackError(msg('pg.headerTooLong'));
     const next = await iterator.next();
     if (next.done) break;
     buffered = Buffer.concat([buffered, Buffer.from(next.value)]);
@@ -1169,10 +1145,11 @@ function major(version: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function countBy(values: string[]): string {
+/** "2 of app, 1 of postgres": sessions by role. */
+function countBy(values: string[]): MsgList {
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  return [...counts].map(([v, n]) => `${n} of ${v}`).join(', ');
+  return joined([...counts].map(([v, n]) => msg('pg.countOf', { n, role: v })));
 }
 
 function firstLine(error: unknown): string {
@@ -1185,9 +1162,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function connectHint(stderr: string): string | undefined {
-  if (/password authentication failed|no password supplied/.test(stderr)) return 'wrong or missing password: set it in the URL (from ${VAR}), PGPASSWORD or ~/.pgpass';
-  if (/Connection refused|could not connect|No such file or directory|timeout expired/.test(stderr)) return 'is the PostgreSQL server running and reachable at the host and port of databases.<name>.url?';
+function connectHint(stderr: string): Msg | undefined {
+  if (/password authentication failed|no password supplied/.test(stderr)) return msg('pg.passwordHint');
+  if (/Connection refused|could not connect|No such file or directory|timeout expired/.test(stderr)) return msg('pg.connectHint');
   return undefined;
 }
 

@@ -10,6 +10,7 @@
 // v2 (redis-dump-v2): expiry = absolute unix time in ms (the server's clock), -1 = none.
 import type { Readable } from 'node:stream';
 import { CorruptSnapshotError } from '../../core/errors.js';
+import { msg } from '../../core/i18n.js';
 
 export const FORMAT_V1 = 'redis-dump-v1';
 export const FORMAT_V2 = 'redis-dump-v2';
@@ -82,7 +83,7 @@ export async function* readRecords(input: Readable, onFormat?: (format: string) 
   let headerSeen = false;
   let count = 0;
   let ended = false;
-  const bad = (why: string) => new CorruptSnapshotError(`redis dump is malformed: ${why}`);
+  const bad = (why: string) => new CorruptSnapshotError(msg('redis.malformed', { why }));
   for await (const piece of input) {
     buf = buf.length === 0 ? (piece as Buffer) : Buffer.concat([buf, piece as Buffer]);
     if (!headerSeen) {

@@ -11,6 +11,7 @@
 // newer version is refused before anything is written, so the caller can fall
 // back to reading keys one by one.
 import { CorruptSnapshotError, RollbackError } from '../../core/errors.js';
+import { msg } from '../../core/i18n.js';
 
 /** The newest RDB version whose every type this reader can cut. */
 export const MAX_RDB_VERSION = 12;
@@ -93,7 +94,7 @@ function lzfDecompress(input: Uint8Array, outLen: number): Buffer {
   const out = Buffer.allocUnsafe(outLen);
   let i = 0;
   let o = 0;
-  const bad = () => new CorruptSnapshotError('redis snapshot: bad LZF data');
+  const bad = () => new CorruptSnapshotError(msg('rdb.lzf'));
   while (i < input.length) {
     const ctrl = input[i++]!;
     if (ctrl < 32) {
@@ -159,7 +160,7 @@ class Cursor {
           this.pos += 8;
           return { value: v, encoded: false };
         }
-        throw new CorruptSnapshotError(`redis snapshot: bad length byte 0x${first.toString(16)}`);
+        throw new CorruptSnapshotError(msg('rdb.lengthByte', { byte: first.toString(16) }));
       default:
         return { value: first & 0x3f, encoded: true };
     }
@@ -167,7 +168,7 @@ class Cursor {
 
   length(): number {
     const l = this.len();
-    if (l.encoded) throw new CorruptSnapshotError('redis snapshot: an encoded string where a length belongs');
+    if (l.encoded) throw new CorruptSnapshotError(msg('rdb.encodedLength'));
     return l.value;
   }
 
@@ -187,7 +188,7 @@ class Cursor {
         return this.skip(clen);
       }
       default:
-        throw new CorruptSnapshotError(`redis snapshot: unknown string encoding ${l.value}`);
+        throw new CorruptSnapshotError(msg('rdb.stringEncoding', { value: l.value }));
     }
   }
 
@@ -218,7 +219,7 @@ class Cursor {
         return lzfDecompress(this.bytes(clen), len);
       }
       default:
-        throw new CorruptSnapshotError(`redis snapshot: unknown string encoding ${l.value}`);
+        throw new CorruptSnapshotError(msg('rdb.stringEncoding', { value: l.value }));
     }
   }
 
@@ -243,7 +244,7 @@ class Cursor {
           this.skipString();
           break;
         default:
-          throw new CorruptSnapshotError(`redis snapshot: unknown module opcode ${op}`);
+          throw new CorruptSnapshotError(msg('rdb.moduleOpcode', { op }));
       }
     }
   }
@@ -325,9 +326,9 @@ function skipValue(c: Cursor, type: number): void {
     case T.STREAM_LISTPACKS_3:
       return skipStream(c, type);
     case T.MODULE_PRE_GA:
-      throw new Unsupported('redis snapshot: a module value in the pre-release format (Redis 4.0 RC)');
+      throw new Unsupported(msg('rdb.moduleRc'));
     default:
-      throw new Unsupported(`redis snapshot: unknown value type ${type}`);
+      throw new Unsupported(msg('rdb.valueType', { type }));
   }
 }
 
@@ -422,9 +423,9 @@ export async function* rdbEntries(source: AsyncIterable<Buffer>, db: number, onH
     try {
       if (version < 0) {
         const head = c.bytes(9).toString('latin1');
-        if (!head.startsWith('REDIS') || !/^\d{4}$/.test(head.slice(5))) throw new CorruptSnapshotError('redis snapshot: not an RDB stream');
+        if (!head.startsWith('REDIS') || !/^\d{4}$/.test(head.slice(5))) throw new CorruptSnapshotError(msg('rdb.notRdb'));
         version = Number(head.slice(5));
-        if (version > MAX_RDB_VERSION) throw new Unsupported(`redis snapshot: RDB format ${version} is newer than this reader knows (${MAX_RDB_VERSION})`);
+        if (version > MAX_RDB_VERSION) throw new Unsupported(msg('rdb.newer', { version, max: MAX_RDB_VERSION }));
         onHeader?.(version);
       } else if (ended) {
         // Checksum (RDB ≥ 5): CRC64 of everything before it; 0 means the server has rdbchecksum off.
@@ -432,12 +433,12 @@ export async function* rdbEntries(source: AsyncIterable<Buffer>, db: number, onH
           const got = c.bytes(8);
           // `crc` holds what was dropped from the buffer at each refill; the rest is buf[0, pos).
           const expected = crc.clone().update(buf, 0, pos).bytes();
-          if (!got.equals(Buffer.alloc(8)) && !got.equals(expected)) throw new CorruptSnapshotError('redis snapshot: RDB checksum does not match');
+          if (!got.equals(Buffer.alloc(8)) && !got.equals(expected)) throw new CorruptSnapshotError(msg('rdb.checksum'));
         }
-        if (c.pos < buf.length) throw new CorruptSnapshotError('redis snapshot: data after the end of the RDB');
+        if (c.pos < buf.length) throw new CorruptSnapshotError(msg('rdb.trailing'));
         pos = c.pos;
         if (!sourceDone && (await more())) {
-          if (buf.length - pos > 0) throw new CorruptSnapshotError('redis snapshot: data after the end of the RDB');
+          if (buf.length - pos > 0) throw new CorruptSnapshotError(msg('rdb.trailing'));
         }
         break;
       } else {
@@ -480,7 +481,7 @@ export async function* rdbEntries(source: AsyncIterable<Buffer>, db: number, onH
             c.skipModuleOps();
             break;
           case 0xf6:
-            throw new Unsupported('redis snapshot: functions in the pre-release format (Redis 7.0 RC)');
+            throw new Unsupported(msg('rdb.functionsRc'));
           case 0xf5: // FUNCTION2
             c.skipString();
             break;
@@ -505,7 +506,7 @@ export async function* rdbEntries(source: AsyncIterable<Buffer>, db: number, onH
       }
     } catch (error) {
       if (error !== NEED_MORE) throw error;
-      if (sourceDone) throw new CorruptSnapshotError('redis snapshot: truncated');
+      if (sourceDone) throw new CorruptSnapshotError(msg('rdb.truncated'));
       wanted = Math.max(64, (buf.length - pos) * 2);
       continue;
     }
@@ -565,10 +566,10 @@ function listpackItems(lp: Buffer): Buffer[] {
       out.push(int(lp.readBigInt64LE(p + 1)));
       p += 9 + backlen(9);
     } else {
-      throw new CorruptSnapshotError(`redis value: unknown listpack encoding 0x${b.toString(16)}`);
+      throw new CorruptSnapshotError(msg('rdb.listpackEncoding', { byte: b.toString(16) }));
     }
   }
-  if (count !== 65535 && out.length !== count) throw new CorruptSnapshotError('redis value: listpack count mismatch');
+  if (count !== 65535 && out.length !== count) throw new CorruptSnapshotError(msg('rdb.listpackCount'));
   return out;
 }
 
@@ -619,7 +620,7 @@ function ziplistItems(zl: Buffer): Buffer[] {
       out.push(int((b & 0x0f) - 1));
       p += 1;
     } else {
-      throw new CorruptSnapshotError(`redis value: unknown ziplist encoding 0x${b.toString(16)}`);
+      throw new CorruptSnapshotError(msg('rdb.ziplistEncoding', { byte: b.toString(16) }));
     }
   }
   return out;

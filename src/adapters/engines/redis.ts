@@ -21,9 +21,10 @@ import type {
   DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreCheck, RestoreJob, RestoreStrategy, TempObject,
 } from '../../core/engine.js';
 import type { DatabaseEntry } from '../../core/types.js';
-import { CancelledError, ConfigError, ConflictError, CorruptSnapshotError, RollbackError } from '../../core/errors.js';
+import { CancelledError, ConfigError, ConflictError, CorruptSnapshotError, errorMsg, RollbackError } from '../../core/errors.js';
+import { english, msg, type Msg } from '../../core/i18n.js';
 import { drained } from '../piped.js';
-import { describeUrl, parseDbUrl, safeJobId, validateKeys, type EngineContext, type ParsedUrl } from './common.js';
+import { describeUrl, inDb, parseDbUrl, safeJobId, validateKeys, type EngineContext, type ParsedUrl } from './common.js';
 import { FORMAT_V1, FORMAT_V2, payloadRdbVersion, readRecords, RecordWriter } from './redis-dump.js';
 import { canonicalValue, isUnsupported, rdbEntries } from './redis-rdb.js';
 import { ReplyError, RespClient, type Reply } from './resp.js';
@@ -80,16 +81,16 @@ export class RedisEngine implements Engine {
   constructor(config: DatabaseConfig, _ctx: EngineContext) {
     validateKeys(config, { url: 'string' }, { scratchDb: 'integer', snapshot: 'string' });
     if (config.snapshot !== undefined && config.snapshot !== 'sync' && config.snapshot !== 'scan') {
-      throw new ConfigError(`databases.${config.name}.snapshot: expected "sync" (a point-in-time replication snapshot, the default) or "scan" (keys read one by one)`);
+      throw new ConfigError(msg('redis.snapshotKey', { name: config.name }));
     }
     this.snapshotMode = (config.snapshot as 'sync' | 'scan' | undefined) ?? 'sync';
     this.name = config.name;
     this.url = parseDbUrl(config, ['redis']);
     const db = this.url.database === '' ? 0 : Number(this.url.database);
-    if (!Number.isInteger(db) || db < 0) throw new RollbackError(`databases.${config.name}.url: expected redis://[:password@]host:port/<db number>`);
+    if (!Number.isInteger(db) || db < 0) throw new RollbackError(msg('redis.urlDb', { name: config.name }));
     this.db = db;
     this.scratchConfig = config.scratchDb as number | undefined;
-    if (this.scratchConfig === db) throw new RollbackError(`databases.${config.name}.scratchDb: must differ from the database in the URL (${db})`);
+    if (this.scratchConfig === db) throw new RollbackError(msg('redis.scratchSame', { name: config.name, db }));
   }
 
   describe(): string {
@@ -102,8 +103,8 @@ export class RedisEngine implements Engine {
 
   strategy(): RestoreStrategy {
     return {
-      text: `RESTORE every key into scratch db ${this.scratchName()}, then SWAPDB ${this.db} with it (atomic; the previous keyspace is kept there)`,
-      downtime: 'none: clients switch from the old keyspace to the snapshot in one step',
+      text: msg('redis.strategy', { scratch: this.scratchName(), db: this.db }),
+      downtime: msg('redis.downtime'),
     };
   }
 
@@ -125,7 +126,7 @@ export class RedisEngine implements Engine {
       if (error instanceof ReplyError) {
         // Redis error texts never contain the password; ours neither.
         const auth = /WRONGPASS|NOAUTH|invalid password|invalid username/i.test(error.message);
-        throw new RollbackError(`redis at ${this.where()}: ${error.message}`, auth ? `wrong or missing password in databases.${this.name}.url` : undefined);
+        throw new RollbackError(msg('redis.at', { where: this.where(), error: error.message }), auth ? msg('redis.authHint', { name: this.name }) : undefined);
       }
       throw error;
     }
@@ -152,7 +153,7 @@ export class RedisEngine implements Engine {
       // CONFIG is often renamed away on managed servers: assume the default.
     }
     const scratch = count - 1;
-    if (scratch === this.db) throw new RollbackError(`database ${this.name}: db ${this.db} is the last one, which the restore uses as scratch space`, `set databases.${this.name}.scratchDb to an unused database number`);
+    if (scratch === this.db) throw new RollbackError(inDb(this.name, msg('redis.lastDb', { db: this.db })), msg('redis.setScratch', { name: this.name }));
     this.scratchKnown = scratch;
     return scratch;
   }
@@ -160,9 +161,9 @@ export class RedisEngine implements Engine {
   private async probe(client: RespClient): Promise<EngineProbe & { serverVersion: string }> {
     const info = String(await client.call('INFO', 'server')) + String(await client.call('INFO', 'cluster'));
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
-    if (/cluster_enabled:1/.test(info)) throw new RollbackError(`database ${this.name}: Redis Cluster is not supported (it has one database, so no SWAPDB)`);
+    if (/cluster_enabled:1/.test(info)) throw new RollbackError(inDb(this.name, msg('redis.cluster')));
     if (!(Number.parseInt(version, 10) >= 5)) {
-      throw new RollbackError(`database ${this.name}: Redis ${version} is too old: 5.0 or newer is needed (SWAPDB, and RESTORE … ABSTTL for absolute expiries)`);
+      throw new RollbackError(inDb(this.name, msg('redis.tooOld', { version })));
     }
     return { tool: 'git-rollback resp', serverVersion: version };
   }
@@ -198,44 +199,36 @@ export class RedisEngine implements Engine {
 
   async checkRestore(entry: DatabaseEntry, jobId: string): Promise<RestoreCheck> {
     if (!entry.absent && entry.format !== FORMAT_V1 && entry.format !== FORMAT_V2) {
-      throw new ConflictError(`database ${this.name}: the stored dump has format ${entry.format}, which the redis engine cannot restore`);
+      throw new ConflictError(inDb(this.name, msg('engine.format', { format: entry.format, engine: 'redis' })));
     }
     return this.withClient(this.db, async (client) => {
       const probe = await this.probe(client);
-      const notes: string[] = [];
+      const notes: Msg[] = [];
       const readable = rdbVersionOf(probe.serverVersion);
       const needs = entry.details?.rdbVersion;
       if (typeof needs === 'number' && readable !== undefined && needs > readable) {
         throw new ConflictError(
-          `database ${this.name}: the point's keys were dumped by a newer Redis (${entry.serverVersion ?? '?'}, RDB format ${needs}); this server (${probe.serverVersion}) reads up to RDB ${readable}`,
-          'restore it on a Redis at least as new as the one it came from',
+          inDb(this.name, msg('redis.newerRdb', { version: entry.serverVersion ?? '?', needs, server: probe.serverVersion, readable })),
+          msg('redis.newerRdbHint'),
         );
       }
       const { scratch, marker, size } = await this.scratchState(client);
       if (marker === undefined && size > 0) {
-        throw new ConflictError(
-          `database ${this.name}: scratch db ${scratch} holds ${size} keys that are not git-rollback's; the restore needs it empty`,
-          `empty it (redis-cli -n ${scratch} FLUSHDB) if nothing uses it, or set databases.${this.name}.scratchDb to an unused database number`,
-        );
+        throw new ConflictError(inDb(this.name, msg('redis.scratchBusy', { scratch, size })), msg('redis.scratchBusyHint', { scratch, name: this.name }));
       }
       if (marker && marker.db !== this.db) {
-        throw new ConflictError(
-          `database ${this.name}: scratch db ${scratch} is in use for db ${marker.db} (job ${marker.job}, ${marker.state})`,
-          `give each Redis database on this server its own databases.<name>.scratchDb, or drop that copy first (git rollback prune)`,
-        );
+        throw new ConflictError(inDb(this.name, msg('redis.scratchOther', { scratch, db: marker.db, job: marker.job, state: marker.state })), msg('redis.scratchOtherHint'));
       }
       const adoptable = (entry.details?.parked as { jobId?: unknown } | undefined)?.jobId;
       if (marker && marker.state === 'parked' && marker.job === adoptable) {
-        notes.push(`scratch db ${scratch} still holds the keyspace of this backup (job ${marker.job}): it is swapped back if unchanged since its dump; otherwise this restore replaces it`);
+        notes.push(msg('redis.noteAdopt', { scratch, job: marker.job }));
       } else if (marker && marker.job !== safeJobId(jobId)) {
-        notes.push(marker.state === 'parked'
-          ? `scratch db ${scratch} holds the previous keyspace kept by job ${marker.job} (its dump is in that job's backup point): this restore replaces it`
-          : `scratch db ${scratch} holds a half-made copy of interrupted job ${marker.job}: this restore empties it`);
+        notes.push(msg(marker.state === 'parked' ? 'redis.noteParked' : 'redis.noteHalf', { scratch, job: marker.job }));
       }
-      notes.push(`stages into scratch db ${scratch}; the server holds both keyspaces in memory until the previous one is dropped`);
-      if (entry.format === FORMAT_V1) notes.push('this point predates absolute expiries: its TTLs count again from the restore (keys expire later than they would have)');
-      else notes.push('expiries are absolute: keys whose expiry has passed are not restored');
-      if (entry.details?.snapshot === 'scan') notes.push('this point was read key by key, not as one snapshot: keys written during its dump may be from slightly different moments');
+      notes.push(msg('redis.noteStages', { scratch }));
+      if (entry.format === FORMAT_V1) notes.push(msg('redis.noteRelative'));
+      else notes.push(msg('redis.noteAbsolute'));
+      if (entry.details?.snapshot === 'scan') notes.push(msg('redis.noteScan'));
       return { ...probe, notes };
     });
   }
@@ -248,11 +241,11 @@ export class RedisEngine implements Engine {
       out.destroy(error as Error);
       throw error;
     }
-    const outcome = (details: Record<string, unknown>, warnings?: string[]): DumpOutcome => ({
+    const outcome = (details: Record<string, unknown>, warnings?: Msg[]): DumpOutcome => ({
       format: FORMAT_V2, ext: 'redis', tool: probe.tool, serverVersion: probe.serverVersion, details: { db: this.db, ...details },
       ...(warnings ? { warnings } : {}),
     });
-    let refused = `databases.${this.name}.snapshot is "scan"`;
+    let refused: string | Msg = msg('redis.scanConfigured', { name: this.name });
     if (this.snapshotMode === 'sync') {
       try {
         const written = await this.dumpBySync(out);
@@ -262,7 +255,7 @@ export class RedisEngine implements Engine {
           out.destroy(error as Error);
           throw error;
         }
-        refused = error.message;
+        refused = error.local;
       }
     }
     // No replication snapshot for us (ACL without SYNC, managed Redis, a
@@ -275,7 +268,7 @@ export class RedisEngine implements Engine {
       const written = await this.dumpByScan(client, this.db, out, probe.serverVersion);
       return outcome(
         { keys: written.keys, snapshot: 'scan', ...(written.rdbVersion ? { rdbVersion: written.rdbVersion } : {}) },
-        [`database ${this.name}: no point-in-time snapshot (${refused}); keys were read one by one, so keys written meanwhile may be from slightly different moments`],
+        [inDb(this.name, msg('redis.noSnapshot', { why: refused }))],
       );
     } finally {
       client.close();
@@ -297,7 +290,7 @@ export class RedisEngine implements Engine {
       data = (await client.sync()).data;
     } catch (error) {
       client.close();
-      if (error instanceof ReplyError) throw new SnapshotRefused(`SYNC refused: ${error.message}`);
+      if (error instanceof ReplyError) throw new SnapshotRefused(msg('redis.syncRefused', { error: error.local ?? error.message }));
       throw error;
     }
     let flushed = false;
@@ -315,7 +308,7 @@ export class RedisEngine implements Engine {
     } catch (error) {
       // Closes the connection (the generator's finally) before anything else.
       await (data as AsyncGenerator<Buffer>).return?.(undefined);
-      if (isUnsupported(error) && !flushed) throw new SnapshotRefused((error as Error).message);
+      if (isUnsupported(error) && !flushed) throw new SnapshotRefused(errorMsg(error));
       throw error;
     }
     out.end();
@@ -383,13 +376,13 @@ export class RedisEngine implements Engine {
       scratch = state.scratch;
       const { marker, size } = state;
       if (this.ours(marker, jobId, ['parked'])) {
-        throw new RollbackError(`database ${this.name}: job ${jobId} is already swapped; staging again would drop the previous keyspace`);
+        throw new RollbackError(inDb(this.name, msg('redis.alreadySwapped', { job: jobId })));
       }
       if (marker === undefined && size > 0) {
-        throw new ConflictError(`database ${this.name}: scratch db ${scratch} holds ${size} keys that are not git-rollback's; the restore needs it empty`, `empty it, or set databases.${this.name}.scratchDb to an unused database number`);
+        throw new ConflictError(inDb(this.name, msg('redis.scratchBusy', { scratch, size })), msg('redis.scratchEmptyHint', { name: this.name }));
       }
       if (marker && marker.db !== this.db) {
-        throw new ConflictError(`database ${this.name}: scratch db ${scratch} is in use for db ${marker.db} (job ${marker.job})`, `give each Redis database on this server its own databases.<name>.scratchDb`);
+        throw new ConflictError(inDb(this.name, msg('redis.scratchOtherShort', { scratch, db: marker.db, job: marker.job })), msg('redis.scratchOwn'));
       }
       // Ours (this job's earlier attempt, or an earlier job's parked copy whose dump is stored): emptied.
       if (marker || size > 0) await client.call('FLUSHDB');
@@ -402,7 +395,7 @@ export class RedisEngine implements Engine {
       const now = await serverTimeMs(client);
       let failure: unknown;
       const fail = (error: unknown) => {
-        failure ??= error instanceof ReplyError ? new CorruptSnapshotError(`database ${this.name}: redis refused a stored key: ${error.message}`) : error;
+        failure ??= error instanceof ReplyError ? new CorruptSnapshotError(inDb(this.name, msg('redis.refusedKey', { error: error.message }))) : error;
       };
       // Batches of RESTOREs, a few in flight: round trips hidden, memory bounded.
       const inFlight: Array<Promise<unknown>> = [];
@@ -421,7 +414,7 @@ export class RedisEngine implements Engine {
         relative = format === FORMAT_V1;
       });
       for await (const record of records) {
-        if (job.signal.aborted) throw new CancelledError(`database ${this.name}: restore cancelled; nothing live was touched`);
+        if (job.signal.aborted) throw new CancelledError(inDb(this.name, msg('engine.cancelled')));
         if (relative) {
           batch.push(['RESTORE', record.key, record.expire < 0 ? 0 : record.expire, record.payload]);
         } else if (record.expire >= 0) {
@@ -463,8 +456,8 @@ export class RedisEngine implements Engine {
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     const inner = (exec ?? []).find((r) => r instanceof ReplyError);
     if (failed || exec === null || inner) {
-      const why = failed ? String((failed.reason as Error).message) : inner ? (inner as ReplyError).message : 'transaction aborted';
-      throw new RollbackError(`database ${this.name}: SWAPDB ${this.db} ${scratch} failed: ${why}`);
+      const why = failed ? String((failed.reason as Error).message) : inner ? (inner as ReplyError).message : msg('redis.txAborted');
+      throw new RollbackError(inDb(this.name, msg('redis.swapFailed', { db: this.db, scratch, why })));
     }
   }
 
@@ -474,7 +467,7 @@ export class RedisEngine implements Engine {
       const { scratch, marker } = await this.scratchState(client);
       if (this.ours(marker, jobId, ['parked'])) return;
       if (!this.ours(marker, jobId, ['staged'])) {
-        throw new RollbackError(`database ${this.name}: nothing completely staged for job ${jobId} in scratch db ${scratch}${marker ? ` (it is ${marker.state} for job ${marker.job})` : ''}`);
+        throw new RollbackError(inDb(this.name, msg('redis.notStaged', { job: jobId, scratch, state: marker ? msg('redis.markerState', { state: marker.state, job: marker.job }) : '' })));
       }
       await this.swapWithMarker(client, scratch, { job: jobId, db: this.db, state: 'parked' });
     });
@@ -508,7 +501,7 @@ export class RedisEngine implements Engine {
       scratch = state.scratch;
       if (!this.ours(state.marker, jobId, ['parked'])) {
         client.close();
-        throw new RollbackError(`database ${this.name}: scratch db ${scratch} does not hold the previous keyspace of job ${jobId}, so its backup cannot be stored`);
+        throw new RollbackError(inDb(this.name, msg('redis.noParked', { scratch, job: jobId })));
       }
     } catch (error) {
       out.destroy(error as Error);
@@ -594,7 +587,11 @@ export class RedisEngine implements Engine {
 }
 
 /** The server gives no snapshot we can read: fall back to reading keys one by one. */
-class SnapshotRefused extends Error {}
+class SnapshotRefused extends Error {
+  constructor(readonly local: string | Msg) {
+    super(english(local));
+  }
+}
 
 /** Redis's own clock (expiries are judged by it, not by ours), in ms. */
 async function serverTimeMs(client: RespClient): Promise<number> {

@@ -5,10 +5,19 @@
 // cannot stream DUMP payloads binary-safely anyway.
 import { connect, type Socket } from 'node:net';
 import { RollbackError } from '../../core/errors.js';
+import { en, msg, type Msg } from '../../core/i18n.js';
 
 export type Reply = null | number | Buffer | string | ReplyError | Reply[];
 
-export class ReplyError extends Error {}
+export class ReplyError extends Error {
+  /** Our own words (a catalog message) when the text is not the server's. */
+  constructor(
+    message: string,
+    readonly local?: Msg,
+  ) {
+    super(message);
+  }
+}
 
 const CRLF = Buffer.from('\r\n');
 
@@ -29,7 +38,7 @@ export class RespClient {
       for (const w of this.waiting.splice(0)) w.reject(this.closedError);
     };
     socket.on('error', fail);
-    socket.on('close', () => fail(new RollbackError('redis closed the connection')));
+    socket.on('close', () => fail(new RollbackError(msg('resp.closed'))));
   }
 
   static open(host: string, port: number, where: string, timeoutMs = 5000): Promise<RespClient> {
@@ -38,7 +47,7 @@ export class RespClient {
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new RollbackError(`cannot connect to redis at ${where}: timed out`, 'is the Redis server running and reachable?'));
+        reject(new RollbackError(msg('resp.timeout', { where }), msg('resp.timeoutHint')));
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -47,7 +56,7 @@ export class RespClient {
       });
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new RollbackError(`cannot connect to redis at ${where}: ${error.code ?? error.message}`, 'is the Redis server running and reachable at the host and port of databases.<name>.url?'));
+        reject(new RollbackError(msg('resp.cannotConnect', { where, error: error.code ?? error.message }), msg('resp.cannotConnectHint')));
       });
     });
   }
@@ -102,7 +111,7 @@ export class RespClient {
    * without its master). The client is unusable for commands afterwards.
    */
   async sync(): Promise<{ size: number; data: AsyncIterable<Buffer> }> {
-    if (this.waiting.length > 0) throw new RollbackError('redis client: SYNC while replies are pending');
+    if (this.waiting.length > 0) throw new RollbackError(msg('resp.syncPending'));
     const socket = this.socket;
     socket.removeAllListeners('data');
     socket.pause();
@@ -111,7 +120,7 @@ export class RespClient {
     const chunks = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const read = async (): Promise<Buffer> => {
       const next = await chunks.next();
-      if (next.done) throw this.closedError ?? new RollbackError('redis closed the connection during SYNC');
+      if (next.done) throw this.closedError ?? new RollbackError(msg('resp.closedSync'));
       return next.value;
     };
     socket.write('SYNC\r\n');
@@ -127,13 +136,13 @@ export class RespClient {
       }
       // A server that cannot save (no space, a read-only dir) drops the link here.
       const more = await read().catch(() => {
-        throw new ReplyError('the server closed the link before sending a snapshot (could it save one? its log says why)');
+        throw new ReplyError(en('resp.noSnapshot'), msg('resp.noSnapshot'));
       });
       pending = Buffer.concat([pending, more]);
     }
     if (header.startsWith('-')) throw new ReplyError(header.slice(1));
     const m = /^\$(\d+)$/.exec(header);
-    if (!m) throw new RollbackError(`unexpected reply to SYNC from redis: ${JSON.stringify(header.slice(0, 40))}`);
+    if (!m) throw new RollbackError(msg('resp.badSync', { reply: JSON.stringify(header.slice(0, 40)) }));
     const size = Number(m[1]);
     const first = pending;
     const close = () => this.close();
@@ -202,6 +211,6 @@ function parse(buf: Buffer, at: number): { reply: Reply; end: number } | null {
       return { reply: items, end };
     }
     default:
-      throw new RollbackError(`unexpected reply from redis (type ${JSON.stringify(type)})`);
+      throw new RollbackError(msg('resp.badReply', { type: JSON.stringify(type) }));
   }
 }

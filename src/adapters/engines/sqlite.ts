@@ -22,10 +22,11 @@ import type {
   DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreCheck, RestoreJob, RestoreStrategy, TempObject,
 } from '../../core/engine.js';
 import type { DatabaseEntry } from '../../core/types.js';
-import { CancelledError, ConflictError, CorruptSnapshotError, ExternalToolError, NotFoundError, RollbackError } from '../../core/errors.js';
+import { CancelledError, ConflictError, CorruptSnapshotError, errorMsg, ExternalToolError, NotFoundError, RollbackError } from '../../core/errors.js';
+import { msg, type Msg } from '../../core/i18n.js';
 import { startPiped } from '../piped.js';
 import { run } from '../process.js';
-import { materialize, privateTempDir, safeJobId, tidy, validateKeys, versionOf, type EngineContext } from './common.js';
+import { inDb, materialize, privateTempDir, safeJobId, tidy, validateKeys, versionOf, type EngineContext } from './common.js';
 
 /** sqlite3 waits this long for a writer's lock instead of failing at once. */
 const BUSY_MS = '10000';
@@ -136,8 +137,8 @@ export class SqliteEngine implements Engine {
 
   strategy(jobId: string): RestoreStrategy {
     return {
-      text: `write ${this.shown(this.staged(jobId))}, check it, then rename it over ${this.relPath} (journal mode, mode, owner and group kept; the previous file kept as ${this.shown(this.parked(jobId))})`,
-      downtime: 'none for new connections; connections already open keep the old file: stop the app around the rollback',
+      text: msg('sqlite.strategy', { staged: this.shown(this.staged(jobId)), path: this.relPath, parked: this.shown(this.parked(jobId)) }),
+      downtime: msg('sqlite.downtime'),
     };
   }
 
@@ -155,7 +156,7 @@ export class SqliteEngine implements Engine {
     try {
       await access(this.path, constants.R_OK);
     } catch {
-      throw new NotFoundError(`database ${this.name}: ${this.relPath} does not exist or is not readable`, `check databases.${this.name}.path`);
+      throw new NotFoundError(inDb(this.name, msg('sqlite.unreadable', { path: this.relPath })), msg('sqlite.checkPath', { name: this.name }));
     }
     return probe;
   }
@@ -163,7 +164,7 @@ export class SqliteEngine implements Engine {
   async checkRestore(entry: DatabaseEntry, jobId: string): Promise<RestoreCheck> {
     const probe = await this.tool();
     if (!entry.absent && entry.format !== SQLITE_FORMAT) {
-      throw new ConflictError(`database ${this.name}: the stored dump has format ${entry.format}, which the sqlite engine cannot restore`);
+      throw new ConflictError(inDb(this.name, msg('engine.format', { format: entry.format, engine: 'sqlite' })));
     }
     // The nearest existing folder must be writable: stage, park and rename all happen there.
     let dir = this.dir;
@@ -171,29 +172,29 @@ export class SqliteEngine implements Engine {
     try {
       await access(dir, constants.W_OK);
     } catch {
-      throw new RollbackError(`database ${this.name}: cannot write in ${this.shown(dir) || '.'}`, 'the restore writes a file beside the database and renames it: run as a user who may write there');
+      throw new RollbackError(inDb(this.name, msg('engine.cannotWrite', { dir: this.shown(dir) || '.' })), msg('sqlite.cannotWriteHint'));
     }
     for (const path of [this.staged(jobId), this.parked(jobId)]) {
       const s = await lstat(path).catch(() => undefined);
-      if (s && !s.isFile()) throw new ConflictError(`database ${this.name}: ${this.shown(path)} exists and is not a file`, 'move it away');
+      if (s && !s.isFile()) throw new ConflictError(inDb(this.name, msg('sqlite.notFile', { path: this.shown(path) })), msg('sqlite.moveAway'));
     }
-    const notes: string[] = [];
+    const notes: Msg[] = [];
     const live = await stat(this.path).catch(() => undefined);
     const details = (entry.details ?? {}) as Record<string, unknown>;
     if (entry.absent) {
-      notes.push(live ? `${this.relPath} did not exist at the point: it is moved aside (kept as ${this.shown(this.parked(jobId))})` : `${this.relPath} did not exist at the point and does not exist now: nothing to do`);
+      notes.push(live ? msg('sqlite.absentMoved', { path: this.relPath, parked: this.shown(this.parked(jobId)) }) : msg('sqlite.absentNothing', { path: this.relPath }));
       return { ...probe, notes };
     }
     const meta = live ? { mode: live.mode, uid: live.uid, gid: live.gid } : recordedMeta(details);
     if (meta) {
-      notes.push(`keeps mode ${(meta.mode & 0o7777).toString(8).padStart(4, '0')}, owner ${meta.uid}:${meta.gid}${live ? ' of the live file' : ' recorded at the point'}`);
+      notes.push(msg(live ? 'sqlite.keepsLive' : 'sqlite.keepsRecorded', { mode: (meta.mode & 0o7777).toString(8).padStart(4, '0'), owner: `${meta.uid}:${meta.gid}` }));
       const why = ownershipProblem(meta);
       if (why) notes.push(why);
     }
-    if (details.checked === 'quick_check: failed') notes.push(`the stored file already failed PRAGMA quick_check when it was dumped: it is restored as it was`);
+    if (details.checked === 'quick_check: failed') notes.push(msg('sqlite.failedCheck'));
     const journal = typeof details.journalMode === 'string' ? details.journalMode : undefined;
-    notes.push(journal ? `journal_mode ${journal}` : 'journal_mode of the live file (the point did not record it)');
-    if (!live) notes.push(`${this.relPath} does not exist now: the restore creates it`);
+    notes.push(journal ? msg('sqlite.journalMode', { mode: journal }) : msg('sqlite.journalModeLive'));
+    if (!live) notes.push(msg('sqlite.createsIt', { path: this.relPath }));
     return { ...probe, notes };
   }
 
@@ -215,7 +216,7 @@ export class SqliteEngine implements Engine {
   }
 
   /** Streams a consistent copy of the database at `path` into `out`; details say what it was. */
-  private async dumpFile(path: string, out: Writable, options: { hash?: boolean } = {}): Promise<{ details: Record<string, unknown>; sha256: string; warnings: string[] }> {
+  private async dumpFile(path: string, out: Writable, options: { hash?: boolean } = {}): Promise<{ details: Record<string, unknown>; sha256: string; warnings: Msg[] }> {
     const dir = await privateTempDir('sqlite');
     const copy = join(dir, 'snapshot.sqlite');
     try {
@@ -257,7 +258,7 @@ export class SqliteEngine implements Engine {
       }
       // A broken file is still stored as it is (a rollback away from it must
       // not fail on its backup), with a warning, and marked so.
-      const warnings = checked === 'ok' ? [] : [`database ${this.name}: ${this.shown(path)} fails PRAGMA quick_check (${checked.split('\n')[0]}); stored as it is`];
+      const warnings = checked === 'ok' ? [] : [inDb(this.name, msg('sqlite.quickCheckFails', { path: this.shown(path), result: checked.split('\n')[0] }))];
       out.end();
       return {
         warnings,
@@ -299,7 +300,7 @@ export class SqliteEngine implements Engine {
       const ready = await Promise.race([
         readLineMatching(reader.stdout, /^ready\|(\d+)$/),
         exited.then((code) => {
-          throw new ExternalToolError('sqlite3', code, reader.stderr(), `sqlite3 could not read ${this.relPath}: ${tidy(reader.stderr()) || `exit ${code}`}`);
+          throw new ExternalToolError('sqlite3', code, reader.stderr(), msg('sqlite.couldNotRead', { path: this.relPath, error: tidy(reader.stderr()) || `exit ${code}` }));
         }),
       ]);
       const before = await sourceFacts(path);
@@ -336,7 +337,7 @@ export class SqliteEngine implements Engine {
     await mkdir(this.dir, { recursive: true });
     try {
       job.signal.throwIfAborted();
-      const abort = () => input.destroy(new RollbackError('cancelled'));
+      const abort = () => input.destroy(new RollbackError(msg('sqlite.cancelled')));
       job.signal.addEventListener('abort', abort, { once: true });
       try {
         await materialize(input, staged);
@@ -350,14 +351,14 @@ export class SqliteEngine implements Engine {
       // was, with a note in the plan), so only the header and size are
       // checked here (0.5 s less per 300 MiB); older dumps get integrity_check.
       const header = await readHeader(staged).catch((error: Error) => {
-        throw new CorruptSnapshotError(`database ${this.name}: the stored file is not an SQLite database (${error.message})`);
+        throw new CorruptSnapshotError(inDb(this.name, msg('sqlite.notSqlite', { error: errorMsg(error) })));
       });
       const size = (await stat(staged)).size;
-      if (size % header.pageSize !== 0) throw new CorruptSnapshotError(`database ${this.name}: the stored SQLite file is ${size} bytes, not a whole number of ${header.pageSize}-byte pages`);
+      if (size % header.pageSize !== 0) throw new CorruptSnapshotError(inDb(this.name, msg('sqlite.pages', { size, page: header.pageSize })));
       if (job.entry.details?.checked === undefined) {
         const result = await this.sqlite([staged, 'PRAGMA integrity_check']);
         if (result.stdout.trim() !== 'ok') {
-          throw new CorruptSnapshotError(`database ${this.name}: the stored SQLite file fails integrity_check: ${result.stdout.trim().split('\n')[0]}`);
+          throw new CorruptSnapshotError(inDb(this.name, msg('sqlite.integrity', { result: result.stdout.trim().split('\n')[0] })));
         }
       }
       const wanted = await this.wantedJournalMode(job.entry);
@@ -376,7 +377,7 @@ export class SqliteEngine implements Engine {
       }
     } catch (error) {
       await removeWithSidecars(staged);
-      throw job.signal.aborted && !(error instanceof CorruptSnapshotError) ? new CancelledError(`database ${this.name}: restore cancelled; nothing live was touched`) : error;
+      throw job.signal.aborted && !(error instanceof CorruptSnapshotError) ? new CancelledError(inDb(this.name, msg('engine.cancelled'))) : error;
     }
   }
 
@@ -402,14 +403,14 @@ export class SqliteEngine implements Engine {
     const parked = this.parked(job.jobId);
     const absent = job.entry.absent === true;
     if (typeof job.memo.liveExisted !== 'boolean') {
-      if (!absent && !(await exists(staged))) throw new RollbackError(`database ${this.name}: nothing is staged for job ${job.jobId} (${this.shown(staged)} is missing)`);
+      if (!absent && !(await exists(staged))) throw new RollbackError(inDb(this.name, msg('engine.notStaged', { job: job.jobId, file: this.shown(staged) })));
       job.memo.liveExisted = await exists(live);
       await job.save();
     }
     const liveExisted = job.memo.liveExisted as boolean;
     if (await this.isSwapped(job)) return;
     if (!absent && !(await exists(staged))) {
-      throw new RollbackError(`database ${this.name}: cannot tell where job ${job.jobId} stands: ${this.shown(staged)} is gone but ${this.relPath} is not swapped`, 'git rollback status lists what is there');
+      throw new RollbackError(inDb(this.name, msg('sqlite.whereStands', { job: job.jobId, staged: this.shown(staged), path: this.relPath })), msg('engine.statusHint'));
     }
     if (liveExisted && (await exists(live))) {
       const liveIno = await inode(live);
@@ -426,7 +427,7 @@ export class SqliteEngine implements Engine {
           await link(live, parked).catch(() => rename(live, parked));
         }
       } else if (parkedIno !== liveIno) {
-        throw new RollbackError(`database ${this.name}: ${this.shown(parked)} exists and is not the live file`, 'git rollback status lists what is there');
+        throw new RollbackError(inDb(this.name, msg('sqlite.parkedNotLive', { parked: this.shown(parked) })), msg('engine.statusHint'));
       } else if (absent) {
         await rm(live);
       }
@@ -480,7 +481,7 @@ export class SqliteEngine implements Engine {
     } else if (liveIno !== undefined) {
       // Swapped: the restored file goes back to staged (with its sidecars), the parked one back live.
       if (liveExisted && parkedIno === undefined) {
-        throw new RollbackError(`database ${this.name}: the previous file ${this.shown(parked)} is gone, so it cannot be put back`, 'restore the automatic backup point instead (git rollback undo)');
+        throw new RollbackError(inDb(this.name, msg('sqlite.parkedGone', { parked: this.shown(parked) })), msg('engine.undoHint'));
       }
       await this.sqlite([live, 'PRAGMA wal_checkpoint(TRUNCATE)']).catch(() => undefined);
       await link(live, staged);
@@ -507,7 +508,7 @@ export class SqliteEngine implements Engine {
       return { format: SQLITE_FORMAT, ext: 'sqlite', ...probe, absent: true, details: { path: this.relPath } };
     }
     if (!(await exists(parked))) {
-      const error = new RollbackError(`database ${this.name}: the previous file ${this.shown(parked)} is gone, so the backup of it cannot be stored`);
+      const error = new RollbackError(inDb(this.name, msg('sqlite.parkedGoneBackup', { parked: this.shown(parked) })));
       out.destroy(error);
       throw error;
     }
@@ -621,12 +622,12 @@ function recordedMeta(details: Record<string, unknown> | undefined): FileMeta | 
 }
 
 /** Why the process cannot give a file this owner/group, or undefined when it can. */
-function ownershipProblem(meta: FileMeta): string | undefined {
+function ownershipProblem(meta: FileMeta): Msg | undefined {
   const uid = process.getuid?.();
   if (uid === undefined || uid === 0) return undefined;
-  if (meta.uid >= 0 && meta.uid !== uid) return `cannot keep owner ${meta.uid} (only root may give files away): the restored file will belong to uid ${uid}; run as root or as uid ${meta.uid} to keep it`;
+  if (meta.uid >= 0 && meta.uid !== uid) return msg('sqlite.ownerLost', { was: meta.uid, uid });
   const groups = process.getgroups?.() ?? [];
-  if (meta.gid >= 0 && meta.gid !== process.getgid?.() && !groups.includes(meta.gid)) return `cannot keep group ${meta.gid} (not a member): the restored file will have group ${process.getgid?.()}`;
+  if (meta.gid >= 0 && meta.gid !== process.getgid?.() && !groups.includes(meta.gid)) return msg('sqlite.groupLost', { was: meta.gid, gid: process.getgid?.() });
   return undefined;
 }
 
@@ -635,7 +636,7 @@ async function applyMeta(path: string, meta: FileMeta, job: RestoreJob): Promise
   if ((meta.uid >= 0 && current.uid !== meta.uid) || (meta.gid >= 0 && current.gid !== meta.gid)) {
     await chown(path, meta.uid, meta.gid).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EPERM') throw error;
-      job.warn(`${basename(path)}: cannot give it owner ${meta.uid}:${meta.gid} (${error.code}); it keeps ${current.uid}:${current.gid}`);
+      job.warn(msg('sqlite.chownFailed', { file: basename(path), owner: `${meta.uid}:${meta.gid}`, code: error.code, keeps: `${current.uid}:${current.gid}` }));
     });
   }
   // chmod after chown: chown clears setuid/setgid bits.
@@ -658,7 +659,7 @@ function readLineMatching(stream: Readable, pattern: RegExp): Promise<RegExpExec
         }
       }
     };
-    const onEnd = () => reject(new RollbackError('sqlite3 ended before it answered'));
+    const onEnd = () => reject(new RollbackError(msg('sqlite.endedEarly')));
     stream.on('data', onData);
     stream.on('end', onEnd);
   });
@@ -671,7 +672,7 @@ async function readHeader(path: string): Promise<{ wal: boolean; pageSize: numbe
     const header = Buffer.alloc(100);
     const { bytesRead } = await handle.read(header, 0, 100, 0);
     if (bytesRead < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\u0000') {
-      throw new CorruptSnapshotError(`${basename(path)} is not an SQLite database`);
+      throw new CorruptSnapshotError(msg('sqlite.notSqliteFile', { file: basename(path) }));
     }
     const raw = header.readUInt16BE(16);
     return { wal: header[18] === 2, pageSize: raw === 1 ? 65536 : raw };

@@ -7,7 +7,7 @@ import { executeRollback, prepareRollback } from '../../app/rollback.js';
 import { checkHealth } from '../../adapters/health.js';
 import { formatMs } from '../../core/duration.js';
 import { RollbackError, RolledBackError, UsageError } from '../../core/errors.js';
-import { localTitles, parseSelection } from '../../core/plan.js';
+import { parseSelection } from '../../core/plan.js';
 import { en, msg, t, type Msg } from '../../core/i18n.js';
 import { type GlobalArgs, lockWait, open, reasonOption, waitOption, withLock } from '../common.js';
 import { color, info, print, printJSON, stepReporter } from '../output.js';
@@ -60,7 +60,7 @@ export const deployCommand: CommandModule<object, Args> = {
       if (!failure && ctx.config.health) {
         const h = await checkHealth(ctx.config.health, ctx.repo.root);
         health = { ok: h.ok, detail: h.detail };
-        if (!h.ok) failure = msg('deploy.healthFailed', { n: h.attempts, detail: h.detail });
+        if (!h.ok) failure = msg('deploy.healthFailed', { n: h.attempts, detail: h.local });
       }
       const base = { type: 'deploy' as const, target: made.point.tag, reason: args.reason ?? null, command: shown, health };
       if (!failure) {
@@ -86,7 +86,7 @@ export const deployCommand: CommandModule<object, Args> = {
         skip: [],
         deploy: { point: made.point.tag, failure: en(failure.key, failure.params) },
       });
-      const reporter = await stepReporter(!!args.json, localTitles(prepared.plan));
+      const reporter = await stepReporter(!!args.json);
       ctx.onTransfer = (x) => reporter.transfer(x);
       const outcome = await executeRollback(ctx, prepared, reporter).finally(() => {
         ctx.onTransfer = null;

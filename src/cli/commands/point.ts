@@ -3,13 +3,12 @@ import type { CommandModule } from 'yargs';
 import { makePoint } from '../../app/points.js';
 import type { Context } from '../../app/context.js';
 import { formatMs } from '../../core/duration.js';
-import { ConflictError, RollbackError, UsageError } from '../../core/errors.js';
+import { ConflictError, errorMsg, RollbackError, UsageError } from '../../core/errors.js';
 import { msg, t } from '../../core/i18n.js';
 import { formatBytes } from '../../core/text.js';
 import type { PointNote } from '../../core/types.js';
 import { lockWait, open, reasonOption, waitOption, withLock, type GlobalArgs } from '../common.js';
 import { color, print, printJSON, stepReporter, warn } from '../output.js';
-import { localSnapshotStep } from '../step-titles.js';
 
 interface Args extends GlobalArgs {
   description?: string;
@@ -49,7 +48,7 @@ export const pointCommand: CommandModule<object, Args> = {
           ...(args.name !== undefined ? { name: args.name } : {}),
           includeUntracked: !!args.includeUntracked,
           reason: args.reason ?? null,
-          onProgress: (x) => progress.step(t('point.snapshotStep', { what: localSnapshotStep(x) })),
+          onProgress: (x) => progress.step(t('point.snapshotStep', { what: x })),
           onTransfer: (x) => progress.transfer(x),
         }));
       } finally {
@@ -75,7 +74,10 @@ async function madeOrNothing<T>(ctx: Context, name: string | undefined, make: ()
     const tag = name !== undefined ? `${ctx.config.tags.point}${name}` : null;
     const exists = tag ? await ctx.git.revParse(`refs/tags/${tag}`) : null;
     if (!exists && error instanceof Error && !(error instanceof ConflictError) && !(error instanceof UsageError)) {
-      if (error instanceof RollbackError && error.msg) error.msg = msg('point.noneMade', { error: error.msg });
+      if (error instanceof RollbackError && error.msg) {
+        error.msg = msg('point.noneMade', { error: errorMsg(error) });
+        delete error.database;
+      }
       error.message += ' — no point was made';
     }
     throw error;

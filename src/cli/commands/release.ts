@@ -7,7 +7,6 @@ import { BUMPS } from '../../core/release.js';
 import { t } from '../../core/i18n.js';
 import { open, reasonOption, withLock, type GlobalArgs } from '../common.js';
 import { color, print, printJSON, stepReporter, warn } from '../output.js';
-import { localSnapshotStep } from '../step-titles.js';
 import { describeNote, labelled } from './point.js';
 
 interface Args extends GlobalArgs {
@@ -55,7 +54,7 @@ export const releaseCommand: CommandModule<object, Args> = {
           ...(args.at !== undefined ? { at: args.at } : {}),
           ...(args.notes !== undefined ? { notesFile: args.notes } : {}),
           ...(args.message !== undefined ? { message: args.message } : {}),
-          onProgress: (x) => spin.step(t('point.snapshotStep', { what: localSnapshotStep(x) })),
+          onProgress: (x) => spin.step(t('point.snapshotStep', { what: x })),
         });
       } finally {
         ctx.onTransfer = null;

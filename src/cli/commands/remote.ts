@@ -3,7 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { checkRemote, fetchPoints, pushPoints, type SyncResult } from '../../app/remote.js';
 import { ConflictError } from '../../core/errors.js';
-import { msg, t } from '../../core/i18n.js';
+import { joined, msg, t } from '../../core/i18n.js';
 import { open, withLock, type GlobalArgs } from '../common.js';
 import { print, printJSON, warn } from '../output.js';
 import { clearSnapshots } from '../../adapters/crypto.js'; // security
@@ -31,10 +31,10 @@ export const pushCommand: CommandModule<object, Args> = {
     await checkRemote(ctx, args.remote);
     const clear = clearSnapshots(await ctx.store.list());
     if (clear.length > 0 && !args.allowClear) {
-      const shown = clear.slice(0, 3).map((c) => `${c.tag} (${c.what.slice(0, 3).join(', ')}${c.what.length > 3 ? ', …' : ''})`);
+      const shown = clear.slice(0, 3).map((c) => msg('remote.clearOne', { tag: c.tag, what: joined([...c.what.slice(0, 3), ...(c.what.length > 3 ? ['…'] : [])]) }));
       throw new ConflictError(
-        `${clear.length} snapshot${clear.length === 1 ? ' holds' : 's hold'} config files or database dumps in clear: ${shown.join('; ')}${clear.length > 3 ? '; …' : ''}. Anyone who can read ${args.remote} could read them; nothing was pushed`,
-        'encrypt new points (encryption.recipients, docs/security.md) and delete the clear ones, or push them anyway: git rollback push --allow-clear',
+        msg('remote.clear', { n: clear.length, list: joined([...shown, ...(clear.length > 3 ? ['…'] : [])], 'semicolon'), remote: args.remote }),
+        msg('remote.clearHint'),
       );
     }
     const result = await pushPoints(ctx, args.remote);

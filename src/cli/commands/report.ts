@@ -7,7 +7,6 @@ import { loadSnapshot } from '../../app/rollback.js';
 import { NotFoundError, UsageError } from '../../core/errors.js';
 import { incidentReport, type ReportInput } from '../../core/report.js';
 import { msg, t } from '../../core/i18n.js';
-import { localStepTitle } from '../step-titles.js';
 import { open, type GlobalArgs } from '../common.js';
 import { info, print } from '../output.js';
 
@@ -72,7 +71,6 @@ export const reportCommand: CommandModule<object, Args> = {
       undone,
       undoneTotal,
       formatTime,
-      stepTitle: (title) => localStepTitle(title, new Map()),
     });
     if (args.output) {
       await writeFile(args.output, markdown + '\n');

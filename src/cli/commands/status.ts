@@ -1,11 +1,11 @@
 // git rollback status: where HEAD is among points and releases, what drifted
 // since the state was last set, whether a rollback is in progress or can be undone.
 import type { CommandModule } from 'yargs';
-import { collectStatus, type Status } from '../../app/history.js';
+import { collectStatus, statusToJSON, type Status } from '../../app/history.js';
 import { age } from '../../core/duration.js';
 import { describePosition, type FileDiff } from '../../core/diff.js';
 import { formatBytes } from '../../core/text.js';
-import { t, type MessageKey } from '../../core/i18n.js';
+import { joined, localize, msg, t, type MessageKey } from '../../core/i18n.js';
 import { open, type GlobalArgs } from '../common.js';
 import { color, pad, print, printJSON, width } from '../output.js';
 
@@ -27,7 +27,7 @@ export const statusCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const ctx = await open(args);
     const s = await collectStatus(ctx, { deep: !!args.deep });
-    if (args.json) return printJSON(s);
+    if (args.json) return printJSON(statusToJSON(s));
     for (const line of renderStatus(s)) print(line);
   },
 };
@@ -61,7 +61,7 @@ export function renderStatus(s: Status, now = new Date()): string[] {
       }
       for (const db of d.databases) {
         const state = db.state === 'same' ? t('status.unchanged') : db.state === 'changed' ? color.yellow(t('status.changed')) : db.state;
-        out.push(`${sub('status.database')}${db.name} (${db.engine}): ${state} — ${db.detail}`);
+        out.push(`${sub('status.database')}${db.name} (${db.engine}): ${state} — ${localize(db.local)}`);
       }
     }
   }
@@ -70,9 +70,9 @@ export function renderStatus(s: Status, now = new Date()): string[] {
     const j = s.inProgress;
     if (j.running) out.push(`${label('status.inProgress')}${t('status.running', { action: act(j.action), target: j.target, pid: j.pid, host: j.host, started: j.startedAt })}`);
     else {
-      const what = j.direction === 'revert' ? t('status.stoppedReverting', { action: act(j.action), target: j.target, error: j.error ?? '?' }) : t('status.interrupted', { action: act(j.action), target: j.target });
+      const what = j.direction === 'revert' ? t('status.stoppedReverting', { action: act(j.action), target: j.target, error: j.local.error ?? j.error ?? '?' }) : t('status.interrupted', { action: act(j.action), target: j.target });
       out.push(`${label('status.inProgress')}${color.red(what)}${t('status.inProgressHint', { started: j.startedAt, pid: j.pid })}`);
-      out.push(`${label('')}${t('status.where', { where: j.where.join('; ') || t('status.nothingYet') })}`);
+      out.push(`${label('')}${t('status.where', { where: j.local.where.length ? joined(j.local.where, 'semicolon') : msg('status.nothingYet') })}`);
       if (j.leftovers.length) out.push(`${label('')}${t('status.leftOver', { what: j.leftovers.join(', ') })}`);
       out.push(`${label('')}${t(j.direction === 'revert' ? 'status.finishAbort' : 'status.finishEither')}`);
     }

@@ -6,8 +6,8 @@ import { executeRollback, prepareRollback, resumeRollback, type AbortOutcome, ty
 import { JournalFile } from '../../adapters/journal.js';
 import { formatMs } from '../../core/duration.js';
 import { InterruptedJobError, UsageError } from '../../core/errors.js';
-import { msg, t, type Msg } from '../../core/i18n.js';
-import { MODES, localTitles, parseSelection, planToJSON, renderPlan, type Mode } from '../../core/plan.js';
+import { joined, localOr, msg, t } from '../../core/i18n.js';
+import { MODES, parseSelection, planToJSON, renderPlan, type Mode } from '../../core/plan.js';
 import { resolvePoint } from '../../core/points.js';
 import type { Point } from '../../core/types.js';
 import { withConfigOfBackup } from '../../app/trust.js';
@@ -131,7 +131,7 @@ export async function rollback(given: Context, args: Args, target: Point, mode: 
     printPlan(prepared, args, action);
     if (args.dryRun) return;
     await confirmOrRefuse(msg(action === 'undo' ? 'to.confirmUndo' : 'to.confirm', { target: target.tag }), args.yes, msg(action === 'undo' ? 'what.undo' : 'what.rollBack'));
-    const outcome = await withProgress(ctx, args, localTitles(prepared.plan), (reporter) => executeRollback(ctx, prepared, reporter));
+    const outcome = await withProgress(ctx, args, (reporter) => executeRollback(ctx, prepared, reporter));
     report(outcome, args);
   };
   if (args.dryRun) return run();
@@ -139,8 +139,8 @@ export async function rollback(given: Context, args: Args, target: Point, mode: 
 }
 
 /** Runs a job with progress on stderr: steps in the user's language, bytes/s and ETA for long dumps and restores. */
-async function withProgress<T>(ctx: Context, args: Args, titles: Map<string, Msg>, run: (reporter: Awaited<ReturnType<typeof stepReporter>>) => Promise<T>): Promise<T> {
-  const reporter = await stepReporter(!!args.json, titles);
+async function withProgress<T>(ctx: Context, args: Args, run: (reporter: Awaited<ReturnType<typeof stepReporter>>) => Promise<T>): Promise<T> {
+  const reporter = await stepReporter(!!args.json);
   ctx.onTransfer = (x) => reporter.transfer(x);
   try {
     return await run(reporter);
@@ -190,7 +190,7 @@ function reportAbort(outcome: AbortOutcome, args: Args): void {
     return;
   }
   print(t('to.aborted', { target: color.bold(outcome.target), time: formatMs(outcome.ms) }));
-  if (outcome.checked.length) print(color.dim(t('to.checked', { what: outcome.checked.join(', ') })));
+  if (outcome.checkedLocal.length) print(color.dim(t('to.checked', { what: joined(outcome.checkedLocal) })));
 }
 
 async function resume(ctx: Context, args: Args): Promise<void> {
@@ -199,7 +199,7 @@ async function resume(ctx: Context, args: Args): Promise<void> {
   if (journal && !args.json) {
     const out = args.dryRun ? print : info;
     out(t(how === 'abort' ? 'to.resumeAbort' : 'to.resumeContinue', { action: journal.request.action, target: color.bold(journal.request.target), started: journal.startedAt }));
-    journal.steps.forEach((s, i) => out(`${String(i + 1).padStart(2)}. [${s.state}] ${s.title}`));
+    journal.steps.forEach((s, i) => out(`${String(i + 1).padStart(2)}. [${t(`step.state.${s.state}`)}] ${localOr(s.local, s.title)}`));
     if (args.dryRun) print(color.dim(t('out.dryRun')));
   }
   if (args.dryRun) return;
@@ -207,7 +207,7 @@ async function resume(ctx: Context, args: Args): Promise<void> {
     if (journal) {
       await confirmOrRefuse(msg(how === 'abort' ? 'to.confirmAbort' : 'to.confirmContinue', { target: journal.request.target }), args.yes, msg(how === 'abort' ? 'what.abort' : 'what.continue'));
     }
-    const outcome = await withProgress(ctx, args, new Map(), (reporter) => resumeRollback(ctx, how, reporter));
+    const outcome = await withProgress(ctx, args, (reporter) => resumeRollback(ctx, how, reporter));
     if ('aborted' in outcome) reportAbort(outcome, args);
     else report(outcome, args);
   });

@@ -6,7 +6,7 @@ import { formatMs } from '../../core/duration.js';
 import { CorruptSnapshotError, UsageError } from '../../core/errors.js';
 import { resolvePoint, sortNewestFirst } from '../../core/points.js';
 import { formatBytes } from '../../core/text.js';
-import { msg, t } from '../../core/i18n.js';
+import { localize, msg, t } from '../../core/i18n.js';
 import type { Point } from '../../core/types.js';
 import { open, withLock, type GlobalArgs } from '../common.js';
 import { color, print, printJSON } from '../output.js';
@@ -49,13 +49,13 @@ export const verifyCommand: CommandModule<object, Args> = {
         if (p.note) await ctx.store.writeNote(p, { ...p.note, verified: { at: new Date().toISOString(), ok: v.ok, problems: v.problems } });
         if (!args.json) {
           print(`${v.ok ? color.green('ok') : color.red('BAD')}  ${p.tag}  ${t('verify.line', { n: v.checked, size: formatBytes(v.bytes), time: formatMs(v.ms) })}`);
-          for (const problem of v.problems) print(`      ${problem}`);
+          for (const problem of v.local) print(`      ${localize(problem)}`);
         }
       }
       const bad = results.filter((r) => !r.ok);
       await ctx.log.append({ type: 'verify', target: targets.length === 1 ? (targets[0] as Point).tag : `${targets.length} points`, reason: null, outcome: bad.length ? 'failed' : 'ok', ms: results.reduce((n, r) => n + r.ms, 0), bad: bad.map((b) => b.tag) });
     });
-    if (args.json) printJSON(results);
+    if (args.json) printJSON(results.map(({ local: _, ...v }) => v));
     const bad = results.filter((r) => !r.ok);
     if (bad.length) throw new CorruptSnapshotError(msg('verify.failed', { bad: bad.length, n: results.length, tags: bad.map((b) => b.tag).join(', ') }), msg('verify.failedHint'));
   },
