@@ -116,6 +116,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The error's message in the user's language; "— no point was made" after its first line when point said so. */
+function messageOf(error: unknown): string {
+  const text = error instanceof RollbackError ? error.localMessage() : String((error as Error)?.message ?? error);
+  if (!(error as { noPointMade?: boolean } | undefined)?.noPointMade) return text;
+  const [first = '', ...rest] = text.split('\n');
+  return [t('point.noneMade', { error: first }), ...rest].join('\n');
+}
+
 function reportError(error: unknown, verbose: boolean): number {
   const out = process.stderr;
   const prefix = t('error.prefix');
@@ -124,20 +132,20 @@ function reportError(error: unknown, verbose: boolean): number {
   // write loose object"): when a command fails, the free space tells.
   if (code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test((error as Error)?.message ?? '') || (!(error instanceof UsageError) && diskNearlyFull())) {
     const path = (error as { path?: string }).path;
-    out.write(`${prefix}${sanitize(t('error.diskFull', { path: path ? ` (${path})` : '', detail: redact((error instanceof RollbackError ? error.localMessage() : (error as Error).message).split('\n')[0] ?? '') }))}\n`);
+    out.write(`${prefix}${sanitize(t('error.diskFull', { path: path ? ` (${path})` : '', detail: redact(messageOf(error).split('\n')[0] ?? '') }))}\n`);
     const hint = error instanceof RollbackError ? error.localHint() : null;
     out.write(`${t('error.hint')}${hint ? `${redact(hint)}; ` : ''}${t('error.diskFullHint')}\n`);
     return error instanceof RollbackError ? error.exitCode : ExitCode.error;
   }
   if (error instanceof RollbackError) {
-    out.write(`${prefix}${sanitize(redact(error.localMessage()))}\n`);
+    out.write(`${prefix}${sanitize(redact(messageOf(error)))}\n`);
     const hint = error.localHint();
     if (hint) out.write(`${t('error.hint')}${sanitize(redact(hint))}\n`);
     if (verbose && error.stack) out.write(redact(error.stack) + '\n');
     return error.exitCode;
   }
   const e = error as Error;
-  out.write(`${prefix}${sanitize(redact(e?.message ?? String(error)))}\n`);
+  out.write(`${prefix}${sanitize(redact(messageOf(error)))}\n`);
   if (verbose && e?.stack) out.write(redact(e.stack) + '\n');
   else out.write(`${t('error.hint')}${t('error.unexpectedHint')}\n`);
   return ExitCode.error;

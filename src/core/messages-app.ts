@@ -215,6 +215,6 @@ export const appMessages = {
   'release.buildMetaHint': { en: 'semver ignores it when ordering, so two releases could differ only by it; use {cleaned}', zh: 'semver 排序时会忽略它，两个发布可能只差在这里；请用 {cleaned}' },
   'release.exists': { en: 'release {version} already exists', zh: '发布 {version} 已存在' },
   'release.existsHint': { en: 'releases are never overwritten; the next one is: git rollback release {bump}', zh: '发布永远不会被覆盖；下一个发布可以这样做：git rollback release {bump}' },
-  'release.lower': { en: '{version} is lower than the latest release {latest}', zh: '{version} 低于最新发布 {latest}' },
+  'release.lowerError': { en: '{version} is lower than the latest release {latest}', zh: '{version} 低于最新发布 {latest}' },
   'release.lowerHint': { en: 'use a higher version, or add --allow-lower for a maintenance release of an older line', zh: '请使用更高的版本号，或加 --allow-lower 为旧版本线做维护发布' },
 } as const satisfies Record<string, Entry>;

@@ -151,6 +151,7 @@ export const engineMessages = {
   'mysql.do.query': { en: 'query', zh: '查询' },
   'mysql.do.statement': { en: 'run a statement', zh: '执行语句' },
   'mysql.cannotDo': { en: 'cannot {doing} ({where})', zh: '无法{doing}（{where}）' },
+  'mysql.hintWithContext': { en: '{hint}; {context}', zh: '{hint}；{context}' },
   'mysql.stepError': { en: '{doing}: {error}', zh: '{doing}：{error}' },
   // --- PostgreSQL (engines/postgres.ts) ------------------------------------------------
   'pg.noDbName': { en: 'databases.{name}.url: no database name in the URL path', zh: 'databases.{name}.url：URL 路径中没有数据库名' },

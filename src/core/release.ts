@@ -65,7 +65,7 @@ export function nextVersion(req: VersionRequest): NextVersion {
   }
   const lowerThan = latest && semver.lt(version, latest) ? latest : null;
   if (lowerThan && !req.allowLower) {
-    throw new ConflictError(msg('release.lower', { version, latest: lowerThan }), msg('release.lowerHint'));
+    throw new ConflictError(msg('release.lowerError', { version, latest: lowerThan }), msg('release.lowerHint'));
   }
   const previous = existing.find((v) => semver.lt(v, version)) ?? null;
   return { version, previous, change: previous ? (semver.diff(previous, version) ?? 'none') : 'initial', lowerThan };

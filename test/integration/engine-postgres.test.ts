@@ -438,7 +438,7 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     const holder = await holdSession('postgres', admin.username, password, `BEGIN; COMMENT ON DATABASE ${name} IS 'held'; SELECT pg_sleep(600);`, `rbt-lock-${name}`);
     try {
       const step = stepProcess('swap', withDatabase(admin, name), jobId, entryFile, memoFile);
-      await until('the swap to wait for the lock', () => psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'git-rollback swap ${jobId}' AND wait_event_type = 'Lock'`) !== '0');
+      await until('the swap to wait for the lock', () => psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'git-rollback swap ${jobId} %' AND wait_event_type = 'Lock'`) !== '0');
       step.kill();
       await step.exited;
       assert.ok((JSON.parse(readFileSync(memoFile, 'utf8')) as { liveOid?: string }).liveOid === liveOid, 'the fact was saved before the change');
@@ -479,7 +479,7 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     const tmp = `${name}_rb_tmp_${jobId}`;
 
     const step = stepProcess('stage', withDatabase(admin, name), jobId, entryFile, memoFile, repo);
-    await until('the load to start', () => psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'git-rollback stage ${jobId}' AND datname = '${tmp}'`) !== '0');
+    await until('the load to start', () => psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'git-rollback stage ${jobId} %' AND datname = '${tmp}'`) !== '0');
     step.kill();
     await step.exited;
     assert.deepEqual(pgData(name), changed);
@@ -496,7 +496,7 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     // Ctrl-C during a stage: it stops, removes the temp database, and says so.
     const cancelled = fakeJob('cancel1', entry);
     const staging = engine.stage(store.read(entry.chunks!, entry.sha256), cancelled);
-    await until('the load to start', () => psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'git-rollback stage cancel1'`) !== '0');
+    await until('the load to start', () => psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'git-rollback stage cancel1 %'`) !== '0');
     cancelled.abort();
     await assert.rejects(staging, (e: Error & { exitCode?: number }) => {
       assert.equal(e.exitCode, 130);

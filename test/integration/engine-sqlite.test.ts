@@ -16,7 +16,7 @@ import { createEngine } from '../../src/adapters/engines/index.js';
 import { chinookSql, repoRoot, tempDir, tempRepo } from '../helpers/servers.js';
 import { corrupted, dumpInto, dumpParkedInto, readEntry, sink, stageFrom, testJob } from '../helpers/kv-job.js';
 import { sqlite3, sqliteFull } from '../helpers/kv-state.js';
-import { english } from '../../src/core/i18n.js';
+import { english, type Msg } from '../../src/core/i18n.js';
 
 const NOBODY = 65534;
 const cleanups: string[] = [];
@@ -362,7 +362,9 @@ describe('sqlite engine', () => {
       console.log(JSON.stringify({ notes, warnings }));
     `);
     const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, '--import', join(repoRoot, 'node_modules/tsx/dist/esm/index.mjs'), script], { cwd: dir, encoding: 'utf8' });
-    const { notes, warnings } = JSON.parse(out.trim().split('\n').pop()!) as { notes: string[]; warnings: string[] };
+    const parsed = JSON.parse(out.trim().split('\n').pop()!) as { notes: Array<string | Msg>; warnings: Array<string | Msg> };
+    const notes = parsed.notes.map(english);
+    const warnings = parsed.warnings.map(english);
     assert.ok(notes.some((n) => /cannot keep owner 0 .*will belong to uid 65534/.test(english(n))), notes.join('\n'));
     assert.ok(warnings.some((w) => /cannot give it owner 0:0 \(EPERM\)/.test(w)), warnings.join('\n'));
     assert.equal(statSync(db).uid, NOBODY, 'the plan told the truth');

@@ -122,7 +122,7 @@ describe('history views', () => {
     assert.match(st.stdout, /Latest +release\/v0\.8\.2 is not in HEAD's history/);
     assert.match(st.stdout, /Drift +since the rollback to release\/v0\.8\.1 /);
     assert.match(st.stdout, /config +unchanged/);
-    assert.match((await ok(r, ['status', '--deep'])).stdout, /database +main \(sqlite\): unchanged — a fresh dump is identical/);
+    assert.match((await ok(r, ['status', '--deep'])).stdout, /database +main \(sqlite\): unchanged — a fresh dump holds the same data/);
     assert.match(st.stdout, /Undo +git rollback undo returns to backup\/\S+ \(the state before the rollback to release\/v0\.8\.1, /);
 
     const log = await ok(r, ['log']);

@@ -51,13 +51,25 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-describe('point picker', { skip: !hasTmux && 'tmux is not installed' }, () => {
+describe('point picker', () => {
+  it('has a terminal to run in (tmux, which .ci/run installs and the README names)', () => {
+    assert.ok(hasTmux, 'tmux is not installed: apt-get install tmux');
+  });
+
   let r: Repo;
   before(async () => {
     r = makeRepo({ files: { 'app.py': '1\n', '.gitignore': '.env\n', '.rollbackrc.yaml': 'config: [".env"]\n' } });
     repos.push(r);
     r.write('.env', 'K=1\n', 0o600);
-    const run = async (args: string[]) => assert.equal((await cli(r, args)).code, 0, args.join(' '));
+    // Points are dated to the second, like git's tags: each starts in a new
+    // second, so "newest first" has one answer.
+    let last = 0;
+    const run = async (args: string[]) => {
+      while (Math.floor(Date.now() / 1000) <= last) await new Promise((res) => setTimeout(res, 20));
+      last = Math.floor(Date.now() / 1000);
+      assert.equal((await cli(r, args)).code, 0, args.join(' '));
+      last = Math.max(last, Math.floor(Date.now() / 1000));
+    };
     await run(['point', 'first point', '--name', 'first']);
     r.write('app.py', '2\n');
     r.commit('two');

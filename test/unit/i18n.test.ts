@@ -1,6 +1,7 @@
 // The message catalog: every key in both languages with the same parameters,
 // plural forms, locale detection, and the text helpers' CJK widths.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { detectLang, en, format, list, msg, parseLang, setLang, t, type Entry, type Text } from '../../src/core/i18n.js';
 import { catalog } from '../../src/core/messages.js';
@@ -31,6 +32,20 @@ describe('message catalog', () => {
       assert.deepEqual([...enParams].filter((p) => !zhParams.has(p) && p !== 'n'), [], `${key}: English uses a parameter Chinese lacks`);
       if (key.startsWith('yargs:')) assert.equal((entry.zh as string).split('%s').length, key.split('%s').length, `${key}: same %s count`);
     }
+  });
+
+  it('defines each key once across the catalog\'s parts (a later part would silently win)', () => {
+    const dir = new URL('../../src/core/', import.meta.url);
+    const seen = new Map<string, string>();
+    const twice: string[] = [];
+    for (const file of readdirSync(dir).filter((f) => /^messages.*\.ts$/.test(f))) {
+      for (const m of readFileSync(new URL(file, dir), 'utf8').matchAll(/^\s+'([^']+)':\s*\{\s*en:/gm)) {
+        const key = m[1] as string;
+        if (seen.has(key)) twice.push(`${key} (${seen.get(key)}, ${file})`);
+        else seen.set(key, file);
+      }
+    }
+    assert.deepEqual(twice, []);
   });
 
   it('has no English sentence left untranslated in the Chinese column', () => {

@@ -50,6 +50,7 @@ import {
   type SchemaObjects,
   type SequenceDefault,
 } from './mysql-objects.js';
+import { msg, type Msg } from '../../core/i18n.js';
 import { ER, hintFor, ident, literal, maskSecret, MysqlError, MysqlSession, serverErrorLines, toolPassword, withSession, type Endpoint } from './mysql-session.js';
 
 const MAX_IDENT = 64;
@@ -217,7 +218,7 @@ export class MysqlEngine implements Engine {
   private toolError(tool: string, code: number, stderr: string, context: string): RollbackError {
     const masked = maskSecret(maskSecret(stderr, this.url.password), this.endpoint.password ?? '');
     const { text, errno } = serverErrorLines(masked);
-    return new ExternalToolError(tool, code, masked, `database ${this.name}: ${tool} failed (exit ${code}): ${text}`, [hintFor(errno, text, this.name), context].filter(Boolean).join('; '));
+    return new ExternalToolError(tool, code, masked, `database ${this.name}: ${tool} failed (exit ${code}): ${text}`, withContext(hintFor(errno, text, this.name), context));
   }
 
   // --- reading the server ------------------------------------------------------
@@ -1443,4 +1444,10 @@ function atLeast(version: string, wanted: number[]): boolean {
 function isPipeError(error: unknown): boolean {
   const code = (error as { code?: string } | undefined)?.code;
   return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED';
+}
+
+/** The hint that fits an error, then what was being done. */
+function withContext(hint: Msg | undefined, context: string): Msg | string {
+  if (!hint) return context;
+  return context ? msg('mysql.hintWithContext', { hint, context }) : hint;
 }

@@ -199,9 +199,15 @@ export class PostgresEngine implements Engine {
     };
   }
 
-  /** application_name of our sessions for a job, so a later call can end those a killed process left. */
+  /**
+   * application_name of our sessions for a job, so a later call can end those
+   * a killed process left. It names the live database too (by a short hash):
+   * job ids are timestamps, and another repository rolling back another
+   * database on the same server in the same second must not end ours.
+   */
   private appName(what: 'stage' | 'swap' | 'dump', id: string): string {
-    return `git-rollback ${what} ${id}`.slice(0, MAX_IDENT);
+    const db = createHash('sha256').update(this.url.database).digest('hex').slice(0, 8);
+    return `git-rollback ${what} ${id} ${db}`.slice(0, MAX_IDENT);
   }
 
   strategy(jobId: string): RestoreStrategy {
