@@ -3,6 +3,7 @@
 // lives in a JSON file, as the journal keeps it.
 //   node --import tsx test/helpers/pg-engine-step.ts <stage|swap|unswap> <url> <jobId> <entry.json> <memo.json> [<dump repo>]
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
 import type { DatabaseEntry } from '../../src/core/types.js';
@@ -22,9 +23,17 @@ const job = {
   signal: new AbortController().signal,
   warn: (text: string) => process.stderr.write(`${text}\n`),
 };
+/** PG_STEP_HOLD=1: the dump's first chunk goes through, then nothing more: the load stays under way until the test kills it. */
+async function* holdAfterFirstChunk(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    yield chunk;
+    await new Promise(() => {});
+  }
+}
 if (method === 'stage') {
   const store = new GitDumpStore(repo!);
-  await engine.stage(store.read(entry.chunks!, entry.sha256), job);
+  const stored = store.read(entry.chunks!, entry.sha256);
+  await engine.stage(process.env.PG_STEP_HOLD === '1' ? Readable.from(holdAfterFirstChunk(stored)) : stored, job);
 } else if (method === 'swap') await engine.swap(job);
 else if (method === 'unswap') await engine.unswap(job);
 else throw new Error(`unknown method ${method}`);

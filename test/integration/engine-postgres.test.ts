@@ -299,10 +299,10 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
 const pgHost = () => `${admin.hostname}:${admin.port}`;
 const roleUrl = (user: string, pw: string, database: string) => `postgres://${user}:${encodeURIComponent(pw)}@${pgHost()}/${database}`;
 
-async function until(what: string, test: () => boolean, seconds = 30): Promise<void> {
+async function until(what: string, test: () => boolean, seconds = 30, why?: () => string): Promise<void> {
   const end = Date.now() + seconds * 1000;
   while (!test()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${why ? `: ${why()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -326,9 +326,10 @@ async function holdSession(database: string, user: string, pw: string, sql: stri
 }
 
 /** Runs an engine method in its own process group (test/helpers/pg-engine-step.ts), to be killed part-way. */
-function stepProcess(method: 'stage' | 'swap', url: string, jobId: string, entryFile: string, memoFile: string, repo?: string) {
+function stepProcess(method: 'stage' | 'swap', url: string, jobId: string, entryFile: string, memoFile: string, repo?: string, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/helpers/pg-engine-step.ts'), method, url, jobId, entryFile, memoFile, ...(repo ? [repo] : [])], {
     cwd: repoRoot,
+    env: { ...process.env, ...env },
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -478,8 +479,9 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
     const jobId = 'kill_stage';
     const tmp = `${name}_rb_tmp_${jobId}`;
 
-    const step = stepProcess('stage', withDatabase(admin, name), jobId, entryFile, memoFile, repo);
-    await until('the load to start', () => psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'git-rollback stage ${jobId} %' AND datname = '${tmp}'`) !== '0');
+    // The load holds after the dump's first chunk, so the kill lands in it whatever the machine's speed.
+    const step = stepProcess('stage', withDatabase(admin, name), jobId, entryFile, memoFile, repo, { PG_STEP_HOLD: '1' });
+    await until('the load to start', () => psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'git-rollback stage ${jobId} %' AND datname = '${tmp}'`) !== '0', 60, () => `the step said: ${step.stderr() || '(nothing)'}; sessions: ${psql('postgres', `SELECT string_agg(datname || '/' || application_name, ', ') FROM pg_stat_activity WHERE application_name LIKE 'git-rollback%'`)}`);
     step.kill();
     await step.exited;
     assert.deepEqual(pgData(name), changed);

@@ -196,7 +196,16 @@ describe('tables fit the terminal', () => {
       assertFits((await ok(r, ['log'], env)).stdout, columns, `log at ${columns}`);
       assertFits((await ok(r, ['list'], { ...env, ...zh })).stdout, columns, `zh list at ${columns}`);
       assertFits((await ok(r, ['log'], { ...env, ...zh })).stdout, columns, `zh log at ${columns}`);
+      // A plan wraps at words under its own indent; piped without COLUMNS it stays whole (below).
+      assertFits((await ok(r, ['to', 'p2', '--dry-run'], env)).stdout, columns, `plan at ${columns}`);
+      assertFits((await ok(r, ['to', 'p2', '--dry-run'], { ...env, ...zh })).stdout, columns, `zh plan at ${columns}`);
     }
+    const whole = (await ok(r, ['to', 'p2', '--dry-run'])).stdout;
+    const narrow = (await ok(r, ['to', 'p2', '--dry-run'], { COLUMNS: '40' })).stdout;
+    assert.ok(whole.split('\n').some((l) => displayWidth(l) > 40), 'piped with no COLUMNS, plan lines are not cut');
+    assert.ok(narrow.split('\n').length > whole.split('\n').length, 'at 40 columns the same plan wraps');
+    const words = (text: string) => text.replace(/\d{8}[-_]\d{6}(?:-\d+)?/g, 'ID').replace(/\s+/g, ' ');
+    assert.equal(words(narrow), words(whole), 'wrapping only moves words to new lines');
     const list = (await ok(r, ['list'], { COLUMNS: '80' })).stdout.split('\n');
     assert.match(list[0] ?? '', /^ {3}POINT +(KIND +)?CREATED +DESCRIPTION/);
     const undoRow = list.find((l) => l.startsWith('u '));

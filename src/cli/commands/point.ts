@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { makePoint } from '../../app/points.js';
 import type { Context } from '../../app/context.js';
 import { formatMs } from '../../core/duration.js';
-import { ConflictError, RollbackError, UsageError } from '../../core/errors.js';
+import { ConflictError, UsageError } from '../../core/errors.js';
 import { t } from '../../core/i18n.js';
 import { formatBytes } from '../../core/text.js';
 import type { PointNote } from '../../core/types.js';
@@ -74,7 +74,6 @@ async function madeOrNothing<T>(ctx: Context, name: string | undefined, make: ()
     const tag = name !== undefined ? `${ctx.config.tags.point}${name}` : null;
     const exists = tag ? await ctx.git.revParse(`refs/tags/${tag}`) : null;
     if (!exists && error instanceof Error && !(error instanceof ConflictError) && !(error instanceof UsageError)) {
-      if (error instanceof RollbackError) delete error.database;
       // Said after the first line of the message, where a disk-full report (which shows only that line) says it too.
       (error as { noPointMade?: boolean }).noPointMade = true;
     }

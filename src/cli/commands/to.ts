@@ -14,6 +14,7 @@ import { withConfigOfBackup } from '../../app/trust.js';
 import { confirmOrRefuse, lockWait, open, reasonOption, waitOption, withLock, type GlobalArgs } from '../common.js';
 import { color, info, print, printJSON, stepReporter, warn } from '../output.js';
 import { pickPoint } from '../picker.js';
+import { hanging, terminalWidth, width } from '../text.js';
 
 interface Args extends GlobalArgs {
   point?: string;
@@ -157,9 +158,19 @@ function printPlan(prepared: Prepared, args: Args, action: string): void {
     return;
   }
   const out = args.dryRun ? print : info;
-  out(t(action === 'undo' ? 'to.planUndo' : 'to.plan', { target: color.bold(plan.target), commit: plan.targetCommit.slice(0, 12), mode: plan.mode }));
-  for (const line of renderPlan(plan)) out(line);
+  // On a terminal (or with $COLUMNS) long lines wrap at words, under their own indent; a pipe gets them whole.
+  const w = terminalWidth(args.dryRun ? process.stdout : process.stderr);
+  const header = t(action === 'undo' ? 'to.planUndo' : 'to.plan', { target: color.bold(plan.target), commit: plan.targetCommit.slice(0, 12), mode: plan.mode });
+  out(w ? fitLine(header, w) : header);
+  for (const line of renderPlan(plan)) out(w ? fitLine(line, w) : line);
   if (args.dryRun) print(color.dim(t('out.dryRun')));
+}
+
+/** A plan line wrapped to `w` columns, continuation lines indented as far as its text starts. */
+function fitLine(line: string, w: number): string {
+  if (width(line) <= w) return line;
+  const indent = /^ *(?:\d+\. )?(?:[~+=-] )?/.exec(line)?.[0].length ?? 0;
+  return line.slice(0, indent) + hanging(line.slice(indent), w, indent);
 }
 
 function report(outcome: RollbackOutcome, args: Args): void {
