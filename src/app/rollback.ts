@@ -783,16 +783,21 @@ function buildSteps(jc: JobContext): StepDef[] {
     });
   }
 
-  add({
-    id: 'hook:beforeRollback',
-    async run() {
-      await jobHook(jc, 'beforeRollback');
-    },
-    // The service was stopped for the rollback: bring it back up on the state put back.
-    async revert(s) {
-      await revertHook(jc, s, 'afterRollback');
-    },
-  });
+  // A hook step's revert runs its counterpart: the service stopped by
+  // beforeRollback is brought back up on the state put back, and one started
+  // by afterRollback is stopped again before the previous state goes back under it.
+  const hookStep = (hook: 'beforeRollback' | 'afterRollback', counterpart: 'beforeRollback' | 'afterRollback') =>
+    add({
+      id: `hook:${hook}`,
+      async run() {
+        await jobHook(jc, hook);
+      },
+      async revert(s) {
+        await revertHook(jc, s, counterpart);
+      },
+    });
+
+  hookStep('beforeRollback', 'afterRollback');
 
   add({
     id: 'code',
@@ -935,16 +940,7 @@ function buildSteps(jc: JobContext): StepDef[] {
     });
   }
 
-  add({
-    id: 'hook:afterRollback',
-    async run() {
-      await jobHook(jc, 'afterRollback');
-    },
-    // Stop the service again before putting the previous state back under it.
-    async revert(s) {
-      await revertHook(jc, s, 'beforeRollback');
-    },
-  });
+  hookStep('afterRollback', 'beforeRollback');
 
   add({
     id: 'health',
