@@ -9,6 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { build } from 'esbuild';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
@@ -361,7 +362,19 @@ describe('sqlite engine', () => {
       await engine.swap(job);
       console.log(JSON.stringify({ notes, warnings }));
     `);
-    const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, '--import', join(repoRoot, 'node_modules/tsx/dist/esm/index.mjs'), script], { cwd: dir, encoding: 'utf8' });
+    // Bundled into the shared folder: user nobody may not be able to read the
+    // checkout (a clone in /root, or in a 0700 temp dir as CI's).
+    const bundled = join(dir, 'as-nobody.mjs');
+    await build({
+      entryPoints: [script],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: bundled,
+      logLevel: 'silent',
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    });
+    const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, bundled], { cwd: dir, encoding: 'utf8' });
     const parsed = JSON.parse(out.trim().split('\n').pop()!) as { notes: Array<string | Msg>; warnings: Array<string | Msg> };
     const notes = parsed.notes.map(english);
     const warnings = parsed.warnings.map(english);
