@@ -1,13 +1,29 @@
 // Test helpers: real git repositories in temp dirs with a pinned environment,
 // and the built git-rollback binary run as a user would run it.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'git-rollback.js');
+
+let sharedBin: string | null = null;
+/**
+ * The built tool copied into a folder every user may read, for tests that run
+ * it as another user: the checkout itself may not be readable to them (a clone
+ * in /root, or in CI's 0700 temp dir). Removed when the test process exits.
+ */
+export function binForAnyUser(): string {
+  if (sharedBin) return sharedBin;
+  const dir = mkdtempSync(join(tmpdir(), 'rb-bin-'));
+  chmodSync(dir, 0o755);
+  for (const part of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  sharedBin = join(dir, 'bin', 'git-rollback.js');
+  return sharedBin;
+}
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 
 /** An environment that makes git and git-rollback behave the same everywhere. */

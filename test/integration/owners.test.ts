@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BIN, cli, makeRepo, type Repo } from '../helpers/repo.js';
+import { binForAnyUser, cli, makeRepo, type Repo } from '../helpers/repo.js';
 
 const repos: Repo[] = [];
 after(() => repos.forEach((r) => r.cleanup()));
@@ -56,7 +56,7 @@ describe('owners and groups', () => {
     chownSync(join(r.dir, '.env'), 0, 0);
     // (PATH without folders nobody may not search, such as root's home.)
     const asNobody = (args: string[]) =>
-      spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, BIN, ...args], { cwd: r.dir, env: { ...r.env, PATH: '/usr/local/bin:/usr/bin:/bin' }, encoding: 'utf8' });
+      spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, binForAnyUser(), ...args], { cwd: r.dir, env: { ...r.env, PATH: '/usr/local/bin:/usr/bin:/bin' }, encoding: 'utf8' });
     const plan = asNobody(['to', 'p', '--dry-run']);
     assert.equal(plan.status, 0, plan.stderr);
     assert.match(plan.stdout, new RegExp(`owner kept: no for 1 file: \\.env \\(0:0\\) — they will belong to ${NOBODY}:${NOBODY}`));
