@@ -44,6 +44,7 @@ import { CancelledError, ConflictError, errorMsg, ExternalToolError, RollbackErr
 import { joined, msg, type Msg, type MsgList } from '../../core/i18n.js';
 import { run } from '../process.js';
 import { startPiped } from '../piped.js';
+import { pgProgram } from './pg-programs.js';
 import {
   derivedName,
   describeUrl,
@@ -242,7 +243,7 @@ export class PostgresEngine implements Engine {
     const args = ['-X', '-w', '-q', '-At', '-v', 'ON_ERROR_STOP=1'];
     if (options.secrets) args.push('-v', 'VERBOSITY=terse', '-v', 'SHOW_CONTEXT=never');
     args.push('-d', this.conn(database), '-f', '-');
-    const r = await run('psql', args, {
+    const r = await run(pgProgram('psql', this.env.PATH), args, {
       env: { ...this.env, PGAPPNAME: options.app ?? 'git-rollback' },
       input: statements,
       reject: false,
@@ -401,7 +402,7 @@ export class PostgresEngine implements Engine {
   // --- checks ---------------------------------------------------------------
 
   private async tool(name: 'pg_dump' | 'psql' | 'pg_restore'): Promise<string> {
-    return `${name} ${versionOf((await run(name, ['--version'], { env: this.env })).stdout)}`;
+    return `${name} ${versionOf((await run(pgProgram(name, this.env.PATH), ['--version'], { env: this.env })).stdout)}`;
   }
 
   async check(_mode: 'dump'): Promise<EngineProbe> {
@@ -572,7 +573,7 @@ export class PostgresEngine implements Engine {
     // Plain SQL bakes ownership in (ALTER … OWNER TO): with noOwner it is
     // left out at dump time, as pg_restore --no-owner did at restore time.
     const args = ['-w', tar ? '-Ft' : '-Fp', ...(!tar && this.noOwner ? ['--no-owner'] : []), '-d', this.conn(database)];
-    const proc = startPiped('pg_dump', args, { env: { ...this.env, PGAPPNAME: app }, stdin: 'ignore', label: 'pg_dump' });
+    const proc = startPiped(pgProgram('pg_dump', this.env.PATH), args, { env: { ...this.env, PGAPPNAME: app }, stdin: 'ignore', label: 'pg_dump' });
     if (!tar) out.write(headerLine(attributes));
     await streamToolInto(proc, out, 'pg_dump', CONNECT_HINT);
   }
@@ -651,7 +652,7 @@ export class PostgresEngine implements Engine {
       // Dumps stored before the plain format. pg_restore cannot run tar
       // archives in parallel (-j); see docs/decisions.md.
       const args = ['-w', '--exit-on-error', '--single-transaction', '-Ft', '-d', this.conn(names.tmp), ...(this.noOwner ? ['--no-owner'] : [])];
-      const proc = startPiped('pg_restore', args, { env, stdout: 'ignore', label: 'pg_restore' });
+      const proc = startPiped(pgProgram('pg_restore', this.env.PATH), args, { env, stdout: 'ignore', label: 'pg_restore' });
       await streamIntoTool(Readable.from(rest), proc, 'pg_restore', RESTORE_HINT);
       return;
     }
@@ -668,7 +669,7 @@ export class PostgresEngine implements Engine {
       yield Buffer.from('\nANALYZE;\nCOMMIT;\n');
     }
     const args = ['-X', '-w', '-q', '-v', 'ON_ERROR_STOP=1', '-d', this.conn(names.tmp), '-f', '-'];
-    const proc = startPiped('psql', args, { env, stdout: 'ignore', label: 'psql' });
+    const proc = startPiped(pgProgram('psql', this.env.PATH), args, { env, stdout: 'ignore', label: 'psql' });
     // Owners are baked into a plain dump made without noOwner: setting
     // noOwner later cannot take them out again.
     const ownersBaked = this.noOwner && job.entry.details?.noOwner !== true;
