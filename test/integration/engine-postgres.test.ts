@@ -497,7 +497,15 @@ describe('postgres engine: no outage on any path (issue 7)', () => {
 
     // Ctrl-C during a stage: it stops, removes the temp database, and says so.
     const cancelled = fakeJob('cancel1', entry);
-    const staging = engine.stage(store.read(entry.chunks!, entry.sha256), cancelled);
+    // The dump's first chunk goes in, the rest waits for the Ctrl-C: the load is under way when it comes.
+    async function* heldUntilAbort(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      for await (const chunk of source) {
+        yield chunk;
+        await new Promise((resolve) => cancelled.signal.addEventListener('abort', resolve, { once: true }));
+        return;
+      }
+    }
+    const staging = engine.stage(Readable.from(heldUntilAbort(store.read(entry.chunks!, entry.sha256))), cancelled);
     await until('the load to start', () => psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'git-rollback stage cancel1 %'`) !== '0');
     cancelled.abort();
     await assert.rejects(staging, (e: Error & { exitCode?: number }) => {
