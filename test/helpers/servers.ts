@@ -4,7 +4,7 @@
 // database test is how restore bugs ship.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,8 +34,18 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
+const madeDirs: string[] = [];
+// Removed when the test file's process ends (each file runs in its own); ROLLBACK_TEST_KEEP=1 keeps them to look at.
+process.on('exit', () => {
+  if (process.env.ROLLBACK_TEST_KEEP === '1') return;
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temp dir under the system's, removed when the test process exits. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `rb-test-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `rb-test-${prefix}-`));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /** A fresh git repository to hold dumps. */
