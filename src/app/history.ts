@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { recordedFacts, sinceCopy, SQLITE_FORMAT } from '../adapters/engines/sqlite-facts.js';
 import { expandPatterns, fileFacts } from '../adapters/files.js';
 import { JournalFile, processGone, type Journal } from '../adapters/journal.js';
 import type { LockInfo } from '../adapters/lock.js';
@@ -216,7 +217,7 @@ export async function collectStatus(ctx: Context, options: { deep: boolean }): P
       config: diffFiles(snapshot.config, config.files),
       paths: diffFiles(snapshot.paths, paths.files),
       unhashed: paths.unhashed,
-      databases: await databaseDrift(ctx, snapshot.databases, new Date(baseline.since), options.deep),
+      databases: await databaseDrift(ctx, snapshot.databases, new Date(baseline.since), baseline.why, options.deep),
     };
   }
 
@@ -244,7 +245,7 @@ export async function collectStatus(ctx: Context, options: { deep: boolean }): P
  * are only compared with --deep, by taking a fresh dump and comparing its
  * sha256 and size with the stored one.
  */
-async function databaseDrift(ctx: Context, stored: readonly DatabaseEntry[], since: Date, deep: boolean): Promise<DatabaseDrift[]> {
+async function databaseDrift(ctx: Context, stored: readonly DatabaseEntry[], since: Date, why: NonNullable<Status['baseline']>['why'], deep: boolean): Promise<DatabaseDrift[]> {
   const out: DatabaseDrift[] = [];
   const configured = ctx.config.databases;
   for (const d of configured) {
@@ -258,7 +259,7 @@ async function databaseDrift(ctx: Context, stored: readonly DatabaseEntry[], sin
       continue;
     }
     if (d.engine === 'sqlite' && typeof d.path === 'string') {
-      out.push(await sqliteDrift(ctx, d, entry, since));
+      out.push(await sqliteDrift(ctx, d, entry, since, why));
       continue;
     }
     out.push(drift(d.name, d.engine, 'unknown', msg('drift.notChecked')));
@@ -269,17 +270,34 @@ async function databaseDrift(ctx: Context, stored: readonly DatabaseEntry[], sin
   return out;
 }
 
-async function sqliteDrift(ctx: Context, d: DatabaseConfig, entry: DatabaseEntry, since: Date): Promise<DatabaseDrift> {
+/**
+ * SQLite without reading the data: a point records the file's identity
+ * (inode, size, nanosecond mtimes of the file and its -wal) as it copied it,
+ * which proves "not written since" when it still matches and was settled
+ * before the copy. Without that record (a baseline set by a rollback, a point
+ * of 0.1, a file written while it was copied) only a write after the
+ * baseline's time proves anything: the rest is "cannot tell", never "same".
+ */
+async function sqliteDrift(ctx: Context, d: DatabaseConfig, entry: DatabaseEntry, since: Date, why: NonNullable<Status['baseline']>['why']): Promise<DatabaseDrift> {
   const path = isAbsolute(d.path as string) ? (d.path as string) : resolve(ctx.repo.root, d.path as string);
   const st = await lstat(path).catch(() => null);
   if (!st) return drift(d.name, d.engine, 'missing', msg('drift.noFile', { path: d.path as string }));
   const wal = await lstat(`${path}-wal`).catch(() => null);
-  const mtime = new Date(Math.max(st.mtimeMs, wal?.mtimeMs ?? 0));
-  const size = st.size + (wal?.size ?? 0);
-  // The stored dump is a VACUUM INTO copy, so sizes differ a little even with the same data: mtime decides.
-  const written = mtime.getTime() > since.getTime() + 1000;
-  const sizes = { size, dump: entry.size };
-  return drift(d.name, d.engine, written ? 'changed' : 'same', written ? msg('drift.written', { time: mtime.toISOString().replace(/\.\d+Z$/, 'Z'), ...sizes }) : msg('drift.notWritten', sizes));
+  const sizes = { size: st.size + (wal?.size ?? 0), dump: entry.size };
+  const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+  const recordedPath = typeof entry.details?.path === 'string' ? resolve(ctx.repo.root, entry.details.path) : undefined;
+  const recorded = why === 'point' && entry.format === SQLITE_FORMAT && !entry.absent && recordedPath === path ? recordedFacts(entry.details?.source) : undefined;
+  if (recorded) {
+    const seen = await sinceCopy(path, recorded);
+    if (seen.state === 'same') return drift(d.name, d.engine, 'same', msg('drift.notWritten', sizes));
+    if (seen.state === 'written') return drift(d.name, d.engine, 'changed', msg('drift.written', { time: stamp(seen.mtimeMs), ...sizes }));
+    if (seen.state === 'unsure') return drift(d.name, d.engine, 'unknown', msg('drift.racy', { time: stamp(seen.mtimeMs), ...sizes }));
+    return drift(d.name, d.engine, 'missing', msg('drift.noFile', { path: d.path as string }));
+  }
+  const mtime = Math.max(st.mtimeMs, wal?.mtimeMs ?? 0);
+  // The baseline's time is second-precise: a write within that second proves nothing either way.
+  if (mtime > since.getTime() + 1000) return drift(d.name, d.engine, 'changed', msg('drift.written', { time: stamp(mtime), ...sizes }));
+  return drift(d.name, d.engine, 'unknown', msg(why === 'point' ? 'drift.unrecorded' : 'drift.restored', { time: stamp(mtime), ...sizes }));
 }
 
 async function deepDrift(ctx: Context, d: DatabaseConfig, entry: DatabaseEntry): Promise<DatabaseDrift> {

@@ -56,6 +56,9 @@ async function shop(): Promise<Repo> {
   r.commit('feat(orders): 优惠券');
   sql(r, "create table coupons(code text); insert into coupons values ('SPRING'); insert into users(name) values ('赵六');");
   r.write('.env', 'PAYMENT_TIMEOUT=60\nAPI_KEY=sk-live-2222\nCOUPONS=on\n');
+  // Written well before the release copies it: its times then prove "not written since" (see 'tells a SQLite write...').
+  const before = new Date(Date.now() - 60_000);
+  utimesSync(join(r.dir, 'data/app.db'), before, before);
   await ok(r, ['release', 'patch', '-m', '优惠券上线']);
   return r;
 }
@@ -76,11 +79,8 @@ describe('history views', () => {
     // Drift: a new commit, a changed .env and a written database.
     r.commit('chore: 依赖升级');
     r.write('.env', 'PAYMENT_TIMEOUT=90\nAPI_KEY=sk-live-2222\nCOUPONS=on\n');
+    // Written within the second of the release: told by the file's identity recorded at the copy, not by its time.
     sql(r, "insert into users(name) values ('钱七');");
-    // Status tells a written SQLite file by its mtime (1 s of slack): date the write
-    // well after the point instead of sleeping past it.
-    const later = new Date(Date.now() + 60_000);
-    utimesSync(join(r.dir, 'data/app.db'), later, later);
     st = await ok(r, ['status']);
     assert.match(st.stdout, /Release +release\/v0\.8\.2 \+ 1 commit\n/);
     assert.match(st.stdout, /config +~ \.env \(content changed, same size 51 B\)/);
@@ -148,6 +148,51 @@ describe('history views', () => {
     await ok(r, ['report', id, '-o', 'incident.md']);
     assert.equal(readFileSync(join(r.dir, 'incident.md'), 'utf8'), report.stdout);
     fsck(r);
+  });
+
+  it('tells a SQLite write by what the point recorded, and says "cannot tell" rather than "unchanged" when times prove nothing', async () => {
+    const r = makeRepo({ files: { '.gitignore': 'data/\n', '.rollbackrc.yaml': 'databases:\n  main: { engine: sqlite, path: data/app.db }\n' } });
+    repos.push(r);
+    mkdirSync(join(r.dir, 'data'));
+    const db = join(r.dir, 'data/app.db');
+    sql(r, "create table t(id integer primary key, v text); insert into t(v) values ('a');");
+    const dbState = async (): Promise<{ state: string; detail: string }> => {
+      const st = JSON.parse((await ok(r, ['status', '--json'])).stdout) as { drift: { databases: Array<{ state: string; detail: string }> } };
+      return st.drift.databases[0]!;
+    };
+    // A file whose times lie after the copy began (written during the copy, or
+    // within the clock's granularity of it): the same size and times later prove
+    // nothing. Dated ahead so the test does not race the clock.
+    const ahead = new Date(Date.now() + 60_000);
+    utimesSync(db, ahead, ahead);
+    await ok(r, ['point', '--name', 'racy']);
+    let d = await dbState();
+    assert.equal(d.state, 'unknown', d.detail);
+    assert.match(d.detail, /^cannot tell: last written .*too close to when the point copied it .*--deep/);
+    const zh = await ok(r, ['status'], { env: { LANG: 'zh_CN.UTF-8', LC_ALL: '' } });
+    assert.match(zh.stdout, /数据库 +main \(sqlite\): 不确定 — 无法判断/);
+    const deep = JSON.parse((await ok(r, ['status', '--deep', '--json'])).stdout) as { drift: { databases: Array<{ state: string }> } };
+    assert.equal(deep.drift.databases[0]!.state, 'same', '--deep compares the data');
+
+    // Settled before the copy: proved unchanged, then any write shows at once.
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(db, past, past);
+    await ok(r, ['point', '--name', 'settled']);
+    d = await dbState();
+    assert.equal(d.state, 'same', d.detail);
+    assert.match(d.detail, /^not written since then: the same file, size and times/);
+    sql(r, "update t set v = 'b';");
+    d = await dbState();
+    assert.equal(d.state, 'changed', d.detail);
+    assert.match(d.detail, /^written /);
+
+    // After a rollback the file is a new one the point never saw: its times cannot
+    // show a write made while the rollback ran, so status does not claim "unchanged".
+    await ok(r, ['to', 'settled', '--yes']);
+    assert.equal(sql(r, 'select v from t'), 'a');
+    d = await dbState();
+    assert.equal(d.state, 'unknown', d.detail);
+    assert.match(d.detail, /the rollback replaced the file/);
   });
 
   it('refuses what it cannot show, changing nothing', async () => {

@@ -26,12 +26,13 @@ import { CancelledError, ConflictError, CorruptSnapshotError, errorMsg, External
 import { msg, type Msg } from '../../core/i18n.js';
 import { startPiped } from '../piped.js';
 import { run } from '../process.js';
+import { recordedFacts, sameFacts, sinceCopy, sourceFacts, SQLITE_FORMAT, type SourceFacts } from './sqlite-facts.js';
 import { inDb, materialize, privateTempDir, safeJobId, tidy, validateKeys, versionOf, type EngineContext } from './common.js';
 
 /** sqlite3 waits this long for a writer's lock instead of failing at once. */
 const BUSY_MS = '10000';
 const SIDECARS = ['-wal', '-shm', '-journal'];
-export const SQLITE_FORMAT = 'sqlite-file';
+export { SQLITE_FORMAT };
 
 /** What the parked copy was when its dump was stored: enough to tell later that it did not change. */
 interface ParkedFacts {
@@ -44,26 +45,6 @@ interface ParkedFacts {
 }
 
 /** The live file (and -wal) as they were while copied: enough to tell later that nothing changed. */
-interface SourceFacts {
-  ino: string;
-  size: number;
-  mtimeNs: string;
-  walSize: number | null;
-  walMtimeNs: string | null;
-  statAtMs: number;
-}
-
-async function sourceFacts(path: string): Promise<SourceFacts> {
-  const statAtMs = Date.now();
-  const s = await stat(path, { bigint: true });
-  // An empty -wal holds nothing: the same as none (opening a WAL database makes one, closing removes it).
-  const wal = await stat(`${path}-wal`, { bigint: true }).then((w) => (w.size > 0n ? w : undefined), () => undefined);
-  return {
-    ino: String(s.ino), size: Number(s.size), mtimeNs: String(s.mtimeNs),
-    walSize: wal ? Number(wal.size) : null, walMtimeNs: wal ? String(wal.mtimeNs) : null, statAtMs,
-  };
-}
-
 interface FileMeta {
   mode: number;
   uid: number;
@@ -313,7 +294,7 @@ export class SqliteEngine implements Engine {
       reader.stdout.resume();
       await reader.wait();
       // Identity of what was copied, when nothing moved while copying (see unchangedSince).
-      const same = JSON.stringify({ ...before, statAtMs: 0 }) === JSON.stringify({ ...after, statAtMs: 0 });
+      const same = sameFacts(before, after);
       return { tables: Number(ready[1]), ...(same ? { source: before } : {}) };
     } finally {
       reader.kill();
@@ -562,15 +543,10 @@ export class SqliteEngine implements Engine {
    * could otherwise hide: git's "racy clean" rule), and no hot journal.
    */
   async unchangedSince(previous: DatabaseEntry): Promise<boolean> {
-    const recorded = previous.details?.source as SourceFacts | undefined;
+    const recorded = recordedFacts(previous.details?.source);
     if (previous.engine !== this.engine || previous.format !== SQLITE_FORMAT || previous.absent || !recorded || previous.details?.path !== this.relPath) return false;
     if (previous.details?.checked !== 'quick_check') return false;
-    const now = await sourceFacts(this.path).catch(() => undefined);
-    if (!now || JSON.stringify({ ...now, statAtMs: 0 }) !== JSON.stringify({ ...recorded, statAtMs: 0 })) return false;
-    const settled = (ns: string | null) => ns === null || Number(BigInt(ns) / 1_000_000n) < recorded.statAtMs - 2000;
-    if (!settled(recorded.mtimeNs) || !settled(recorded.walMtimeNs)) return false;
-    const journal = await stat(`${this.path}-journal`).catch(() => undefined);
-    return !journal || journal.size === 0;
+    return (await sinceCopy(this.path, recorded)).state === 'same';
   }
 
   async leftovers(): Promise<TempObject[]> {

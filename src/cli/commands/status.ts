@@ -60,7 +60,7 @@ export function renderStatus(s: Status, now = new Date()): string[] {
         out.push(`${sub('status.paths')}${fileDrift(d.paths, false)}${d.unhashed ? color.dim(t('status.unhashed', { n: d.unhashed })) : ''}`);
       }
       for (const db of d.databases) {
-        const state = db.state === 'same' ? t('status.unchanged') : db.state === 'changed' ? color.yellow(t('status.changed')) : db.state;
+        const state = db.state === 'same' ? t('status.unchanged') : db.state === 'changed' ? color.yellow(t('status.changed')) : db.state === 'unknown' ? t('status.cannotTell') : color.yellow(t(db.state === 'new' ? 'status.dbNew' : 'status.dbMissing'));
         out.push(`${sub('status.database')}${db.name} (${db.engine}): ${state} — ${localize(db.local)}`);
       }
     }
