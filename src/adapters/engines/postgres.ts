@@ -417,10 +417,11 @@ export class PostgresEngine implements Engine {
   async checkRestore(entry: DatabaseEntry, jobId: string): Promise<RestoreCheck> {
     knownFormat(this.name, entry.format);
     const toolName = entry.absent ? 'psql' : entry.format === TAR_FORMAT ? 'pg_restore' : 'psql';
-    const tool = await this.tool(toolName);
-    const server = await this.server();
     const notes: Msg[] = [];
     const db = this.url.database;
+    const names = this.names(jobId);
+    // Independent reads, each its own client start and connection: at once, not one after another.
+    const [tool, server, rows] = await inOrder([this.tool(toolName), this.server(), this.rows(names.live, names.tmp, names.old)]);
     if (!entry.absent) checkVersions(this.name, entry, tool, toolName, server.version);
     if (this.maintenanceDb === db) {
       throw new ConflictError(inDb(this.name, msg('pg.maintenanceSame', { db })), msg('pg.maintenanceSameHint'));
@@ -428,11 +429,12 @@ export class PostgresEngine implements Engine {
     if (!server.createdb && !server.superuser) {
       throw new ConflictError(inDb(this.name, msg('pg.noCreatedb', { user: server.user })), msg('pg.noCreatedbHint', { user: server.user }));
     }
-    const names = this.names(jobId);
-    const rows = await this.rows(names.live, names.tmp, names.old);
     const live = rows.get(names.live);
     if (live) {
-      const owner = await this.sql(this.maintenanceDb, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE oid = ${live.oid}`);
+      const [owner, prepared] = await inOrder([
+        this.sql(this.maintenanceDb, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE oid = ${live.oid}`),
+        this.sql(this.maintenanceDb, `SELECT count(*) FROM pg_prepared_xacts WHERE database = ${literal(db)}`),
+      ]);
       if (!server.superuser && owner !== server.user) {
         const member = await this.sql(this.maintenanceDb, `SELECT pg_has_role(current_user, ${literal(owner)}, 'MEMBER')`);
         if (member !== 't') {
@@ -443,7 +445,6 @@ export class PostgresEngine implements Engine {
         }
       }
       await this.checkSessions(live, server, notes);
-      const prepared = await this.sql(this.maintenanceDb, `SELECT count(*) FROM pg_prepared_xacts WHERE database = ${literal(db)}`);
       if (prepared !== '0') {
         throw new ConflictError(inDb(this.name, msg('pg.prepared', { n: prepared, db })), msg('pg.preparedHint'));
       }
@@ -542,9 +543,7 @@ export class PostgresEngine implements Engine {
     let server: ServerInfo;
     let attributes: DbAttributes | null;
     try {
-      tool = await this.tool('pg_dump');
-      server = await this.server();
-      attributes = await this.readAttributes(db);
+      [tool, server, attributes] = await inOrder([this.tool('pg_dump'), this.server(), this.readAttributes(db)]);
       if (!attributes && !options.allowAbsent) throw new RollbackError(inDb(this.name, msg('pg.noDb', { db, where: describeUrl(this.url) })));
     } catch (error) {
       out.destroy(error as Error);
@@ -842,8 +841,9 @@ COMMIT;`;
       let rows: Map<string, DbRow>;
       ({ names, memo, rows } = await this.standing(job));
       if (memo.liveOid === undefined) throw new RollbackError(inDb(this.name, msg('pg.notSwapped', { job: names.id })));
-      tool = await this.tool('pg_dump');
-      server = await this.server();
+      let read: DbAttributes | null;
+      // The parked copy's attributes are read with the rest, and used only once it is known to be ours.
+      [tool, server, read] = await inOrder([this.tool('pg_dump'), this.server(), memo.liveOid === null ? Promise.resolve(null) : this.readAttributes(names.old)]);
       if (memo.liveOid === null) {
         out.end();
         return { ...format, tool, serverVersion: server.version, details: { database: names.live }, absent: true };
@@ -852,7 +852,7 @@ COMMIT;`;
       if (!parked || parked.oid !== memo.liveOid) {
         throw new RollbackError(inDb(this.name, msg('pg.parkedGone', { old: names.old })), msg('pg.parkedGoneHint'));
       }
-      attributes = await this.readAttributes(names.old);
+      attributes = read;
       if (!attributes) throw new RollbackError(inDb(this.name, msg('pg.disappeared', { old: names.old })));
       // Recorded as it was live, not as parked.
       attributes.allowConnections = memo.liveAllowConn !== false;
@@ -966,9 +966,9 @@ COMMIT;`;
   }
 
   async fingerprint(): Promise<string | null> {
-    const attributes = await this.readAttributes(this.url.database);
+    const [attributes, rows] = await inOrder([this.readAttributes(this.url.database), this.rows(this.url.database)]);
     if (!attributes) return 'absent';
-    const oid = (await this.rows(this.url.database)).get(this.url.database)?.oid ?? '?';
+    const oid = rows.get(this.url.database)?.oid ?? '?';
     // The oid names the copy; the attributes (setting names only: values may
     // be secrets) catch a revert that put the copy back but not its state.
     const facts = JSON.stringify({ ...attributesSummary(attributes), comment: attributes.comment, settings: attributes.settings.map(settingName) });
@@ -981,6 +981,17 @@ COMMIT;`;
 }
 
 // --- helpers ------------------------------------------------------------------
+
+/**
+ * Promise.all for reads that run at once but must fail as if run in order:
+ * waits for every one, then throws the first failure in list order (not the
+ * first to happen), so a refusal names the same cause on every run.
+ */
+async function inOrder<T extends readonly unknown[]>(reads: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(reads);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
 
 const RESTORE_HINT = msg('pg.restoreHint');
 const RESTORE_HINT_OWNERS_BAKED = msg('pg.restoreHintOwners');
