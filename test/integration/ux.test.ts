@@ -221,6 +221,9 @@ describe('tables fit the terminal', () => {
     // Piped output with no COLUMNS is never cut.
     assert.match((await ok(r, ['list', '--kind', 'point'])).stdout, /second point with a long English description that goes on and on/);
     assert.match((await ok(r, ['list', '--kind', 'backup'])).stdout, /backup\/.*\n.*backup\/.*\n.*backup\//);
+    // The result of a rollback wraps like its plan.
+    assertFits((await ok(r, ['to', 'p2', '--yes'], { COLUMNS: '40' })).stdout, 40, 'to result at 40');
+    assertFits((await ok(r, ['undo', '--yes'], { COLUMNS: '40', ...zh })).stdout, 40, 'zh undo result at 40');
   });
 });
 

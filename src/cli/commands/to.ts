@@ -188,9 +188,12 @@ function report(outcome: RollbackOutcome, args: Args): void {
       keptDatabases: outcome.keptDatabases,
     });
   }
-  print(t(outcome.action === 'undo' ? 'to.undone' : 'to.done', { target: color.bold(outcome.target), commit: outcome.targetCommit.slice(0, 12), time: formatMs(outcome.ms) }));
-  if (outcome.keptDatabases.length) print(t('to.kept', { names: outcome.keptDatabases.join(', ') }));
-  print(t('to.savedAs', { backup: outcome.backup }));
+  // The result, like the plan, wraps at words on a terminal (a pipe gets whole lines).
+  const w = terminalWidth(process.stdout);
+  const say = (line: string) => print(w ? fitLine(line, w) : line);
+  say(t(outcome.action === 'undo' ? 'to.undone' : 'to.done', { target: color.bold(outcome.target), commit: outcome.targetCommit.slice(0, 12), time: formatMs(outcome.ms) }));
+  if (outcome.keptDatabases.length) say(t('to.kept', { names: outcome.keptDatabases.join(', ') }));
+  say(t('to.savedAs', { backup: outcome.backup }));
 }
 
 function reportAbort(outcome: AbortOutcome, args: Args): void {
