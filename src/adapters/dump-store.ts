@@ -22,7 +22,9 @@
 // while up to IN_FLIGHT chunks are in those steps, so the dump tool, the
 // chunker, the encoders and the disk overlap.
 //
-// Read: ONE `git cat-file --batch` streams the chunks in order; the size of
+// Read: straight from our kept packs when every chunk is in one
+// (pack-read.ts: large preads, stored entries copied without inflate), else
+// ONE `git cat-file --batch` streams the chunks in order; the size of
 // each chunk and the sha256 and size of the whole are checked on the way, and
 // the stream errors at the end when they do not match. Consumers (restores)
 // must therefore treat the data as untrusted until the stream has ended
@@ -36,7 +38,8 @@ import type { DumpStore } from '../core/engine.js';
 import { CorruptSnapshotError, ExternalToolError } from '../core/errors.js';
 import { joinChunk, makeSplitter, type Chunk, type ChunkSizes, type Chunking } from './chunker.js';
 import { mergeSmallDumpPacks } from './pack-compact.js';
-import { cleanupInterruptedStores, installPack, keptPackIds, makeQuarantine, repoFacts, type RepoFacts } from './pack-files.js';
+import { cleanupInterruptedStores, installPack, keptPackIds, makeQuarantine, ourKeptPacks, repoFacts, type KeptPack, type RepoFacts } from './pack-files.js';
+import { locateChunks, readFromPacks } from './pack-read.js';
 import { encodeBlob, PackWriter, type HashAlgorithm, type WrittenPack } from './pack-writer.js';
 import type { ChunkCipher } from './crypto.js';
 import { startPiped, type Piped } from './piped.js';
@@ -53,6 +56,8 @@ export interface DumpStoreOptions {
   mergePacks?: boolean;
   /** Seals each chunk before it is stored and opens sealed chunks when read (src/adapters/crypto.ts). */
   cipher?: ChunkCipher | null;
+  /** Read chunks straight from our kept packs when they are all there (default true; tests of git's path turn it off). */
+  directRead?: boolean;
 }
 
 export interface WriteOptions {
@@ -217,7 +222,40 @@ export class GitDumpStore implements DumpStore {
   }
 
   read(chunks: ChunkRef[], expectedSha256: string): Readable {
-    return Readable.from(this.readChunks(chunks, expectedSha256), { objectMode: false, highWaterMark: 1024 * 1024 });
+    return Readable.from(this.readAny(chunks, expectedSha256), { objectMode: false, highWaterMark: 1024 * 1024 });
+  }
+
+  /**
+   * Straight from our kept packs when every chunk is in one of them (and
+   * none is sealed): large preads and no inflate for stored entries
+   * (pack-read.ts); otherwise through `git cat-file --batch`. Either way
+   * the size and sha256 of the whole are checked at the end.
+   */
+  private async *readAny(chunks: ChunkRef[], expectedSha256: string): AsyncGenerator<Buffer> {
+    let direct: { where: NonNullable<ReturnType<typeof locateChunks>>; packs: KeptPack[] } | null = null;
+    if (chunks.length > 0 && this.options.directRead !== false && !chunks.some((c) => c.enc)) {
+      try {
+        const facts = await this.facts();
+        const packs = await ourKeptPacks(facts.packDir, facts.algorithm, true);
+        const where = locateChunks(chunks, packs);
+        if (where) direct = { where, packs };
+      } catch {
+        direct = null; // git's own reader can still try
+      }
+    }
+    if (!direct) {
+      yield* this.readChunks(chunks, expectedSha256);
+      return;
+    }
+    const expectedSize = chunks.reduce((sum, c) => sum + c.size, 0);
+    const whole = createHash('sha256');
+    let total = 0;
+    for await (const piece of readFromPacks(chunks, direct.where, direct.packs)) {
+      whole.update(piece);
+      total += piece.length;
+      yield piece;
+    }
+    checkWhole(total, expectedSize, whole.digest('hex'), expectedSha256);
   }
 
   /** Reads the whole dump back and checks it; throws CorruptSnapshotError / ExternalToolError. */
@@ -333,14 +371,17 @@ export class GitDumpStore implements DumpStore {
         if (!finished) cat.kill();
       }
     }
-    const sha256 = whole.digest('hex');
-    if (total !== expectedSize || sha256 !== expectedSha256) {
-      throw new CorruptSnapshotError(
-        `dump does not match its checksum (expected sha256 ${expectedSha256.slice(0, 12)}…, ${expectedSize} bytes; ` +
-          `read ${sha256.slice(0, 12)}…, ${total} bytes)`,
-        'the stored dump is damaged; restore from another point',
-      );
-    }
+    checkWhole(total, expectedSize, whole.digest('hex'), expectedSha256);
+  }
+}
+
+function checkWhole(total: number, expectedSize: number, sha256: string, expectedSha256: string): void {
+  if (total !== expectedSize || sha256 !== expectedSha256) {
+    throw new CorruptSnapshotError(
+      `dump does not match its checksum (expected sha256 ${expectedSha256.slice(0, 12)}…, ${expectedSize} bytes; ` +
+        `read ${sha256.slice(0, 12)}…, ${total} bytes)`,
+      'the stored dump is damaged; restore from another point',
+    );
   }
 }
 
