@@ -6,7 +6,7 @@
 // undo, absent files, corrupt and cancelled stages.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statfsSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
+import { racyWindowMs } from '../../src/adapters/engines/sqlite.js';
+import { tmpdir } from 'node:os';
 import { chinookSql, repoRoot, tempDir, tempRepo } from '../helpers/servers.js';
 import { corrupted, dumpInto, dumpParkedInto, readEntry, sink, stageFrom, testJob } from '../helpers/kv-job.js';
 import { sqlite3, sqliteFull } from '../helpers/kv-state.js';
@@ -333,6 +335,9 @@ describe('sqlite engine', () => {
     assert.equal(await sqliteEngine.unchangedSince({ ...first, details: { ...first.details, path: 'other.db' } }), false);
     sqlite3(db, "UPDATE Artist SET Name = 'x' WHERE ArtistId = 1;");
     assert.equal(await sqliteEngine.unchangedSince(first), false, 'a write (into the WAL) is a change');
+    // Written within the racy window of the dump (stamped ahead, so that this does not depend on how fast the dump starts).
+    const soon = new Date(Date.now() + 60_000);
+    utimesSync(db, soon, soon);
     const second = await dumpInto(engine, store);
     assert.equal(await sqliteEngine.unchangedSince(second), false, 'written just before the dump: not trusted (racy)');
     sqlite3(db, 'PRAGMA wal_checkpoint(TRUNCATE);');
@@ -340,6 +345,15 @@ describe('sqlite engine', () => {
     const third = await dumpInto(engine, store);
     assert.equal(await sqliteEngine.unchangedSince(third), true);
     assert.notEqual(third.sha256, first.sha256);
+  });
+
+  it('trusts an mtime 100 ms old on file systems with nanosecond timestamps, 2 s elsewhere', async () => {
+    assert.equal(await racyWindowMs('/no/such/dir/app.db'), 2000);
+    const fine = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010]);
+    for (const dir of [tmpdir(), '/dev/shm']) {
+      const fs = statfsSync(dir, { bigint: false }) as { type: number } | undefined;
+      if (fs) assert.equal(await racyWindowMs(dir), process.platform === 'linux' && fine.has(fs.type) ? 100 : 2000, dir);
+    }
   });
 
   it('run by a user who may not give files away: the plan says the owner cannot be kept, and the swap warns', async () => {

@@ -14,7 +14,7 @@
 // first rename.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, chmod, chown, constants, copyFile, link, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { access, chmod, chown, constants, copyFile, link, lstat, mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -570,8 +570,9 @@ export class SqliteEngine implements Engine {
    * provably the one `previous` was dumped from, so the caller may reuse
    * that dump instead of reading 300 MiB again. Proof: same inode, size and
    * mtime (ns) of the file and of its -wal as recorded while copying, both
-   * older than that copy by 2 s (a write within the timestamp's granularity
-   * could otherwise hide: git's "racy clean" rule), and no hot journal.
+   * older than that copy by more than the timestamp granularity (a write
+   * within it could otherwise keep the mtime: git's "racy clean" rule; see
+   * racyWindowMs), and no hot journal.
    */
   async unchangedSince(previous: DatabaseEntry): Promise<boolean> {
     const recorded = previous.details?.source as SourceFacts | undefined;
@@ -579,7 +580,8 @@ export class SqliteEngine implements Engine {
     if (previous.details?.checked !== 'quick_check') return false;
     const now = await sourceFacts(this.path).catch(() => undefined);
     if (!now || JSON.stringify({ ...now, statAtMs: 0 }) !== JSON.stringify({ ...recorded, statAtMs: 0 })) return false;
-    const settled = (ns: string | null) => ns === null || Number(BigInt(ns) / 1_000_000n) < recorded.statAtMs - 2000;
+    const window = await racyWindowMs(this.path);
+    const settled = (ns: string | null) => ns === null || Number(BigInt(ns) / 1_000_000n) < recorded.statAtMs - window;
     if (!settled(recorded.mtimeNs) || !settled(recorded.walMtimeNs)) return false;
     const journal = await stat(`${this.path}-journal`).catch(() => undefined);
     return !journal || journal.size === 0;
@@ -620,6 +622,26 @@ export class SqliteEngine implements Engine {
       await rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * Linux file systems whose timestamps keep nanoseconds (ext2/3/4, XFS,
+ * Btrfs, tmpfs, F2FS): the kernel stamps a write with its clock as of the
+ * last tick (or finer), so two writes more than two ticks apart get
+ * different mtimes. A tick is 10 ms at the lowest HZ (100).
+ */
+const FINE_TIMESTAMPS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010]);
+
+/**
+ * How much older than our stat an mtime must be for a later write to be
+ * sure to change it: 100 ms (ten ticks at HZ=100; both clocks are the same
+ * CLOCK_REALTIME) on the local file systems above, 2 s elsewhere (FAT keeps
+ * 2 s; a network file system's server may stamp with its own clock).
+ */
+export async function racyWindowMs(path: string): Promise<number> {
+  if (process.platform !== 'linux') return 2000;
+  const fs = await statfs(path).catch(() => undefined);
+  return fs && FINE_TIMESTAMPS.has(Number(fs.type)) ? 100 : 2000;
 }
 
 function sameSource(a: SourceFacts, b: SourceFacts): boolean {
