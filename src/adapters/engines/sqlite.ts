@@ -380,7 +380,8 @@ export class SqliteEngine implements Engine {
         }
       }
       const wanted = await this.wantedJournalMode(job.entry);
-      const current = (await this.sqlite([staged, 'PRAGMA journal_mode'])).stdout.trim().toLowerCase();
+      // WAL is the one journal mode the file itself remembers (header bytes 18-19, read above): no sqlite3 process to ask.
+      const current = header.wal ? 'wal' : 'delete';
       if ((wanted === 'wal') !== (current === 'wal')) {
         // WAL is the one journal mode the file itself remembers (header bytes 18-19); VACUUM INTO writes "delete".
         await this.sqlite([staged, `PRAGMA journal_mode=${wanted === 'wal' ? 'WAL' : 'DELETE'}`]);
