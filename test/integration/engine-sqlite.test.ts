@@ -17,7 +17,7 @@ import { createEngine } from '../../src/adapters/engines/index.js';
 import { racyWindowMs } from '../../src/adapters/engines/sqlite.js';
 import { tmpdir } from 'node:os';
 import { chinookSql, repoRoot, tempDir, tempRepo } from '../helpers/servers.js';
-import { corrupted, dumpInto, dumpParkedInto, readEntry, sink, stageFrom, testJob } from '../helpers/kv-job.js';
+import { corrupted, dumpInto, dumpParkedInto, entryOf, readEntry, sink, stageFrom, testJob } from '../helpers/kv-job.js';
 import { sqlite3, sqliteFull } from '../helpers/kv-state.js';
 import { english, type Msg } from '../../src/core/i18n.js';
 
@@ -294,6 +294,32 @@ describe('sqlite engine', () => {
       await engine.discardStaged(job);
     });
   }
+
+  it('reads a WAL file with no WAL frames in place: a commit made while it streams is not in the dump, nor is the file taken as unchanged', async () => {
+    const { dir, db, engine, store } = setup('app.db');
+    sqlite3(db, `PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB);
+      WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 500) INSERT INTO t SELECT x, randomblob(4000) FROM n;`);
+    assert.equal(existsSync(`${db}-wal`), false, 'the last connection folded and removed the WAL');
+    // A writer commits once the first bytes have been streamed, i.e. while our read transaction holds the file.
+    const pass = new PassThrough();
+    let wrote = false;
+    pass.once('data', () => {
+      sqlite3(db, 'INSERT INTO t VALUES (1000, zeroblob(10));');
+      wrote = true;
+    });
+    const [outcome, stored] = await Promise.all([engine.dump(pass), store.write(pass)]);
+    assert.ok(wrote);
+    const entry = { ...entryOf(engine, outcome, stored) };
+    assert.equal(entry.details?.source, undefined, 'the WAL moved while it was read: not recorded as the identity of the file');
+    assert.equal(entry.details?.checked, 'quick_check');
+    assert.equal(sqlite3(db, 'SELECT count(*) FROM t;'), '501', 'the write went through');
+    const job = testJob('inplace', entry);
+    await stageFrom(engine, store, job);
+    const staged = join(dir, '.app.db.rb-stage-inplace');
+    assert.equal(sqlite3(staged, 'PRAGMA quick_check;'), 'ok');
+    assert.equal(sqlite3(staged, 'SELECT count(*) FROM t;'), '500', 'the state when the dump began');
+    await engine.discardStaged(job);
+  });
 
   it('a broken file is still dumped (with a warning) and restored as it was; an old dump is still integrity-checked', async () => {
     const { dir, db, engine, store } = setup('app.db');
