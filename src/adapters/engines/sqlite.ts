@@ -151,9 +151,19 @@ export class SqliteEngine implements Engine {
     return run('sqlite3', ['-batch', '-bail', '-cmd', `.timeout ${BUSY_MS}`, ...args], { cwd: this.ctx.cwd, env: this.ctx.env });
   }
 
-  private async tool(): Promise<EngineProbe> {
-    const version = versionOf((await run('sqlite3', ['-version'], { env: this.ctx.env })).stdout);
-    return { tool: `sqlite3 ${version}`, serverVersion: version };
+  private probed?: Promise<EngineProbe>;
+
+  /** The sqlite3 program's version, asked once per process (a point asked it twice, a rollback twice more). */
+  private tool(): Promise<EngineProbe> {
+    this.probed ??= run('sqlite3', ['-version'], { env: this.ctx.env }).then((r) => {
+      const version = versionOf(r.stdout);
+      return { tool: `sqlite3 ${version}`, serverVersion: version };
+    });
+    // A failure is not kept: the next call asks again (and reports it again).
+    this.probed.catch(() => {
+      this.probed = undefined;
+    });
+    return this.probed;
   }
 
   async check(_mode: 'dump'): Promise<EngineProbe> {
