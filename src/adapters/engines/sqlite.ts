@@ -239,7 +239,15 @@ export class SqliteEngine implements Engine {
    *   transaction, on the other core (one read of the file, no copy);
    * - copied: the file (and -wal) is copied aside under the transaction,
    *   the transaction ends, the copy's WAL is folded in, and the copy is
-   *   checked and streamed.
+   *   checked and streamed. Why that is one consistent state: in rollback
+   *   journal mode the read lock keeps writers from committing, so the file
+   *   does not change; in WAL mode no checkpoint may write into the file
+   *   past our snapshot and the WAL is not restarted under us, so the file
+   *   copy plus the committed frames of the WAL copy make a state at or
+   *   after our snapshot.
+   * Either way a page copy (not VACUUM INTO's rebuild: 1.7-2.8 s for 300
+   * MiB), so unchanged pages stay byte-identical between points and
+   * deduplicate.
    */
   private async dumpFile(path: string, out: Writable, options: { parked?: boolean } = {}): Promise<{ details: Record<string, unknown>; warnings: Msg[]; bytes: number }> {
     let reader: ReadTransaction | undefined;
