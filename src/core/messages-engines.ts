@@ -75,7 +75,6 @@ export const engineMessages = {
   'sqlite.chownFailed': { en: '{file}: cannot give it owner {owner} ({code}); it keeps {keeps}', zh: '{file}：无法把属主设为 {owner}（{code}）；保持 {keeps}' },
   'sqlite.movedWhileRead': { en: '{path} changed while it was read under a read transaction (a writer that ignores SQLite\'s locks?); nothing was recorded', zh: '{path} 在读事务中被读取时发生了变化（有写入者不遵守 SQLite 的锁？）；未记录任何内容' },
   'sqlite.movedWhileReadHint': { en: 'run the command again; if it keeps happening, stop what writes to the file without SQLite', zh: '请重新运行该命令；如果反复出现，请停止绕过 SQLite 写入该文件的程序' },
-  'sqlite.endedEarly': { en: 'sqlite3 ended before it answered', zh: 'sqlite3 在回答之前就结束了' },
   'sqlite.notSqliteFile': { en: '{file} is not an SQLite database', zh: '{file} 不是 SQLite 数据库' },
   // --- Redis (engines/redis.ts, resp.ts, redis-dump.ts) --------------------------------
   'redis.snapshotKey': { en: 'databases.{name}.snapshot: expected "sync" (a point-in-time replication snapshot, the default) or "scan" (keys read one by one)', zh: 'databases.{name}.snapshot：应为 "sync"（时间点一致的复制快照，默认）或 "scan"（逐个读取键）' },
