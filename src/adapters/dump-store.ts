@@ -31,7 +31,7 @@
 // without error: that is how a corrupt dump is refused before anything live
 // is touched.
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rm, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ChunkRef } from '../core/types.js';
 import type { DumpStore } from '../core/engine.js';
@@ -222,7 +222,56 @@ export class GitDumpStore implements DumpStore {
   }
 
   read(chunks: ChunkRef[], expectedSha256: string): Readable {
-    return Readable.from(this.readAny(chunks, expectedSha256), { objectMode: false, highWaterMark: 1024 * 1024 });
+    const readable = Readable.from(this.readAny(chunks, expectedSha256), { objectMode: false, highWaterMark: 1024 * 1024 });
+    // A consumer that only writes the dump into a file may take this way instead of reading the stream (materialize).
+    return Object.assign(readable, { [INTO_FILE]: (file: FileHandle) => this.readIntoFile(chunks, expectedSha256, file, readable) });
+  }
+
+  /**
+   * Writes the dump into `file` from offset 0 (not synced), with the same
+   * checks as read(): it throws at the end when the size or sha256 does not
+   * match, so the file is untrusted until this resolves. From our kept
+   * packs, the piece buffers are reused (no page faults for 300 MiB of fresh
+   * buffers): at most one write is in flight, and a piece is written before
+   * its buffer comes round again. Stops when `stream` (the read() stream
+   * standing for this read) is destroyed. Returns the bytes written.
+   */
+  async readIntoFile(chunks: ChunkRef[], expectedSha256: string, file: FileHandle, stream?: Readable): Promise<number> {
+    const direct = await this.direct(chunks);
+    const pieces = direct ? readFromPacks(chunks, direct.where, direct.packs, { reuse: true }) : this.readChunks(chunks, expectedSha256);
+    const expectedSize = chunks.reduce((sum, c) => sum + c.size, 0);
+    const whole = createHash('sha256');
+    let pos = 0;
+    let pending: Promise<void> | undefined;
+    try {
+      for await (const piece of pieces) {
+        if (stream?.destroyed) throw stream.errored ?? new Error('read stopped');
+        if (direct) whole.update(piece);
+        await pending;
+        pending = writeAll(file, piece, pos);
+        pending.catch(() => undefined); // awaited below
+        pos += piece.length;
+      }
+      await pending;
+    } finally {
+      await pending?.catch(() => undefined);
+    }
+    if (stream?.destroyed) throw stream.errored ?? new Error('read stopped');
+    if (direct) checkWhole(pos, expectedSize, whole.digest('hex'), expectedSha256);
+    return pos;
+  }
+
+  /** Where every chunk is in our kept packs, or null (one elsewhere, or sealed: git reads them). */
+  private async direct(chunks: ChunkRef[]): Promise<{ where: NonNullable<ReturnType<typeof locateChunks>>; packs: KeptPack[] } | null> {
+    if (chunks.length === 0 || this.options.directRead === false || chunks.some((c) => c.enc)) return null;
+    try {
+      const facts = await this.facts();
+      const packs = await ourKeptPacks(facts.packDir, facts.algorithm, true);
+      const where = locateChunks(chunks, packs);
+      return where ? { where, packs } : null;
+    } catch {
+      return null; // git's own reader can still try
+    }
   }
 
   /**
@@ -232,17 +281,7 @@ export class GitDumpStore implements DumpStore {
    * the size and sha256 of the whole are checked at the end.
    */
   private async *readAny(chunks: ChunkRef[], expectedSha256: string): AsyncGenerator<Buffer> {
-    let direct: { where: NonNullable<ReturnType<typeof locateChunks>>; packs: KeptPack[] } | null = null;
-    if (chunks.length > 0 && this.options.directRead !== false && !chunks.some((c) => c.enc)) {
-      try {
-        const facts = await this.facts();
-        const packs = await ourKeptPacks(facts.packDir, facts.algorithm, true);
-        const where = locateChunks(chunks, packs);
-        if (where) direct = { where, packs };
-      } catch {
-        direct = null; // git's own reader can still try
-      }
-    }
+    const direct = await this.direct(chunks);
     if (!direct) {
       yield* this.readChunks(chunks, expectedSha256);
       return;
@@ -372,6 +411,17 @@ export class GitDumpStore implements DumpStore {
       }
     }
     checkWhole(total, expectedSize, whole.digest('hex'), expectedSha256);
+  }
+}
+
+/** Symbol under which read()'s stream offers readIntoFile (see materialize in engines/common.ts). */
+export const INTO_FILE = Symbol.for('git-rollback.dump-store.intoFile');
+
+async function writeAll(file: FileHandle, piece: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < piece.length) {
+    const { bytesWritten } = await file.write(piece, done, piece.length - done, position + done);
+    done += bytesWritten;
   }
 }
 

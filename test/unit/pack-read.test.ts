@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openSync, readdirSync, rmSync, writeSync, closeSync, readSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
+import { materialize } from '../../src/adapters/engines/common.js';
 import { ourKeptPacks } from '../../src/adapters/pack-files.js';
 import { copyStored, locateChunks, readFromPacks } from '../../src/adapters/pack-read.js';
 
@@ -65,6 +66,24 @@ describe('reading chunks from our kept packs', () => {
     assert.deepEqual(await all(new GitDumpStore(repo, { directRead: false }).read(chunks, sha256)), input);
   });
 
+  it('writes the dump into a file with its buffers reused (materialize), and refuses a wrong sha256', async () => {
+    const file = join(repo, 'restored.bin');
+    assert.equal(await materialize(store.read(chunks, sha256), file), input.length);
+    assert.deepEqual(readFileSync(file), input);
+    rmSync(file);
+    await assert.rejects(materialize(store.read(chunks, '0'.repeat(64)), file), /does not match its checksum/);
+    assert.equal(existsSync(file), false, 'nothing left behind');
+    // Through git (a store that does not read packs itself), the same bytes.
+    assert.equal(await materialize(new GitDumpStore(repo, { directRead: false }).read(chunks, sha256), file), input.length);
+    assert.deepEqual(readFileSync(file), input);
+    rmSync(file);
+    // A stream destroyed (a cancelled stage) stops the writing.
+    const stream = store.read(chunks, sha256);
+    stream.destroy(new Error('cancelled here'));
+    await assert.rejects(materialize(stream, file), /cancelled here/);
+    assert.equal(existsSync(file), false);
+  });
+
   it('falls back to git for a chunk outside our kept packs', async () => {
     const loose = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: repo, input: 'loose chunk\n', encoding: 'utf8' }).trim();
     const withLoose = [...chunks, { blob: loose, size: 12 }];
@@ -88,6 +107,8 @@ describe('reading chunks from our kept packs', () => {
       };
       flip(entry.offset + 1000);
       await assert.rejects(all(store.read(chunks, sha256)), /does not match its checksum/);
+      await assert.rejects(materialize(store.read(chunks, sha256), join(repo, 'damaged.bin')), /does not match its checksum/);
+      assert.equal(existsSync(join(repo, 'damaged.bin')), false);
       flip(entry.offset + 1000);
       flip(entry.offset); // the type and low size bits of the entry header
       await assert.rejects(all(store.read(chunks, sha256)), /expected a blob of/);
