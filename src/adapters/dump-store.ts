@@ -224,7 +224,8 @@ export class GitDumpStore implements DumpStore {
   read(chunks: ChunkRef[], expectedSha256: string): Readable {
     const readable = Readable.from(this.readAny(chunks, expectedSha256), { objectMode: false, highWaterMark: 1024 * 1024 });
     // A consumer that only writes the dump into a file may take this way instead of reading the stream (materialize).
-    return Object.assign(readable, { [INTO_FILE]: (file: FileHandle) => this.readIntoFile(chunks, expectedSha256, file, readable) });
+    const intoFile: IntoFile = (file, onBytes) => this.readIntoFile(chunks, expectedSha256, file, readable, onBytes);
+    return Object.assign(readable, { [INTO_FILE]: intoFile });
   }
 
   /**
@@ -236,7 +237,7 @@ export class GitDumpStore implements DumpStore {
    * its buffer comes round again. Stops when `stream` (the read() stream
    * standing for this read) is destroyed. Returns the bytes written.
    */
-  async readIntoFile(chunks: ChunkRef[], expectedSha256: string, file: FileHandle, stream?: Readable): Promise<number> {
+  async readIntoFile(chunks: ChunkRef[], expectedSha256: string, file: FileHandle, stream?: Readable, onBytes?: (bytes: number) => void): Promise<number> {
     const direct = await this.direct(chunks);
     const pieces = direct ? readFromPacks(chunks, direct.where, direct.packs, { reuse: true }) : this.readChunks(chunks, expectedSha256);
     const expectedSize = chunks.reduce((sum, c) => sum + c.size, 0);
@@ -248,7 +249,7 @@ export class GitDumpStore implements DumpStore {
         if (stream?.destroyed) throw stream.errored ?? new Error('read stopped');
         if (direct) whole.update(piece);
         await pending;
-        pending = writeAll(file, piece, pos);
+        pending = writeAll(file, piece, pos).then(() => onBytes?.(piece.length));
         pending.catch(() => undefined); // awaited below
         pos += piece.length;
       }
@@ -416,6 +417,9 @@ export class GitDumpStore implements DumpStore {
 
 /** Symbol under which read()'s stream offers readIntoFile (see materialize in engines/common.ts). */
 export const INTO_FILE = Symbol.for('git-rollback.dump-store.intoFile');
+
+/** Writes the dump into `file` instead of the stream being read; `onBytes` hears of each piece written. */
+export type IntoFile = (file: FileHandle, onBytes?: (bytes: number) => void) => Promise<number>;
 
 async function writeAll(file: FileHandle, piece: Buffer, position: number): Promise<void> {
   let done = 0;

@@ -14,6 +14,7 @@ import { after, describe, it } from 'node:test';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { materialize } from '../../src/adapters/engines/common.js';
 import { ourKeptPacks } from '../../src/adapters/pack-files.js';
+import { meteredDumpStore } from '../../src/adapters/progress.js';
 import { copyStored, locateChunks, readFromPacks } from '../../src/adapters/pack-read.js';
 
 async function all(stream: AsyncIterable<unknown>): Promise<Buffer> {
@@ -81,6 +82,27 @@ describe('reading chunks from our kept packs', () => {
     const stream = store.read(chunks, sha256);
     stream.destroy(new Error('cancelled here'));
     await assert.rejects(materialize(stream, file), /cancelled here/);
+    assert.equal(existsSync(file), false);
+  });
+
+  it('keeps the file way through the progress meter, which hears of every piece written', async () => {
+    let seen = 0;
+    let last = 0;
+    const metered = meteredDumpStore(store, () => (t) => {
+      seen++;
+      last = t.bytes;
+    });
+    const file = join(repo, 'metered.bin');
+    assert.equal(await materialize(metered.read(chunks, sha256), file), input.length);
+    assert.deepEqual(readFileSync(file), input);
+    assert.ok(seen > 0 && last === input.length, `progress: ${seen} reports, last ${last}`);
+    rmSync(file);
+    // Read as a stream, through the meter, the same bytes.
+    assert.deepEqual(await all(metered.read(chunks, sha256)), input);
+    // Cancelled before anything was read: the file way stops too.
+    const stream = metered.read(chunks, sha256);
+    stream.destroy(new Error('cancelled there'));
+    await assert.rejects(materialize(stream, file), /cancelled there|read stopped/);
     assert.equal(existsSync(file), false);
   });
 

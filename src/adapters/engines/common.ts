@@ -2,8 +2,8 @@
 // derived database names, and streaming a dump tool into / a dump into a tool.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
-import { INTO_FILE } from '../dump-store.js';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { INTO_FILE, type IntoFile } from '../dump-store.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
@@ -181,7 +181,7 @@ export async function privateTempDir(prefix: string): Promise<string> {
  * (GitDumpStore.readIntoFile: large writes from reused buffers).
  */
 export async function materialize(input: Readable, path: string): Promise<number> {
-  const intoFile = (input as Readable & { [INTO_FILE]?: (file: FileHandle) => Promise<number> })[INTO_FILE];
+  const intoFile = (input as Readable & { [INTO_FILE]?: IntoFile })[INTO_FILE];
   if (intoFile) {
     // The stream itself is not read: its error (a cancel destroys it) surfaces through intoFile.
     input.on('error', () => {});
