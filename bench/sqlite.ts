@@ -10,8 +10,13 @@
 //   unchanged repeat: `sqlite3 DB ".backup copy"`  vs `git rollback point` again, nothing changed  (goal ≤ 1×)
 //   rollback:         `cp DB copy`                 vs `git rollback to P --only db:local --yes`
 //                     after one row changed                                                       (goal ≤ 2×)
+//                     timed twice: until the live file is the target (its inode changes: the
+//                     rename of the staged copy, polled every ms), and the whole command, which
+//                     goes on to store the backup of the previous file after that swap
+// CPU time (user + system, the command and its children) is given beside the wall time.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { benchEnv, fmtBytes, fmtMs, git, loadNow, log, machine, mdTable, median, mustTree, parseArgs, rollbackTree, saveResult, timedTree, type TreeRun } from './lib.js';
 import { pointTag } from './postgres.js';
@@ -40,6 +45,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const size = statSync(master).size;
     log(`database ${fmtBytes(size)}; load ${loadNow()}`);
     const rows: Record<string, TreeRun[]> = { backup: [], first: [], backup2: [], again: [], cp: [], to: [] };
+    const live_: number[] = [];
     for (let i = 0; i < runs; i++) {
       const repo = join(base, `repo-${i}`);
       makeRepo(repo, env, master);
@@ -55,35 +61,50 @@ export async function main(argv: readonly string[]): Promise<void> {
       execFileSync('sqlite3', [live, 'UPDATE t SET b = randomblob(65536) WHERE id = 7;']);
       rmSync(copy, { force: true });
       rows.cp!.push(mustTree(await timedTree('cp', [live, copy], { cwd: base, env }), 'cp'));
-      rows.to!.push(mustTree(await rollbackTree(['to', pointTag(first), '--only', 'db:local', '--yes'], { cwd: repo, env }), 'git rollback to'));
+      // Until the live path names another file (the swap's rename), then the whole command.
+      const before = statSync(live).ino;
+      let swappedAt: number | null = null;
+      const t0 = performance.now();
+      const poll = setInterval(() => {
+        if (swappedAt === null && statSync(live, { throwIfNoEntry: false })?.ino !== before) swappedAt = performance.now() - t0;
+      }, 1);
+      const to = await rollbackTree(['to', pointTag(first), '--only', 'db:local', '--yes'], { cwd: repo, env }).finally(() => clearInterval(poll));
+      rows.to!.push(mustTree(to, 'git rollback to'));
+      if (swappedAt === null) throw new Error('git rollback to never swapped the live file');
+      live_.push(swappedAt);
       log(
-        `run ${i + 1}: .backup ${fmtMs(rows.backup![i]!.ms)} / first point ${fmtMs(first.ms)}; .backup ${fmtMs(rows.backup2![i]!.ms)} / unchanged point ${fmtMs(rows.again![i]!.ms)}; cp ${fmtMs(rows.cp![i]!.ms)} / to ${fmtMs(rows.to![i]!.ms)}; load ${loadNow()}`,
+        `run ${i + 1}: .backup ${fmtMs(rows.backup![i]!.ms)} / first point ${fmtMs(first.ms)}; .backup ${fmtMs(rows.backup2![i]!.ms)} / unchanged point ${fmtMs(rows.again![i]!.ms)}; cp ${fmtMs(rows.cp![i]!.ms)} / to: live ${fmtMs(live_[i]!)}, whole ${fmtMs(rows.to![i]!.ms)}; load ${loadNow()}`,
       );
       git(repo, env, ['fsck', '--no-progress', '--no-dangling']);
       rmSync(repo, { recursive: true, force: true });
     }
     const m = (k: string) => median(rows[k]!.map((r) => r.ms));
-    const line = (what: string, anchor: string, a: string, o: string, goal: number) => {
-      const ratio = m(o) / m(a);
-      return [what, `${anchor}: ${fmtMs(m(a))}`, `**${fmtMs(m(o))}**`, `**${ratio.toFixed(2)}×**`, `≤ ${goal.toFixed(2)}× ${ratio <= goal ? '✓' : '✗'}`];
+    const cpu = (k: string) => {
+      const xs = rows[k]!.map((r) => r.cpuMs).filter((x): x is number => x !== null);
+      return xs.length ? ` (CPU ${fmtMs(median(xs))})` : '';
+    };
+    const line = (what: string, anchor: string, a: string, o: string, goal: number, ours = m(o), ourCpu = cpu(o)) => {
+      const ratio = ours / m(a);
+      return [what, `${anchor}: ${fmtMs(m(a))}${cpu(a)}`, `**${fmtMs(ours)}**${ourCpu}`, `**${ratio.toFixed(2)}×**`, `≤ ${goal.toFixed(2)}× ${ratio <= goal ? '✓' : '✗'}`];
     };
     const md = [
       `### SQLite: point and rollback vs .backup and cp (${facts.date})`,
       '',
       `Machine: ${facts.cpus}, ${facts.memory}; node ${facts.node}; git ${facts.git}; ${execFileSync('sqlite3', ['--version'], { encoding: 'utf8' }).split(' ')[0]} (sqlite3); ${facts.kernel}; load at start ${facts['load (1/5/15 min) at start']}, at end ${loadNow()}; git-rollback ${facts['git-rollback commit']}.`,
-      `Command: \`node --import tsx bench/sqlite.ts --mib ${mib} --runs ${runs}\`. Database: ${fmtBytes(size)} of random 64 KiB blobs (WAL mode). Medians of ${runs} runs, anchor and ours side by side in each.`,
+      `Command: \`node --import tsx bench/sqlite.ts --mib ${mib} --runs ${runs}\`. Database: ${fmtBytes(size)} of random 64 KiB blobs (WAL mode), copied into the repository just before the first point. Medians of ${runs} runs, anchor and ours side by side in each; CPU = user + system of the command and its children.`,
       '',
       mdTable(
         ['what', 'anchor', 'git-rollback', 'ratio', 'goal'],
         [
           line('first point (fresh repository)', '`sqlite3 DB ".backup copy"`', 'backup', 'first', 2),
           line('point again, nothing changed', '`sqlite3 DB ".backup copy"`', 'backup2', 'again', 1),
-          line('`to P --only db:local --yes` after one row changed', '`cp DB copy`', 'cp', 'to', 2),
+          line('`to P --only db:local --yes` after one row changed: until the live file is the target', '`cp DB copy`', 'cp', 'to', 2, median(live_), ''),
+          line('… the whole `to`, the backup of the previous file stored after the swap', '`cp DB copy`', 'cp', 'to', 2),
         ],
       ),
     ].join('\n');
     process.stdout.write(md + '\n');
-    log(`saved ${saveResult('sqlite', md, { facts, size, rows })}`);
+    log(`saved ${saveResult('sqlite', md, { facts, size, rows, liveMs: live_ })}`);
   } finally {
     if (keep) log(`kept ${base}`);
     else cleanup();

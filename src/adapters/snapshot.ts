@@ -217,7 +217,7 @@ async function storeDumpUnlabelled(
 ): Promise<DatabaseEntry> {
   const started = Date.now();
   const pipe = new PassThrough({ highWaterMark: 1024 * 1024 });
-  const stored = store.write(pipe);
+  const stored = store.write(pipe, engine.chunking ? { chunking: engine.chunking } : {});
   let outcome;
   try {
     outcome = await produce(pipe);

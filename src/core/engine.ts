@@ -103,6 +103,8 @@ export interface RestoreStrategy {
 export interface Engine {
   readonly name: string;
   readonly engine: string;
+  /** How its dumps are chunked when not content-defined (SQLite: 1 MiB, a multiple of every page size). */
+  readonly chunking?: DumpChunking;
   /**
    * True when swap() keeps the previous data whole (parked), so the automatic
    * backup's dump of this database can be stored after the swap, from the
@@ -200,8 +202,11 @@ export interface Engine {
 }
 
 /** Stores dump streams in the git object store and reads them back, with bounded memory. */
+/** How a dump is cut into chunks: content-defined (the default), or every `size` bytes (files of fixed-size pages). */
+export type DumpChunking = { kind: 'cdc' } | { kind: 'fixed'; size: number };
+
 export interface DumpStore {
-  write(input: Readable): Promise<{ chunks: ChunkRef[]; size: number; sha256: string }>;
+  write(input: Readable, options?: { chunking?: DumpChunking }): Promise<{ chunks: ChunkRef[]; size: number; sha256: string }>;
   /** Streams the chunks in order; the stream errors if the sha256 of the whole does not match. */
   read(chunks: ChunkRef[], expectedSha256: string): Readable;
 }

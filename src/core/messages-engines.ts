@@ -73,7 +73,8 @@ export const engineMessages = {
   'sqlite.ownerLost': { en: 'cannot keep owner {was} (only root may give files away): the restored file will belong to uid {uid}; run as root or as uid {was} to keep it', zh: '无法保留属主 {was}（只有 root 能把文件转给别人）：恢复的文件将归 uid {uid} 所有；要保留属主，请以 root 或 uid {was} 运行' },
   'sqlite.groupLost': { en: 'cannot keep group {was} (not a member): the restored file will have group {gid}', zh: '无法保留属组 {was}（当前用户不是其成员）：恢复的文件属组将是 {gid}' },
   'sqlite.chownFailed': { en: '{file}: cannot give it owner {owner} ({code}); it keeps {keeps}', zh: '{file}：无法把属主设为 {owner}（{code}）；保持 {keeps}' },
-  'sqlite.endedEarly': { en: 'sqlite3 ended before it answered', zh: 'sqlite3 在回答之前就结束了' },
+  'sqlite.movedWhileRead': { en: '{path} changed while it was read under a read transaction (a writer that ignores SQLite\'s locks?); nothing was recorded', zh: '{path} 在读事务中被读取时发生了变化（有写入者不遵守 SQLite 的锁？）；未记录任何内容' },
+  'sqlite.movedWhileReadHint': { en: 'run the command again; if it keeps happening, stop what writes to the file without SQLite', zh: '请重新运行该命令；如果反复出现，请停止绕过 SQLite 写入该文件的程序' },
   'sqlite.notSqliteFile': { en: '{file} is not an SQLite database', zh: '{file} 不是 SQLite 数据库' },
   // --- Redis (engines/redis.ts, resp.ts, redis-dump.ts) --------------------------------
   'redis.snapshotKey': { en: 'databases.{name}.snapshot: expected "sync" (a point-in-time replication snapshot, the default) or "scan" (keys read one by one)', zh: 'databases.{name}.snapshot：应为 "sync"（时间点一致的复制快照，默认）或 "scan"（逐个读取键）' },

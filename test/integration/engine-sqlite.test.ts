@@ -6,7 +6,7 @@
 // undo, absent files, corrupt and cancelled stages.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statfsSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
@@ -14,8 +14,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
+import { racyWindowMs } from '../../src/adapters/engines/sqlite-facts.js';
+import { tmpdir } from 'node:os';
 import { chinookSql, repoRoot, tempDir, tempRepo } from '../helpers/servers.js';
-import { corrupted, dumpInto, dumpParkedInto, readEntry, sink, stageFrom, testJob } from '../helpers/kv-job.js';
+import { corrupted, dumpInto, dumpParkedInto, entryOf, readEntry, sink, stageFrom, testJob } from '../helpers/kv-job.js';
 import { sqlite3, sqliteFull } from '../helpers/kv-state.js';
 import { english, type Msg } from '../../src/core/i18n.js';
 
@@ -293,6 +295,32 @@ describe('sqlite engine', () => {
     });
   }
 
+  it('reads a WAL file with no WAL frames in place: a commit made while it streams is not in the dump, nor is the file taken as unchanged', async () => {
+    const { dir, db, engine, store } = setup('app.db');
+    sqlite3(db, `PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB);
+      WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 500) INSERT INTO t SELECT x, randomblob(4000) FROM n;`);
+    assert.equal(existsSync(`${db}-wal`), false, 'the last connection folded and removed the WAL');
+    // A writer commits once the first bytes have been streamed, i.e. while our read transaction holds the file.
+    const pass = new PassThrough();
+    let wrote = false;
+    pass.once('data', () => {
+      sqlite3(db, 'INSERT INTO t VALUES (1000, zeroblob(10));');
+      wrote = true;
+    });
+    const [outcome, stored] = await Promise.all([engine.dump(pass), store.write(pass)]);
+    assert.ok(wrote);
+    const entry = { ...entryOf(engine, outcome, stored) };
+    assert.equal(entry.details?.source, undefined, 'the WAL moved while it was read: not recorded as the identity of the file');
+    assert.equal(entry.details?.checked, 'quick_check');
+    assert.equal(sqlite3(db, 'SELECT count(*) FROM t;'), '501', 'the write went through');
+    const job = testJob('inplace', entry);
+    await stageFrom(engine, store, job);
+    const staged = join(dir, '.app.db.rb-stage-inplace');
+    assert.equal(sqlite3(staged, 'PRAGMA quick_check;'), 'ok');
+    assert.equal(sqlite3(staged, 'SELECT count(*) FROM t;'), '500', 'the state when the dump began');
+    await engine.discardStaged(job);
+  });
+
   it('a broken file is still dumped (with a warning) and restored as it was; an old dump is still integrity-checked', async () => {
     const { dir, db, engine, store } = setup('app.db');
     sqlite3(db, `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2000) INSERT INTO t SELECT x, hex(randomblob(100)) FROM n; CREATE INDEX t_v ON t(v);`);
@@ -333,6 +361,9 @@ describe('sqlite engine', () => {
     assert.equal(await sqliteEngine.unchangedSince({ ...first, details: { ...first.details, path: 'other.db' } }), false);
     sqlite3(db, "UPDATE Artist SET Name = 'x' WHERE ArtistId = 1;");
     assert.equal(await sqliteEngine.unchangedSince(first), false, 'a write (into the WAL) is a change');
+    // Written within the racy window of the dump (stamped ahead, so that this does not depend on how fast the dump starts).
+    const soon = new Date(Date.now() + 60_000);
+    utimesSync(db, soon, soon);
     const second = await dumpInto(engine, store);
     assert.equal(await sqliteEngine.unchangedSince(second), false, 'written just before the dump: not trusted (racy)');
     sqlite3(db, 'PRAGMA wal_checkpoint(TRUNCATE);');
@@ -340,6 +371,15 @@ describe('sqlite engine', () => {
     const third = await dumpInto(engine, store);
     assert.equal(await sqliteEngine.unchangedSince(third), true);
     assert.notEqual(third.sha256, first.sha256);
+  });
+
+  it('trusts an mtime 100 ms old on file systems with nanosecond timestamps, 2 s elsewhere', async () => {
+    assert.equal(await racyWindowMs('/no/such/dir/app.db'), 2000);
+    const fine = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010]);
+    for (const dir of [tmpdir(), '/dev/shm']) {
+      const fs = statfsSync(dir, { bigint: false }) as { type: number } | undefined;
+      if (fs) assert.equal(await racyWindowMs(dir), process.platform === 'linux' && fine.has(fs.type) ? 100 : 2000, dir);
+    }
   });
 
   it('run by a user who may not give files away: the plan says the owner cannot be kept, and the swap warns', async () => {

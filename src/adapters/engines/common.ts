@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
+import { INTO_FILE, type IntoFile } from '../dump-store.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
@@ -174,8 +175,31 @@ export async function privateTempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `git-rollback-${prefix}-`));
 }
 
-/** Writes `input` to `path` (mode 0600) and fsyncs it; removes the file if anything fails. */
+/**
+ * Writes `input` to `path` (mode 0600) and fsyncs it; removes the file if
+ * anything fails. A dump store's stream is written by the store itself
+ * (GitDumpStore.readIntoFile: large writes from reused buffers).
+ */
 export async function materialize(input: Readable, path: string): Promise<number> {
+  const intoFile = (input as Readable & { [INTO_FILE]?: IntoFile })[INTO_FILE];
+  if (intoFile) {
+    // The stream itself is not read: its error (a cancel destroys it) surfaces through intoFile.
+    input.on('error', () => {});
+    try {
+      const file = await open(path, 'wx', 0o600);
+      try {
+        const bytes = await intoFile(file);
+        await file.sync();
+        return bytes;
+      } finally {
+        await file.close();
+        input.destroy();
+      }
+    } catch (error) {
+      await rm(path, { force: true });
+      throw error;
+    }
+  }
   const counter = new Counter();
   try {
     await pipeline(input, counter, createWriteStream(path, { mode: 0o600, flags: 'wx' }));

@@ -1,7 +1,7 @@
 // What a SQLite file's metadata proves about its contents since a point copied it:
 // the same file, size and nanosecond mtimes (of the file and its -wal) as recorded
 // while copying, settled well before that copy, and no hot journal.
-import { lstat, stat } from 'node:fs/promises';
+import { lstat, stat, statfs } from 'node:fs/promises';
 
 /** The format name of a SQLite point: a consistent copy of the file. */
 export const SQLITE_FORMAT = 'sqlite-file';
@@ -34,11 +34,24 @@ export function sameFacts(a: SourceFacts, b: SourceFacts): boolean {
 }
 
 /**
- * How long a write must lie before the copy for its mtime to prove anything:
- * a write within the timestamp's granularity of the copy could leave the same
- * size and mtime (git's "racy clean" rule, with a wide margin).
+ * Linux file systems whose timestamps keep nanoseconds (ext2/3/4, XFS,
+ * Btrfs, tmpfs, F2FS): the kernel stamps a write with its clock as of the
+ * last tick (or finer), so two writes more than two ticks apart get
+ * different mtimes. A tick is 10 ms at the lowest HZ (100).
  */
-export const RACY_MS = 2000;
+const FINE_TIMESTAMPS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010]);
+
+/**
+ * How much older than our stat an mtime must be for a later write to be
+ * sure to change it: 100 ms (ten ticks at HZ=100; both clocks are the same
+ * CLOCK_REALTIME) on the local file systems above, 2 s elsewhere (FAT keeps
+ * 2 s; a network file system's server may stamp with its own clock).
+ */
+export async function racyWindowMs(path: string): Promise<number> {
+  if (process.platform !== 'linux') return 2000;
+  const fs = await statfs(path).catch(() => undefined);
+  return fs && FINE_TIMESTAMPS.has(Number(fs.type)) ? 100 : 2000;
+}
 
 export type SinceCopy =
   /** Provably the file that was copied: nothing written since. */
@@ -55,7 +68,8 @@ export async function sinceCopy(path: string, recorded: SourceFacts): Promise<Si
   if (!now) return { state: 'absent' };
   const mtimeMs = Math.max(nsToMs(now.mtimeNs), now.walMtimeNs === null ? 0 : nsToMs(now.walMtimeNs));
   if (!sameFacts(now, recorded)) return { state: 'written', mtimeMs };
-  const settled = (ns: string | null) => ns === null || nsToMs(ns) < recorded.statAtMs - RACY_MS;
+  const window = await racyWindowMs(path);
+  const settled = (ns: string | null) => ns === null || nsToMs(ns) < recorded.statAtMs - window;
   if (!settled(recorded.mtimeNs) || !settled(recorded.walMtimeNs)) return { state: 'unsure', mtimeMs };
   // A hot journal means a write was under way (or crashed) since: not provably the same.
   const journal = await lstat(`${path}-journal`).catch(() => undefined);

@@ -14,7 +14,7 @@
 // first rename.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, chmod, chown, constants, copyFile, link, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { access, chmod, chown, constants, copyFile, link, lstat, mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,7 +24,7 @@ import type {
 import type { DatabaseEntry } from '../../core/types.js';
 import { CancelledError, ConflictError, CorruptSnapshotError, errorMsg, ExternalToolError, NotFoundError, RollbackError } from '../../core/errors.js';
 import { msg, type Msg } from '../../core/i18n.js';
-import { startPiped } from '../piped.js';
+import { startPiped, type Piped } from '../piped.js';
 import { run } from '../process.js';
 import { recordedFacts, sameFacts, sinceCopy, sourceFacts, SQLITE_FORMAT, type SourceFacts } from './sqlite-facts.js';
 import { inDb, materialize, privateTempDir, safeJobId, tidy, validateKeys, versionOf, type EngineContext } from './common.js';
@@ -41,7 +41,6 @@ interface ParkedFacts {
   ino: string;
   size: number;
   mtimeNs: string;
-  sha256: string;
 }
 
 /** The live file (and -wal) as they were while copied: enough to tell later that nothing changed. */
@@ -83,6 +82,12 @@ async function syncDir(dir: string): Promise<void> {
 export class SqliteEngine implements Engine {
   readonly engine = 'sqlite';
   readonly parks = true;
+  /**
+   * Pages change in place and never shift, so fixed 1 MiB chunks (a multiple
+   * of every page size, 512 B-64 KiB) keep an unchanged page range an
+   * unchanged chunk, and cost no content-defined cut search.
+   */
+  readonly chunking = { kind: 'fixed', size: 1024 * 1024 } as const;
   readonly name: string;
   private readonly relPath: string;
   private readonly path: string;
@@ -127,9 +132,19 @@ export class SqliteEngine implements Engine {
     return run('sqlite3', ['-batch', '-bail', '-cmd', `.timeout ${BUSY_MS}`, ...args], { cwd: this.ctx.cwd, env: this.ctx.env });
   }
 
-  private async tool(): Promise<EngineProbe> {
-    const version = versionOf((await run('sqlite3', ['-version'], { env: this.ctx.env })).stdout);
-    return { tool: `sqlite3 ${version}`, serverVersion: version };
+  private probed?: Promise<EngineProbe>;
+
+  /** The sqlite3 program's version, asked once per process (a point asked it twice, a rollback twice more). */
+  private tool(): Promise<EngineProbe> {
+    this.probed ??= run('sqlite3', ['-version'], { env: this.ctx.env }).then((r) => {
+      const version = versionOf(r.stdout);
+      return { tool: `sqlite3 ${version}`, serverVersion: version };
+    });
+    // A failure is not kept: the next call asks again (and reports it again).
+    this.probed.catch(() => {
+      this.probed = undefined;
+    });
+    return this.probed;
   }
 
   async check(_mode: 'dump'): Promise<EngineProbe> {
@@ -196,36 +211,81 @@ export class SqliteEngine implements Engine {
     return { format: SQLITE_FORMAT, ext: 'sqlite', ...probe, details: result.details, ...(result.warnings.length ? { warnings: result.warnings } : {}) };
   }
 
-  /** Streams a consistent copy of the database at `path` into `out`; details say what it was. */
-  private async dumpFile(path: string, out: Writable, options: { hash?: boolean } = {}): Promise<{ details: Record<string, unknown>; sha256: string; warnings: Msg[] }> {
-    const dir = await privateTempDir('sqlite');
-    const copy = join(dir, 'snapshot.sqlite');
+  /**
+   * Streams a consistent copy of the database at `path` into `out`; details
+   * say what it was. Two ways, both under one read transaction of a sqlite3
+   * process (see readsInPlace for when the first is allowed):
+   * - in place: the file is streamed straight from where it is while that
+   *   transaction holds it still, and quick_check runs inside the same
+   *   transaction, on the other core (one read of the file, no copy);
+   * - copied: the file (and -wal) is copied aside under the transaction,
+   *   the transaction ends, the copy's WAL is folded in, and the copy is
+   *   checked and streamed. Why that is one consistent state: in rollback
+   *   journal mode the read lock keeps writers from committing, so the file
+   *   does not change; in WAL mode no checkpoint may write into the file
+   *   past our snapshot and the WAL is not restarted under us, so the file
+   *   copy plus the committed frames of the WAL copy make a state at or
+   *   after our snapshot.
+   * Either way a page copy (not VACUUM INTO's rebuild: 1.7-2.8 s for 300
+   * MiB), so unchanged pages stay byte-identical between points and
+   * deduplicate.
+   */
+  private async dumpFile(path: string, out: Writable, options: { parked?: boolean } = {}): Promise<{ details: Record<string, unknown>; warnings: Msg[]; bytes: number }> {
+    let reader: ReadTransaction | undefined;
+    let dir: string | undefined;
     try {
-      let facts: { meta: FileMeta; tables: number; source?: SourceFacts };
+      let live: Awaited<ReturnType<typeof stat>>;
+      let tables: number;
+      let source: SourceFacts | undefined;
+      let header: { wal: boolean; pageSize: number };
+      let file: string;
+      let check: Promise<string | Error>;
+      let inPlace: SourceFacts | undefined;
       try {
-        const live = await stat(path);
-        const { tables, source } = await this.copyUnderReadTransaction(path, copy);
-        if (await exists(`${copy}-wal`)) {
-          // Fold the copied WAL into the copy: its committed frames, up to the
-          // last whole commit, give one consistent state at or after ours.
-          await this.sqlite([copy, 'PRAGMA wal_checkpoint(TRUNCATE)']);
-          for (const suffix of SIDECARS) await rm(copy + suffix, { force: true });
+        live = await stat(path);
+        reader = await ReadTransaction.begin(path, this.ctx, this.relPath);
+        tables = reader.tables;
+        // The facts once the transaction holds: what decides whether the file stands still.
+        const began = await sourceFacts(path);
+        header = await readHeader(path);
+        if (readsInPlace(header, began, options.parked === true)) {
+          inPlace = began;
+          file = path;
+          check = reader.ask('PRAGMA quick_check').then((r) => r.trim(), (error: Error) => error);
+        } else {
+          dir = await privateTempDir('sqlite');
+          file = join(dir, 'snapshot.sqlite');
+          await copyFile(path, file);
+          await copyFile(`${path}-wal`, `${file}-wal`).catch((error: NodeJS.ErrnoException) => {
+            if (error.code !== 'ENOENT') throw error;
+          });
+          const after = await sourceFacts(path);
+          await reader.end();
+          reader = undefined;
+          // Identity of what was copied, when nothing moved while copying (see unchangedSince).
+          if (sameFacts(began, after)) source = began;
+          if (await exists(`${file}-wal`)) {
+            // Fold the copied WAL into the copy: its committed frames, up to the
+            // last whole commit, give one consistent state at or after ours.
+            await this.sqlite([file, 'PRAGMA wal_checkpoint(TRUNCATE)']);
+            for (const suffix of SIDECARS) await rm(file + suffix, { force: true });
+          }
+          header = await readHeader(file);
+          // The copy is checked while it streams into the store (two processes,
+          // two cores): a point never records a file SQLite itself calls broken,
+          // and the restore need not check it again (see stage()).
+          const copy = file;
+          check = this.sqlite([copy, 'PRAGMA quick_check']).then((r) => r.stdout.trim(), (error: Error) => error);
         }
-        facts = { meta: { mode: live.mode, uid: live.uid, gid: live.gid }, tables, ...(source ? { source } : {}) };
       } catch (error) {
         out.destroy(error as Error);
         throw error;
       }
-      const header = await readHeader(copy);
-      const size = (await stat(copy)).size;
-      // The copy is checked while it streams into the store (two processes,
-      // two cores): a point never records a file SQLite itself calls broken,
-      // and the restore need not check it again (see stage()).
-      const check = this.sqlite([copy, 'PRAGMA quick_check']).then((r) => r.stdout.trim(), (error: Error) => error);
-      const hash = options.hash ? createHash('sha256') : undefined;
-      const streamed = pipeline(createReadStream(copy, { highWaterMark: 1 << 20 }), new Transform({
+      check.catch(() => undefined);
+      let bytes = 0;
+      const streamed = pipeline(createReadStream(file, { highWaterMark: 4 << 20 }), new Transform({
         transform(chunk: Buffer, _encoding, done) {
-          hash?.update(chunk);
+          bytes += chunk.length;
           done(null, chunk);
         },
       }), out, { end: false });
@@ -237,67 +297,43 @@ export class SqliteEngine implements Engine {
         out.destroy(checked);
         throw checked;
       }
+      if (inPlace && reader) {
+        // The transaction kept the file still (readsInPlace); checked again, so
+        // a writer that ignores SQLite's locks cannot slip a torn file in.
+        const after = await sourceFacts(path);
+        await reader.end();
+        reader = undefined;
+        if (after.ino !== inPlace.ino || after.size !== inPlace.size || after.mtimeNs !== inPlace.mtimeNs || bytes !== inPlace.size) {
+          const error = new ConflictError(inDb(this.name, msg('sqlite.movedWhileRead', { path: this.shown(path) })), msg('sqlite.movedWhileReadHint'));
+          out.destroy(error);
+          throw error;
+        }
+        if (sameFacts(inPlace, after)) source = inPlace;
+      }
       // A broken file is still stored as it is (a rollback away from it must
       // not fail on its backup), with a warning, and marked so.
       const warnings = checked === 'ok' ? [] : [inDb(this.name, msg('sqlite.quickCheckFails', { path: this.shown(path), result: checked.split('\n')[0] }))];
       out.end();
       return {
         warnings,
-        sha256: hash?.digest('hex') ?? '',
+        bytes,
         details: {
           path: this.relPath,
-          tables: facts.tables,
-          bytes: size,
+          tables,
+          bytes,
           journalMode: header.wal ? 'wal' : 'delete',
           pageSize: header.pageSize,
           checked: checked === 'ok' ? 'quick_check' : 'quick_check: failed',
-          mode: (facts.meta.mode & 0o7777).toString(8).padStart(4, '0'),
-          uid: facts.meta.uid,
-          gid: facts.meta.gid,
-          ...(facts.source ? { source: facts.source } : {}),
+          mode: (live.mode & 0o7777).toString(8).padStart(4, '0'),
+          uid: live.uid,
+          gid: live.gid,
+          ...(source ? { source } : {}),
         },
       };
     } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-
-  /**
-   * Copies the database file (and its -wal) while a sqlite3 process holds a
-   * read transaction on it. Why that is one consistent state: in rollback
-   * journal mode the read lock keeps writers from committing, so the file
-   * does not change; in WAL mode no checkpoint may write into the file past
-   * our snapshot and the WAL is not restarted under us, so the file copy
-   * plus the committed frames of the WAL copy make a state at or after our
-   * snapshot. A page copy (not VACUUM INTO's rebuild): 0.3 s instead of
-   * 1.7-2.8 s for 300 MiB, and unchanged pages stay byte-identical between
-   * points, so they deduplicate. Returns the number of tables.
-   */
-  private async copyUnderReadTransaction(path: string, copy: string): Promise<{ tables: number; source?: SourceFacts }> {
-    const reader = startPiped('sqlite3', ['-batch', '-bail', path], { cwd: this.ctx.cwd, env: this.ctx.env, label: 'sqlite3' });
-    const exited = reader.exit();
-    try {
-      reader.stdin.write(`.timeout ${BUSY_MS}\nBEGIN;\nSELECT 'ready', count(*) FROM sqlite_schema WHERE type = 'table';\n`);
-      const ready = await Promise.race([
-        readLineMatching(reader.stdout, /^ready\|(\d+)$/),
-        exited.then((code) => {
-          throw new ExternalToolError('sqlite3', code, reader.stderr(), msg('sqlite.couldNotRead', { path: this.relPath, error: tidy(reader.stderr()) || `exit ${code}` }));
-        }),
-      ]);
-      const before = await sourceFacts(path);
-      await copyFile(path, copy);
-      await copyFile(`${path}-wal`, `${copy}-wal`).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error;
-      });
-      const after = await sourceFacts(path);
-      reader.stdin.end('COMMIT;\n');
-      reader.stdout.resume();
-      await reader.wait();
-      // Identity of what was copied, when nothing moved while copying (see unchangedSince).
-      const same = sameFacts(before, after);
-      return { tables: Number(ready[1]), ...(same ? { source: before } : {}) };
-    } finally {
-      reader.kill();
+      await reader?.end().catch(() => undefined);
+      reader?.kill();
+      if (dir) await rm(dir, { recursive: true, force: true });
     }
   }
 
@@ -343,7 +379,8 @@ export class SqliteEngine implements Engine {
         }
       }
       const wanted = await this.wantedJournalMode(job.entry);
-      const current = (await this.sqlite([staged, 'PRAGMA journal_mode'])).stdout.trim().toLowerCase();
+      // WAL is the one journal mode the file itself remembers (header bytes 18-19, read above): no sqlite3 process to ask.
+      const current = header.wal ? 'wal' : 'delete';
       if ((wanted === 'wal') !== (current === 'wal')) {
         // WAL is the one journal mode the file itself remembers (header bytes 18-19); VACUUM INTO writes "delete".
         await this.sqlite([staged, `PRAGMA journal_mode=${wanted === 'wal' ? 'WAL' : 'DELETE'}`]);
@@ -494,21 +531,21 @@ export class SqliteEngine implements Engine {
       throw error;
     }
     const before = await this.parkedFacts(job.jobId);
-    const result = await this.dumpFile(parked, out, { hash: true });
+    const result = await this.dumpFile(parked, out, { parked: true });
     const after = await this.parkedFacts(job.jobId);
     const details: Record<string, unknown> = { ...result.details };
     // Only a file that did not change while it was dumped, and that is
     // exactly the dump (no WAL frames folded in), can stand in for the dump
     // later (fast undo).
     if (sameFile(before, after) && !(await hasWalFrames(parked)) && result.details.bytes === after.size) {
-      details.parked = { ...after, sha256: result.sha256 };
+      details.parked = after;
     }
     return { format: SQLITE_FORMAT, ext: 'sqlite', ...probe, details, ...(result.warnings.length ? { warnings: result.warnings } : {}) };
   }
 
   private async parkedFacts(jobId: string): Promise<ParkedFacts> {
     const s = await stat(this.parked(jobId), { bigint: true });
-    return { jobId: safeJobId(jobId), ino: String(s.ino), size: Number(s.size), mtimeNs: String(s.mtimeNs), sha256: '' };
+    return { jobId: safeJobId(jobId), ino: String(s.ino), size: Number(s.size), mtimeNs: String(s.mtimeNs) };
   }
 
   async dropParked(jobId: string): Promise<void> {
@@ -539,8 +576,9 @@ export class SqliteEngine implements Engine {
    * provably the one `previous` was dumped from, so the caller may reuse
    * that dump instead of reading 300 MiB again. Proof: same inode, size and
    * mtime (ns) of the file and of its -wal as recorded while copying, both
-   * older than that copy by 2 s (a write within the timestamp's granularity
-   * could otherwise hide: git's "racy clean" rule), and no hot journal.
+   * older than that copy by more than the timestamp granularity (a write
+   * within it could otherwise keep the mtime: git's "racy clean" rule; see
+   * racyWindowMs), and no hot journal.
    */
   async unchangedSince(previous: DatabaseEntry): Promise<boolean> {
     const recorded = recordedFacts(previous.details?.source);
@@ -586,6 +624,94 @@ export class SqliteEngine implements Engine {
   }
 }
 
+/**
+ * Whether the file can be streamed from where it is while our read
+ * transaction is open, rather than copied aside first. In WAL mode with no
+ * WAL frames once the transaction holds (an empty or absent -wal), the
+ * reader reads the file alone (read mark 0), and no checkpoint may write
+ * into the file while such a reader is open (it needs that lock
+ * exclusively); writers only append to the WAL, so the app is not held up.
+ * In rollback-journal mode the read lock keeps every writer out of the
+ * file, which would hold the app's writes up for the whole read: done only
+ * for a parked copy, which no app opens by its path.
+ */
+function readsInPlace(header: { wal: boolean }, facts: SourceFacts, parked: boolean): boolean {
+  if (header.wal) return facts.walSize === null;
+  return parked;
+}
+
+/**
+ * A sqlite3 process holding one read transaction (BEGIN plus a first read)
+ * on a database: the state it reads stays one until end(). Statements sent
+ * with ask() run inside that transaction.
+ */
+class ReadTransaction {
+  tables = 0;
+  private text = '';
+  private done = false;
+  private wake: (() => void) | undefined;
+  private asked = 0;
+  private readonly exited: Promise<number>;
+
+  private constructor(private readonly proc: Piped, private readonly relPath: string) {
+    this.exited = proc.exit();
+    this.exited.catch(() => undefined);
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', (text: string) => {
+      this.text += text;
+      this.wake?.();
+    });
+    proc.stdout.on('end', () => {
+      this.done = true;
+      this.wake?.();
+    });
+  }
+
+  static async begin(path: string, ctx: EngineContext, relPath: string): Promise<ReadTransaction> {
+    const t = new ReadTransaction(startPiped('sqlite3', ['-batch', '-bail', path], { cwd: ctx.cwd, env: ctx.env, label: 'sqlite3' }), relPath);
+    try {
+      t.proc.stdin.write(`.timeout ${BUSY_MS}\nBEGIN;\n`);
+      t.tables = Number((await t.ask("SELECT count(*) FROM sqlite_schema WHERE type = 'table'")).trim());
+      return t;
+    } catch (error) {
+      t.kill();
+      throw error;
+    }
+  }
+
+  /** Runs `sql` inside the transaction; resolves with what it printed. */
+  async ask(sql: string): Promise<string> {
+    const marker = `rb-answered-${++this.asked}`;
+    this.proc.stdin.write(`${sql};\nSELECT '${marker}';\n`);
+    for (;;) {
+      const at = this.text.indexOf(`${marker}\n`);
+      if (at >= 0 && (at === 0 || this.text[at - 1] === '\n')) {
+        const answer = this.text.slice(0, at);
+        this.text = this.text.slice(at + marker.length + 1);
+        return answer;
+      }
+      if (this.done) {
+        const code = await this.exited.catch(() => -1);
+        throw new ExternalToolError('sqlite3', code, this.proc.stderr(), msg('sqlite.couldNotRead', { path: this.relPath, error: tidy(this.proc.stderr()) || `exit ${code}` }));
+      }
+      await new Promise<void>((resolveWait) => {
+        this.wake = resolveWait;
+      });
+      this.wake = undefined;
+    }
+  }
+
+  /** Ends the transaction and the process. */
+  async end(): Promise<void> {
+    if (!this.proc.stdin.writableEnded) this.proc.stdin.end('COMMIT;\n');
+    await this.proc.wait();
+  }
+
+  kill(): void {
+    this.proc.kill();
+  }
+}
+
 function sameFile(a: ParkedFacts, b: ParkedFacts): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 }
@@ -617,28 +743,6 @@ async function applyMeta(path: string, meta: FileMeta, job: RestoreJob): Promise
   }
   // chmod after chown: chown clears setuid/setgid bits.
   await chmod(path, meta.mode & 0o7777);
-}
-
-/** The first line of `stream` that matches (the stream keeps flowing afterwards into nothing). */
-function readLineMatching(stream: Readable, pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolvePromise, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString();
-      for (const line of text.split('\n')) {
-        const m = pattern.exec(line.trim());
-        if (m) {
-          stream.off('data', onData);
-          stream.off('end', onEnd);
-          resolvePromise(m);
-          return;
-        }
-      }
-    };
-    const onEnd = () => reject(new RollbackError(msg('sqlite.endedEarly')));
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-  });
 }
 
 /** What the SQLite header says: page size, and whether the file is in WAL mode (bytes 18-19 = 2). */
