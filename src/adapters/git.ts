@@ -171,8 +171,7 @@ export class Git {
   }
 
   async head(): Promise<{ commit: string | null; branch: string | null }> {
-    const r = await this.run(['rev-parse', '-q', '--verify', 'HEAD'], { allowFail: true });
-    const b = await this.run(['symbolic-ref', '-q', '--short', 'HEAD'], { allowFail: true });
+    const [r, b] = await Promise.all([this.run(['rev-parse', '-q', '--verify', 'HEAD'], { allowFail: true }), this.run(['symbolic-ref', '-q', '--short', 'HEAD'], { allowFail: true })]);
     return { commit: r.exitCode === 0 ? r.stdout.trim() : null, branch: b.exitCode === 0 ? b.stdout.trim() : null };
   }
 

@@ -62,15 +62,19 @@ export class PointStore {
    * for-each-ref that reads no tag object): all that choosing a free id
    * needs, ~10× cheaper than list() with 10,000 points.
    */
-  async ids(kind: PointKind): Promise<Set<string>> {
+  async ids(kind: PointKind, startsWith = ''): Promise<Set<string>> {
     const prefix = this.prefixes[kind];
-    const pattern = prefix.endsWith('/') ? `refs/tags/${prefix}` : `refs/tags/${prefix}*`;
+    // With `startsWith` (letters, digits, . _ - only: no glob character), only
+    // the ids that begin with it: what choosing a free id next to one name
+    // needs, whatever the number of points.
+    if (startsWith && !/^[A-Za-z0-9._-]+$/.test(startsWith)) throw new Error(`ids: unexpected characters in ${JSON.stringify(startsWith)}`);
+    const pattern = startsWith ? `refs/tags/${prefix}${startsWith}*` : prefix.endsWith('/') ? `refs/tags/${prefix}` : `refs/tags/${prefix}*`;
     const r = await this.git.run(['for-each-ref', '--format=%(refname)', pattern]);
     const ids = new Set<string>();
     for (const refname of r.stdout.split('\n')) {
       if (!refname) continue;
       const parsed = parseTagName(this.prefixes, refname.replace(/^refs\/tags\//, ''));
-      if (parsed?.kind === kind) ids.add(parsed.id);
+      if (parsed?.kind === kind && parsed.id.startsWith(startsWith)) ids.add(parsed.id);
     }
     return ids;
   }

@@ -19,9 +19,16 @@ async function out(r: Repo, args: string[]): Promise<string> {
   return res.stdout;
 }
 
+/**
+ * Every listing; in tables the age ("just now", "1 minute ago" / "刚刚"…) and
+ * the padding it changes are taken out, so a slow run does not change the text.
+ */
 async function allOutputs(r: Repo): Promise<string[]> {
   const outs: string[] = [];
-  for (const args of LISTS) outs.push(await out(r, args));
+  for (const args of LISTS) {
+    const text = await out(r, args);
+    outs.push(args.includes('--json') ? text : text.replace(/[(（][^)）]*[)）]/g, '()').replace(/ {2,}/g, '  '));
+  }
   return outs;
 }
 
