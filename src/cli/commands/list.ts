@@ -12,7 +12,7 @@ import { formatBytes } from '../../core/text.js';
 import { POINT_KINDS, type Point } from '../../core/types.js';
 import { join } from 'node:path';
 import { open, type GlobalArgs } from '../common.js';
-import { color, fit, localTime, print, printJSON, table, tableWidth } from '../output.js';
+import { color, fit, localTime, print, printJSON, printLines, table, tableWidth } from '../output.js';
 
 interface Args extends GlobalArgs {
   kind?: string[];
@@ -108,7 +108,7 @@ export const listCommand: CommandModule<object, Args> = {
       { width },
     );
     // The mark column is empty unless something is marked: keep its two spaces out then.
-    for (const line of lines) print(anyMark ? line : line.replace(/^ {0,2}/, ''));
+    printLines(anyMark ? lines : lines.map((line) => line.replace(/^ {0,2}/, '')));
     if (folded.length) {
       const newest = folded[0] as ListedPoint;
       print(color.dim(fit(t('list.folded', { n: folded.length, age: age(newest.createdAt, now) }), width)));
@@ -126,7 +126,7 @@ function printReleases(points: ListedPoint[], width: number | null): void {
     const change = v && prev ? (semver.diff(prev, v) ?? '') : v ? 'initial' : '';
     return [p.tag, v ?? '?', change, localTime(p.createdAt), p.commit.slice(0, 8), p.description.split('\n')[0] ?? '', summary(p)];
   });
-  for (const line of table(
+  printLines(table(
     [
       { header: t('list.col.release') },
       { header: t('list.col.version') },
@@ -138,8 +138,7 @@ function printReleases(points: ListedPoint[], width: number | null): void {
     ],
     rows,
     { width },
-  ))
-    print(line);
+  ));
 }
 
 /** Where `list` keeps the facts of notes it has read (src/adapters/list-cache.ts). */
