@@ -65,7 +65,7 @@ export interface GitResult {
 const BASE_CONFIG = ['-c', 'core.quotepath=false', '-c', 'color.ui=false', '-c', 'advice.detachedHead=false'];
 
 export class Git {
-  private identityCache: Identity | undefined;
+  private identityCache: Promise<Identity> | undefined;
   private formatCache: Promise<ObjectFormat> | undefined;
 
   constructor(
@@ -177,7 +177,13 @@ export class Git {
 
   /** Who we are for tags and commits: git's user.name/email, else the OS user. */
   async identity(): Promise<Identity> {
-    if (this.identityCache) return this.identityCache;
+    // The promise is kept, so callers that ask at once share one git process.
+    this.identityCache ??= this.readIdentity();
+    this.identityCache.catch(() => (this.identityCache = undefined)); // a failure is not remembered
+    return this.identityCache;
+  }
+
+  private async readIdentity(): Promise<Identity> {
     const r = await this.run(['config', '--get-regexp', '^user\\.(name|email)$'], { allowFail: true });
     let name = '';
     let email = '';
@@ -187,8 +193,7 @@ export class Git {
       if (m?.[1] === 'email') email = m[2] ?? '';
     }
     const user = safeUser();
-    this.identityCache = { name: name || user, email: email || `${user}@${hostname()}` };
-    return this.identityCache;
+    return { name: name || user, email: email || `${user}@${hostname()}` };
   }
 
   /** Environment that makes commit-tree / notes use `identity` and a fixed date. */

@@ -49,6 +49,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   const date = new Date(Math.floor(Date.now() / 1000) * 1000);
   // Only the ids next to the one wanted (id, id-2, id-3…), not every point's: the cost does not grow with the points.
   const wanted = o.name !== undefined && /^[A-Za-z0-9._-]+$/.test(o.name) ? o.name : o.name === undefined ? timestampId(date) : '';
+  ctx.git.identity().catch(() => undefined); // read now, beside the other lookups; the tag and commits need it later
   const [head, existing] = await Promise.all([ctx.git.head(), ctx.store.ids(o.kind, wanted)]);
   const commit = o.commit ?? (head.commit as string);
   let id: string;
