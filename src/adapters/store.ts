@@ -1,7 +1,8 @@
 // Points in git: annotated tags, JSON notes on the tag objects
 // (refs/notes/rollback) and snapshot refs. Reading all points costs three git
 // processes however many there are (for-each-ref, ls-tree, cat-file --batch),
-// the notes read and parsed while for-each-ref runs and its output is parsed.
+// the notes read and parsed while for-each-ref runs and its output is parsed;
+// `list` (listFacts) reads only the notes not in its cache (list-cache.ts).
 import { hostname } from 'node:os';
 import { ConflictError } from '../core/errors.js';
 import { noteFacts, parseTagMessage, parseTagName, snapshotRef, tagMessage, type ListedPoint, type NoteFacts, type TagPrefixes } from '../core/points.js';
