@@ -320,8 +320,11 @@ export async function main(argv: readonly string[]): Promise<void> {
             label: `n=${n} ${refs} list`,
             fn: () => rollback(['list'], { cwd: g.dir, env }),
             check: (r) => {
-              const lines = r.stdout.toString('utf8').split('\n').filter(Boolean).length;
-              if (lines !== n + 1) throw new Error(`list printed ${lines} lines, expected ${n + 1}`);
+              // One row per point; automatic backups folded into one "+ N automatic backups" line.
+              const text = r.stdout.toString('utf8');
+              const rows = text.split('\n').filter((l) => /^\S?\s+(rollback|release|backup)\//.test(l)).length;
+              const folded = Number(/^\+ (\d+) /m.exec(text)?.[1] ?? 0);
+              if (rows + folded !== n) throw new Error(`list printed ${rows} rows and folded ${folded} backups, expected ${n} points`);
             },
           },
         ]) as [Stats, Stats, Stats];

@@ -53,8 +53,7 @@ export class EventLog {
       ...event,
     } as RollbackEvent;
     // The empty tree of the repository's format (SHA-1 or SHA-256), written so the commit is valid and pushable.
-    const empty = await this.git.emptyTree();
-    const tip = await this.git.revParse(LOG_REF);
+    const [empty, tip] = await Promise.all([this.git.emptyTree(), this.git.revParse(LOG_REF)]);
     const commit = await this.git.commitTree(empty, tip ? [tip] : [], `${full.type} ${full.target ?? ''}`.trim() + '\n\n' + JSON.stringify(full) + '\n');
     const command = tip ? `update ${LOG_REF} ${commit} ${tip}` : `create ${LOG_REF} ${commit}`;
     return { event: full, commit, command };

@@ -65,7 +65,7 @@ export interface GitResult {
 const BASE_CONFIG = ['-c', 'core.quotepath=false', '-c', 'color.ui=false', '-c', 'advice.detachedHead=false'];
 
 export class Git {
-  private identityCache: Identity | undefined;
+  private identityCache: Promise<Identity> | undefined;
   private formatCache: Promise<ObjectFormat> | undefined;
 
   constructor(
@@ -171,14 +171,19 @@ export class Git {
   }
 
   async head(): Promise<{ commit: string | null; branch: string | null }> {
-    const r = await this.run(['rev-parse', '-q', '--verify', 'HEAD'], { allowFail: true });
-    const b = await this.run(['symbolic-ref', '-q', '--short', 'HEAD'], { allowFail: true });
+    const [r, b] = await Promise.all([this.run(['rev-parse', '-q', '--verify', 'HEAD'], { allowFail: true }), this.run(['symbolic-ref', '-q', '--short', 'HEAD'], { allowFail: true })]);
     return { commit: r.exitCode === 0 ? r.stdout.trim() : null, branch: b.exitCode === 0 ? b.stdout.trim() : null };
   }
 
   /** Who we are for tags and commits: git's user.name/email, else the OS user. */
   async identity(): Promise<Identity> {
-    if (this.identityCache) return this.identityCache;
+    // The promise is kept, so callers that ask at once share one git process.
+    this.identityCache ??= this.readIdentity();
+    this.identityCache.catch(() => (this.identityCache = undefined)); // a failure is not remembered
+    return this.identityCache;
+  }
+
+  private async readIdentity(): Promise<Identity> {
     const r = await this.run(['config', '--get-regexp', '^user\\.(name|email)$'], { allowFail: true });
     let name = '';
     let email = '';
@@ -188,8 +193,7 @@ export class Git {
       if (m?.[1] === 'email') email = m[2] ?? '';
     }
     const user = safeUser();
-    this.identityCache = { name: name || user, email: email || `${user}@${hostname()}` };
-    return this.identityCache;
+    return { name: name || user, email: email || `${user}@${hostname()}` };
   }
 
   /** Environment that makes commit-tree / notes use `identity` and a fixed date. */

@@ -1,13 +1,15 @@
 // Points in git: annotated tags, JSON notes on the tag objects
 // (refs/notes/rollback) and snapshot refs. Reading all points costs three git
 // processes however many there are (for-each-ref, ls-tree, cat-file --batch),
-// the notes read and parsed while for-each-ref runs and its output is parsed.
+// the notes read and parsed while for-each-ref runs and its output is parsed;
+// `list` (listFacts) reads only the notes not in its cache (list-cache.ts).
 import { hostname } from 'node:os';
 import { ConflictError } from '../core/errors.js';
-import { parseTagMessage, parseTagName, snapshotRef, tagMessage, type TagPrefixes } from '../core/points.js';
+import { noteFacts, parseTagMessage, parseTagName, snapshotRef, tagMessage, type ListedPoint, type NoteFacts, type TagPrefixes } from '../core/points.js';
 import { POINT_KINDS, type Person, type Point, type PointKind, type PointNote, type ReleaseInfo, type SnapshotInfo } from '../core/types.js';
 import type { Git } from './git.js';
 import { msg } from '../core/i18n.js';
+import { readFactsCache, writeFactsCache } from './list-cache.js';
 
 export const NOTES_REF = 'refs/notes/rollback';
 
@@ -32,6 +34,17 @@ export interface NewPoint {
   extra?: Record<string, unknown>;
 }
 
+/** A note's JSON, or null when it is missing or not a JSON object of ours (the tag still stands). */
+function parseNote(data: Buffer | null): PointNote | null {
+  if (!data) return null;
+  try {
+    const note = JSON.parse(data.toString('utf8')) as PointNote;
+    return note && typeof note === 'object' ? note : null;
+  } catch {
+    return null;
+  }
+}
+
 export class PointStore {
   constructor(
     readonly git: Git,
@@ -50,15 +63,19 @@ export class PointStore {
    * for-each-ref that reads no tag object): all that choosing a free id
    * needs, ~10× cheaper than list() with 10,000 points.
    */
-  async ids(kind: PointKind): Promise<Set<string>> {
+  async ids(kind: PointKind, startsWith = ''): Promise<Set<string>> {
     const prefix = this.prefixes[kind];
-    const pattern = prefix.endsWith('/') ? `refs/tags/${prefix}` : `refs/tags/${prefix}*`;
+    // With `startsWith` (letters, digits, . _ - only: no glob character), only
+    // the ids that begin with it: what choosing a free id next to one name
+    // needs, whatever the number of points.
+    if (startsWith && !/^[A-Za-z0-9._-]+$/.test(startsWith)) throw new Error(`ids: unexpected characters in ${JSON.stringify(startsWith)}`);
+    const pattern = startsWith ? `refs/tags/${prefix}${startsWith}*` : prefix.endsWith('/') ? `refs/tags/${prefix}` : `refs/tags/${prefix}*`;
     const r = await this.git.run(['for-each-ref', '--format=%(refname)', pattern]);
     const ids = new Set<string>();
     for (const refname of r.stdout.split('\n')) {
       if (!refname) continue;
       const parsed = parseTagName(this.prefixes, refname.replace(/^refs\/tags\//, ''));
-      if (parsed?.kind === kind) ids.add(parsed.id);
+      if (parsed?.kind === kind && parsed.id.startsWith(startsWith)) ids.add(parsed.id);
     }
     return ids;
   }
@@ -67,6 +84,39 @@ export class PointStore {
   async list(options: { notes?: boolean } = {}): Promise<Point[]> {
     const notes = options.notes === false ? null : this.readNotes();
     notes?.catch(() => undefined); // awaited below
+    const points: Point[] = (await this.readTags()).map((p) => ({ ...p, note: null }));
+    if (notes) {
+      const { index, parsed } = await notes;
+      for (const p of points) {
+        const blob = index.get(p.tagObject);
+        const note = blob ? parsed.get(blob) : undefined;
+        if (!note) continue;
+        p.note = note;
+        if (!p.description && note.description) p.description = note.description;
+      }
+    }
+    return points;
+  }
+
+  /**
+   * Every point with what `list` shows of its note (NoteFacts), in no
+   * particular order. Only notes whose blob is not in the cache file are
+   * read and parsed; the cache is rewritten when one was read or a note is gone.
+   */
+  async listFacts(cacheFile: string): Promise<ListedPoint[]> {
+    const facts = this.readFacts(cacheFile);
+    facts.catch(() => undefined); // awaited below
+    const tags = await this.readTags();
+    const { index, byBlob } = await facts;
+    return tags.map((p) => {
+      const blob = index.get(p.tagObject);
+      const f = (blob && byBlob.get(blob)) || null;
+      return { ...p, description: !p.description && f?.description ? f.description : p.description, facts: f };
+    });
+  }
+
+  /** The point tags, from one for-each-ref: names, objects, dates and the tag messages. */
+  private async readTags(): Promise<Omit<Point, 'note'>[]> {
     const rows = await this.git.forEachRef(this.patterns(), [
       'refname',
       'objecttype',
@@ -75,7 +125,7 @@ export class PointStore {
       'creatordate:unix',
       'contents',
     ]);
-    const points: Point[] = [];
+    const points: Omit<Point, 'note'>[] = [];
     for (const [refname = '', type, object = '', peeled, created, contents = ''] of rows) {
       const tag = refname.replace(/^refs\/tags\//, '');
       const parsed = parseTagName(this.prefixes, tag);
@@ -92,18 +142,7 @@ export class PointStore {
         createdAt: new Date(Number(created) * 1000),
         description,
         trailers,
-        note: null,
       });
-    }
-    if (notes) {
-      const { index, parsed } = await notes;
-      for (const p of points) {
-        const blob = index.get(p.tagObject);
-        const note = blob ? parsed.get(blob) : undefined;
-        if (!note) continue;
-        p.note = note;
-        if (!p.description && note.description) p.description = note.description;
-      }
     }
     return points;
   }
@@ -113,15 +152,28 @@ export class PointStore {
     const index = await this.git.noteIndex(NOTES_REF);
     const parsed = new Map<string, PointNote>();
     await this.git.eachBlob([...index.values()], (blob, data) => {
-      if (!data) return;
-      try {
-        const note = JSON.parse(data.toString('utf8')) as PointNote;
-        if (note && typeof note === 'object') parsed.set(blob, note);
-      } catch {
-        // A note that is not our JSON is left alone; the tag still stands.
-      }
+      const note = parseNote(data);
+      if (note) parsed.set(blob, note);
     });
     return { index, parsed };
+  }
+
+  /** The facts of every note: from the cache, else read, parsed and checked (noteFacts), and cached. */
+  private async readFacts(cacheFile: string): Promise<{ index: Map<string, string>; byBlob: Map<string, NoteFacts | null> }> {
+    const [index, cached] = await Promise.all([this.git.noteIndex(NOTES_REF), readFactsCache(cacheFile)]);
+    const byBlob = new Map<string, NoteFacts | null>();
+    const missing: string[] = [];
+    for (const blob of new Set(index.values())) {
+      const f = cached.get(blob);
+      if (f === undefined) missing.push(blob);
+      else byBlob.set(blob, f);
+    }
+    await this.git.eachBlob(missing, (blob, data) => {
+      // A blob that is gone is not cached: it may come back (a fetch).
+      if (data) byBlob.set(blob, noteFacts(parseNote(data)));
+    });
+    if (missing.length > 0 || cached.size !== byBlob.size) await writeFactsCache(cacheFile, byBlob);
+    return { index, byBlob };
   }
 
   async person(): Promise<Person> {

@@ -47,9 +47,11 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   const started = Date.now();
   requireTrust(ctx); // security: captures, dumps and hooks come from an approved config only
   const date = new Date(Math.floor(Date.now() / 1000) * 1000);
-  const head = await ctx.git.head();
+  // Only the ids next to the one wanted (id, id-2, id-3…), not every point's: the cost does not grow with the points.
+  const wanted = o.name !== undefined && /^[A-Za-z0-9._-]+$/.test(o.name) ? o.name : o.name === undefined ? timestampId(date) : '';
+  ctx.git.identity().catch(() => undefined); // read now, beside the other lookups; the tag and commits need it later
+  const [head, existing] = await Promise.all([ctx.git.head(), ctx.store.ids(o.kind, wanted)]);
   const commit = o.commit ?? (head.commit as string);
-  const existing = await ctx.store.ids(o.kind);
   let id: string;
   if (o.name !== undefined) {
     validateId(o.name);

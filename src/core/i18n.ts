@@ -45,13 +45,22 @@ export function getLang(): Lang {
 }
 
 const pluralRules = new Map<Lang, Intl.PluralRules>();
+/** Plural category per language and count: Intl.PluralRules.select costs microseconds, and `list` asks 20,000 times. */
+const pluralCache = new Map<Lang, Map<number, Intl.LDMLPluralRule>>();
 
 function pick(text: Text, lang: Lang, n: unknown): string {
   if (typeof text === 'string') return text;
   if (typeof n !== 'number') return text.other;
-  let rules = pluralRules.get(lang);
-  if (!rules) pluralRules.set(lang, (rules = new Intl.PluralRules(lang)));
-  return rules.select(n) === 'one' && text.one !== undefined ? text.one : text.other;
+  let cache = pluralCache.get(lang);
+  if (!cache) pluralCache.set(lang, (cache = new Map()));
+  let category = cache.get(n);
+  if (category === undefined) {
+    let rules = pluralRules.get(lang);
+    if (!rules) pluralRules.set(lang, (rules = new Intl.PluralRules(lang)));
+    category = rules.select(n);
+    if (cache.size < 1000) cache.set(n, category);
+  }
+  return category === 'one' && text.one !== undefined ? text.one : text.other;
 }
 
 /** Replaces {name} with params.name; unknown names stay visible so a missing parameter is noticed. */

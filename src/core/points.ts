@@ -73,11 +73,14 @@ export function parseTagMessage(message: string): { description: string; trailer
 }
 
 /** Newest first; ties broken by id so the order is stable. */
-export function sortNewestFirst(points: Point[]): Point[] {
-  return points.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id) || a.tag.localeCompare(b.tag));
+export function sortNewestFirst<T extends Pick<Point, 'createdAt' | 'id' | 'tag'>>(points: T[]): T[] {
+  // The times are read once, not twice per comparison (10,000 points: ~140,000 comparisons).
+  const time = new Map<T, number>();
+  for (const p of points) time.set(p, p.createdAt.getTime());
+  return points.sort((a, b) => (time.get(b) as number) - (time.get(a) as number) || b.id.localeCompare(a.id) || a.tag.localeCompare(b.tag));
 }
 
-export function releaseVersion(point: Point): string | null {
+export function releaseVersion(point: Pick<Point, 'kind' | 'id'>): string | null {
   if (point.kind !== 'release') return null;
   return semver.valid(semver.clean(point.id) ?? point.id);
 }
@@ -164,4 +167,77 @@ export async function resolvePoint(spec: string, ctx: ResolveContext): Promise<P
   const near = nearest(s, candidates, 3).map((c) => points.find((p) => p.id === c)?.tag ?? c);
   const uniq = [...new Set(near)];
   throw new NotFoundError(msg('points.unknown', { spec, near: uniq.length ? msg('points.didYouMean', { names: uniq.join(', ') }) : '' }), msg('points.unknownHint'));
+}
+
+/**
+ * What `list` shows of a point's note, and all it reads of it: a point's
+ * note can be 1 KB and more (every config file's checksums, every dump's
+ * chunks), while `list` needs a few fields. Kept per note blob in list's
+ * cache (src/adapters/list-cache.ts).
+ */
+export interface NoteFacts {
+  /** null when the note names none (the tag trailer is shown then). */
+  branch: string | null;
+  protected: boolean;
+  /** '' when the note has none. */
+  description: string;
+  snapshot: {
+    commit: string;
+    ref: string;
+    config: number;
+    paths: number;
+    databases: string[];
+    dirty: boolean;
+    size: number;
+  } | null;
+}
+
+/** A point as `list` reads it: the facts it shows of the note instead of the note. */
+export type ListedPoint = Omit<Point, 'note'> & { facts: NoteFacts | null };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The facts `list` shows of a parsed note, or null when the note is not ours
+ * or the fields `list` shows do not have the documented types: such a note is
+ * left alone, as one that is not JSON (the tag and its trailers still stand).
+ */
+export function noteFacts(note: unknown): NoteFacts | null {
+  if (!isObject(note)) return null;
+  const { branch = null, description = '', snapshot = null } = note;
+  const prot = note.protected ?? false;
+  if ((branch !== null && typeof branch !== 'string') || typeof description !== 'string' || typeof prot !== 'boolean') return null;
+  if (!snapshot) return { branch, protected: prot, description, snapshot: null };
+  if (!isObject(snapshot)) return null;
+  const { commit, ref, config, paths, databases, size } = snapshot;
+  if (typeof commit !== 'string' || typeof ref !== 'string' || typeof size !== 'number') return null;
+  if (!Array.isArray(config) || !Array.isArray(paths) || !Array.isArray(databases)) return null;
+  const names: string[] = [];
+  for (const d of databases) {
+    if (!isObject(d) || typeof d.name !== 'string') return null;
+    names.push(d.name);
+  }
+  return { branch, protected: prot, description, snapshot: { commit, ref, config: config.length, paths: paths.length, databases: names, dirty: !!snapshot.worktree, size } };
+}
+
+/** True when `v` has exactly the shape noteFacts returns (a cache entry read back is checked with this). */
+export function isNoteFacts(v: unknown): v is NoteFacts {
+  if (!isObject(v)) return false;
+  const { branch, description, snapshot } = v;
+  if ((branch !== null && typeof branch !== 'string') || typeof description !== 'string' || typeof v.protected !== 'boolean') return false;
+  if (snapshot === null) return true;
+  if (!isObject(snapshot)) return false;
+  const s = snapshot;
+  return (
+    typeof s.commit === 'string' &&
+    typeof s.ref === 'string' &&
+    typeof s.size === 'number' &&
+    typeof s.dirty === 'boolean' &&
+    Number.isSafeInteger(s.config) &&
+    (s.config as number) >= 0 &&
+    Number.isSafeInteger(s.paths) &&
+    (s.paths as number) >= 0 &&
+    Array.isArray(s.databases) &&
+    s.databases.every((d) => typeof d === 'string')
+  );
 }

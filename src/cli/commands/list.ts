@@ -7,11 +7,12 @@ import { lastAction } from '../../app/rollback.js';
 import { age, parseSince } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
 import { msg, t } from '../../core/i18n.js';
-import { releaseVersion, sortNewestFirst } from '../../core/points.js';
+import { noteFacts, releaseVersion, sortNewestFirst, type ListedPoint } from '../../core/points.js';
 import { formatBytes } from '../../core/text.js';
 import { POINT_KINDS, type Point } from '../../core/types.js';
+import { join } from 'node:path';
 import { open, type GlobalArgs } from '../common.js';
-import { color, fit, localTime, print, printJSON, table, tableWidth } from '../output.js';
+import { color, fit, localTime, print, printJSON, printLines, table, tableWidth } from '../output.js';
 
 interface Args extends GlobalArgs {
   kind?: string[];
@@ -43,7 +44,7 @@ export const listCommand: CommandModule<object, Args> = {
       .example('$0 list --grep 服务 --since 7d --json', t('list.ex.grep')),
   handler: async (args) => {
     const ctx = await open(args);
-    let points = sortNewestFirst(await ctx.store.list());
+    let points = sortNewestFirst(await ctx.store.listFacts(listCacheFile(ctx.stateDir)));
     if (args.kind?.length) points = points.filter((p) => args.kind!.includes(p.kind));
     if (args.grep) {
       let re: RegExp;
@@ -80,16 +81,16 @@ export const listCommand: CommandModule<object, Args> = {
     if (args.limit !== undefined) shown = shown.slice(0, Math.max(0, args.limit));
 
     const now = new Date();
-    const mark = (p: Point) => (p.commit === head.commit ? '*' : '') + (p.tag === undoTarget ? 'u' : '');
+    const mark = (p: ListedPoint) => (p.commit === head.commit ? '*' : '') + (p.tag === undoTarget ? 'u' : '');
     const rows = shown.map((p) => [
       mark(p),
       p.tag,
       t(`kind.${p.kind}` as 'kind.point'),
       `${localTime(p.createdAt)} (${age(p.createdAt, now)})`,
       p.commit.slice(0, 8),
-      p.note?.branch ?? p.trailers.branch ?? '',
+      p.facts?.branch ?? p.trailers.branch ?? '',
       p.description.split('\n')[0] ?? '',
-      summary(p) + (p.note?.protected ? ` ${t('list.protected')}` : ''),
+      summary(p) + (p.facts?.protected ? ` ${t('list.protected')}` : ''),
     ]);
     const anyMark = rows.some((r) => r[0]);
     const lines = table(
@@ -107,9 +108,9 @@ export const listCommand: CommandModule<object, Args> = {
       { width },
     );
     // The mark column is empty unless something is marked: keep its two spaces out then.
-    for (const line of lines) print(anyMark ? line : line.replace(/^ {0,2}/, ''));
+    printLines(anyMark ? lines : lines.map((line) => line.replace(/^ {0,2}/, '')));
     if (folded.length) {
-      const newest = folded[0] as Point;
+      const newest = folded[0] as ListedPoint;
       print(color.dim(fit(t('list.folded', { n: folded.length, age: age(newest.createdAt, now) }), width)));
     }
     const legend = [rows.some((r) => r[0]?.includes('*')) ? t('list.legendHead') : '', undoTarget && rows.some((r) => r[0]?.includes('u')) ? t('list.legendUndo') : ''].filter(Boolean);
@@ -117,15 +118,15 @@ export const listCommand: CommandModule<object, Args> = {
   },
 };
 
-function printReleases(points: Point[], width: number | null): void {
+function printReleases(points: ListedPoint[], width: number | null): void {
   const sorted = [...points].sort((a, b) => semver.rcompare(releaseVersion(a) ?? '0.0.0', releaseVersion(b) ?? '0.0.0'));
   const rows = sorted.map((p, i) => {
     const v = releaseVersion(p);
-    const prev = sorted[i + 1] ? releaseVersion(sorted[i + 1] as Point) : null;
+    const prev = sorted[i + 1] ? releaseVersion(sorted[i + 1] as ListedPoint) : null;
     const change = v && prev ? (semver.diff(prev, v) ?? '') : v ? 'initial' : '';
     return [p.tag, v ?? '?', change, localTime(p.createdAt), p.commit.slice(0, 8), p.description.split('\n')[0] ?? '', summary(p)];
   });
-  for (const line of table(
+  printLines(table(
     [
       { header: t('list.col.release') },
       { header: t('list.col.version') },
@@ -137,45 +138,56 @@ function printReleases(points: Point[], width: number | null): void {
     ],
     rows,
     { width },
-  ))
-    print(line);
+  ));
 }
 
-export function summary(p: Point): string {
-  const s = p.note?.snapshot;
+/** Where `list` keeps the facts of notes it has read (src/adapters/list-cache.ts). */
+export function listCacheFile(stateDir: string): string {
+  return join(stateDir, 'cache', 'list-notes.json');
+}
+
+/** A point read with its whole note (show, the picker) as `list` sees it. */
+export function listed(p: Point): ListedPoint {
+  const { note, ...rest } = p;
+  return { ...rest, facts: note ? noteFacts(note) : null };
+}
+
+export function summary(p: ListedPoint): string {
+  const s = p.facts?.snapshot;
   if (!s) {
     const trailer = p.trailers.summary;
-    if (!trailer) return p.note || p.trailers.snapshot ? '' : t('list.codeOnly');
+    if (!trailer) return p.facts || p.trailers.snapshot ? '' : t('list.codeOnly');
     const m = Object.fromEntries(trailer.split(' ').map((kv) => kv.split('=')));
     return t('list.summary', { config: Number(m.config ?? 0), size: formatBytes(Number(m.size ?? 0)) });
   }
-  const parts = [t('list.sum.config', { n: s.config.length })];
-  if (s.paths.length) parts.push(t('list.sum.paths', { n: s.paths.length }));
+  const parts = [t('list.sum.config', { n: s.config })];
+  if (s.paths) parts.push(t('list.sum.paths', { n: s.paths }));
   if (s.databases.length) parts.push(t('list.sum.db', { n: s.databases.length }));
-  if (s.worktree) parts.push(t('list.sum.wip'));
+  if (s.dirty) parts.push(t('list.sum.wip'));
   return [...parts, formatBytes(s.size)].join(t('list.sepComma'));
 }
 
-export function pointJSON(p: Point): Record<string, unknown> {
+export function pointJSON(p: ListedPoint): Record<string, unknown> {
+  const s = p.facts?.snapshot;
   return {
     tag: p.tag,
     id: p.id,
     kind: p.kind,
     createdAt: p.createdAt.toISOString(),
     commit: p.commit,
-    branch: p.note?.branch ?? p.trailers.branch ?? null,
+    branch: p.facts?.branch ?? p.trailers.branch ?? null,
     description: p.description,
-    protected: p.note?.protected ?? false,
+    protected: p.facts?.protected ?? false,
     version: releaseVersion(p),
-    snapshot: p.note?.snapshot
+    snapshot: s
       ? {
-          commit: p.note.snapshot.commit,
-          ref: p.note.snapshot.ref,
-          config: p.note.snapshot.config.length,
-          paths: p.note.snapshot.paths.length,
-          databases: p.note.snapshot.databases.map((d) => d.name),
-          dirty: !!p.note.snapshot.worktree,
-          size: p.note.snapshot.size,
+          commit: s.commit,
+          ref: s.ref,
+          config: s.config,
+          paths: s.paths,
+          databases: s.databases,
+          dirty: s.dirty,
+          size: s.size,
         }
       : null,
   };

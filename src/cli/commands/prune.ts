@@ -2,7 +2,6 @@
 // the previous database copies that rollbacks left behind.
 import type { CommandModule } from 'yargs';
 import { describeLeftover, findLeftovers, removeLeftover } from '../../app/leftovers.js';
-import { compactDumpPacks } from '../../adapters/pack-compact.js';
 import type { RemovedPoint } from '../../adapters/store.js';
 import { formatBytes } from '../../core/text.js';
 import { lastAction } from '../../app/rollback.js';
@@ -72,6 +71,8 @@ export const pruneCommand: CommandModule<object, Args> = {
       // needs for its undo (this prune's, once it removes points).
       const undoable = (list: readonly RemovedPoint[]) => list.flatMap((r) => (r.snapshotCommit ? [r.snapshotCommit] : []));
       const keepForUndo = remove.length ? [] : last?.kind === 'delete' ? undoable(last.removed) : [];
+      // Loaded here, not at start-up: it pulls in execa (a 237 KB chunk) that `list` and `point` never need.
+      const { compactDumpPacks } = await import('../../adapters/pack-compact.js');
       const packsBefore = await compactDumpPacks(ctx.repo.root, { keep: keepForUndo, dryRun: true });
       const reclaimable = packsBefore.bytesBefore - packsBefore.bytesAfter;
       if (args.json && args.dryRun) {

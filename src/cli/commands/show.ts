@@ -9,7 +9,7 @@ import { open, type GlobalArgs } from '../common.js';
 import { color, localTime, print, printJSON } from '../output.js';
 import { pickPoint } from '../picker.js';
 import { labelled } from './point.js';
-import { pointJSON } from './list.js';
+import { listed, pointJSON } from './list.js';
 
 interface Args extends GlobalArgs {
   point?: string;
@@ -34,7 +34,7 @@ export const showCommand: CommandModule<object, Args> = {
       ? await resolvePoint(args.point, { points, prefixes: ctx.config.tags, commitOf: (r) => ctx.git.revParse(`${r}^{commit}`) })
       : await pickPoint(points, { title: t('picker.titleShow'), missing: { key: 'show.needPoint' } });
     const snapshot = await loadSnapshot(ctx, p);
-    if (args.json) return printJSON({ ...pointJSON(p), note: p.note, snapshot });
+    if (args.json) return printJSON({ ...pointJSON(listed(p)), note: p.note, snapshot });
     const n = p.note;
     const line = (key: Parameters<typeof t>[0], value: string) => print(`  ${labelled(t(key))}${value}`);
     print(`${color.bold(p.tag)}  ${color.dim(t(`kind.${p.kind}` as 'kind.point'))}${n?.protected ? `  ${t('list.protected')}` : ''}`);
