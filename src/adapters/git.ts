@@ -209,13 +209,14 @@ export class Git {
     return env;
   }
 
-  /** Parsed `git status`: tracked changes and untracked files (simple-git parses porcelain -z for us). */
+  /**
+   * `git status`: tracked changes, untracked files (all of them, each file
+   * named), unmerged paths. Read from `--porcelain -z`, whose paths come
+   * verbatim (no quoting, no trimming: a name may start or end with a space).
+   */
   async status(): Promise<{ tracked: string[]; untracked: string[]; conflicted: string[] }> {
-    const { simpleGit } = await import('simple-git');
-    const s = await simpleGit({ baseDir: this.cwd, config: ['core.quotepath=false'] }).status(['--untracked-files=all']);
-    const untracked = s.not_added;
-    const tracked = s.files.map((f) => f.path).filter((p) => !untracked.includes(p));
-    return { tracked, untracked, conflicted: s.conflicted };
+    const r = await this.run(['status', '--porcelain', '-z', '--untracked-files=all'], { binary: true });
+    return parseStatusZ(r.stdout as unknown as Buffer);
   }
 
   /** Writes blobs for files on disk (one process for all), raw bytes, no filters. */
@@ -516,4 +517,33 @@ export function gitDate(date: Date): string {
   const abs = Math.abs(offset);
   const tz = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
   return `${Math.floor(date.getTime() / 1000)} ${tz}`;
+}
+
+/** Unmerged states of `git status --porcelain` (XY). */
+const UNMERGED = new Set(['DD', 'AU', 'UD', 'UA', 'DU', 'AA', 'UU']);
+
+/**
+ * Parses `git status --porcelain -z`: entries "XY PATH\0", and for a rename or
+ * copy (X or Y is R or C) "XY TO\0FROM\0"; "??" marks an untracked file.
+ * Paths are bytes as git wrote them, decoded as UTF-8 (as everywhere else).
+ */
+export function parseStatusZ(out: Buffer): { tracked: string[]; untracked: string[]; conflicted: string[] } {
+  const tracked: string[] = [];
+  const untracked: string[] = [];
+  const conflicted: string[] = [];
+  const fields = out.toString('utf8').split('\0');
+  for (let i = 0; i < fields.length; i++) {
+    const entry = fields[i] as string;
+    if (entry === '') continue;
+    if (entry.length < 4 || entry[2] !== ' ') throw new ExternalToolError('git status', 0, `unexpected output: ${JSON.stringify(entry.slice(0, 200))}`);
+    const xy = entry.slice(0, 2);
+    const path = entry.slice(3);
+    if (/[RC]/.test(xy)) i++; // the FROM path of a rename or copy
+    if (xy === '??') untracked.push(path);
+    else if (xy !== '!!') {
+      tracked.push(path);
+      if (UNMERGED.has(xy)) conflicted.push(path);
+    }
+  }
+  return { tracked, untracked, conflicted };
 }
