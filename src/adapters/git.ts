@@ -65,7 +65,7 @@ export interface GitResult {
 const BASE_CONFIG = ['-c', 'core.quotepath=false', '-c', 'color.ui=false', '-c', 'advice.detachedHead=false'];
 
 export class Git {
-  private identityCache: Identity | undefined;
+  private identityCache: Promise<Identity> | undefined;
   private formatCache: Promise<ObjectFormat> | undefined;
 
   constructor(
@@ -176,19 +176,22 @@ export class Git {
     return { commit: r.exitCode === 0 ? r.stdout.trim() : null, branch: b.exitCode === 0 ? b.stdout.trim() : null };
   }
 
-  /** Who we are for tags and commits: git's user.name/email, else the OS user. */
-  async identity(): Promise<Identity> {
-    if (this.identityCache) return this.identityCache;
-    const r = await this.run(['config', '--get-regexp', '^user\\.(name|email)$'], { allowFail: true });
-    let name = '';
-    let email = '';
-    for (const line of r.stdout.split('\n')) {
-      const m = /^user\.(name|email) (.*)$/.exec(line);
-      if (m?.[1] === 'name') name = m[2] ?? '';
-      if (m?.[1] === 'email') email = m[2] ?? '';
-    }
-    const user = safeUser();
-    this.identityCache = { name: name || user, email: email || `${user}@${hostname()}` };
+  /** Who we are for tags and commits: git's user.name/email, else the OS user. Asked once (callers may ask early, concurrently). */
+  identity(): Promise<Identity> {
+    this.identityCache ??= this.run(['config', '--get-regexp', '^user\\.(name|email)$'], { allowFail: true }).then((r) => {
+      let name = '';
+      let email = '';
+      for (const line of r.stdout.split('\n')) {
+        const m = /^user\.(name|email) (.*)$/.exec(line);
+        if (m?.[1] === 'name') name = m[2] ?? '';
+        if (m?.[1] === 'email') email = m[2] ?? '';
+      }
+      const user = safeUser();
+      return { name: name || user, email: email || `${user}@${hostname()}` };
+    });
+    this.identityCache.catch(() => {
+      this.identityCache = undefined;
+    });
     return this.identityCache;
   }
 

@@ -46,6 +46,8 @@ export interface MadePoint {
 export async function makePoint(ctx: Context, o: MakePointOptions): Promise<MadePoint> {
   const started = Date.now();
   requireTrust(ctx); // security: captures, dumps and hooks come from an approved config only
+  // Asked now, while other work waits on git and the database: the snapshot commit, tag and event need it.
+  ctx.git.identity().catch(() => undefined);
   const date = new Date(Math.floor(Date.now() / 1000) * 1000);
   const head = await ctx.git.head();
   const commit = o.commit ?? (head.commit as string);
@@ -91,9 +93,12 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   const { captured, afterPointError } = o.noSnapshot ? { captured: null, afterPointError: null } : await aroundPointHooks(ctx, hookEnv, capture, o.onProgress);
   // The event goes into the same ref transaction as the tag: on a full disk
   // (or any failure) there is a point with its log entry, or neither.
+  // Its commit is written while the tag and note are (independent git processes).
   const event = o.silent
     ? null
-    : await ctx.log.prepare({ type: o.kind === 'release' ? 'release' : 'point', target: tag, reason: o.reason ?? null, outcome: 'ok', ms: Date.now() - started, commit });
+    : ctx.log.prepare({ type: o.kind === 'release' ? 'release' : 'point', target: tag, reason: o.reason ?? null, outcome: 'ok', ms: Date.now() - started, commit });
+  event?.catch(() => undefined); // observed by store.create, which then writes nothing
+  const [configInUse, clone] = await Promise.all([recordConfigInUse(ctx), cloneId(ctx.stateDir)]);
   const { point, note } = await ctx.store.create(
     {
       kind: o.kind,
@@ -106,9 +111,9 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
       release: o.release ?? null,
       date,
       // Which approved config was in use (undo can come back to it: src/app/trust.ts).
-      extra: { ...(await recordConfigInUse(ctx)), clone: await cloneId(ctx.stateDir), ...o.extra },
+      extra: { ...configInUse, clone, ...o.extra },
     },
-    { alsoUpdate: event ? [event.command] : [] },
+    { alsoUpdate: event ? event.then((e) => [e.command]) : [] },
   );
   const ms = Date.now() - started;
   if (afterPointError) {

@@ -338,22 +338,36 @@ export class MysqlEngine implements Engine {
   }
 
   async dump(out: Writable, options: { allowAbsent?: boolean } = {}): Promise<DumpOutcome & { absent?: boolean }> {
+    // mariadb-dump starts at once, with the arguments nearly every database
+    // needs (no history rows), while the facts that decide them are read:
+    // its output waits in the pipe, unread, until they are known. It is used
+    // only when they call for exactly these arguments; otherwise it is
+    // stopped (it only read) and the right dump starts. This takes the
+    // facts' round trip off a point's time (docs/decisions.md).
+    const earlyArgs = this.dumpArgs(this.live, false);
+    const early = startPiped('mariadb-dump', earlyArgs, { env: this.env, stdin: 'ignore', label: 'mariadb-dump' });
     let facts: Awaited<ReturnType<MysqlEngine['dumpFacts']>>;
     let tools: Awaited<ReturnType<MysqlEngine['tools']>>;
     try {
       [tools, facts] = await Promise.all([this.tools(), this.dumpFacts(this.live)]);
       if (!facts.attrs && !options.allowAbsent) throw new RollbackError(`database ${this.name}: ${this.live} does not exist on ${this.describe()}`);
     } catch (error) {
+      discard(early);
       out.destroy(error as Error);
       throw error;
     }
     const tool = `${tools.dump} ${tools.dumpVersion}`;
     if (!facts.attrs) {
+      discard(early);
       out.end();
       return { format: FORMAT, ext: 'sql', tool, serverVersion: facts.version, absent: true, details: { database: this.live } };
     }
     const { args, details, warnings } = this.historyPlan(tools, facts, this.live);
-    const proc = startPiped(tools.dump, args, { env: this.env, stdin: 'ignore', label: tools.dump });
+    let proc = early;
+    if (tools.dump !== 'mariadb-dump' || args.join('\0') !== earlyArgs.join('\0')) {
+      discard(early);
+      proc = startPiped(tools.dump, args, { env: this.env, stdin: 'ignore', label: tools.dump });
+    }
     await this.streamDump(proc, out, tools.dump);
     return { format: FORMAT, ext: 'sql', tool, serverVersion: facts.version, details: { ...details, ...attrDetails(facts.attrs) }, ...(warnings.length ? { warnings } : {}) };
   }
@@ -1424,6 +1438,12 @@ function attrsFrom(details: Record<string, unknown> | undefined): SchemaAttrs | 
 
 function attrDetails(attrs: SchemaAttrs): Record<string, unknown> {
   return { charset: attrs.charset, collation: attrs.collation, ...(attrs.comment ? { comment: attrs.comment } : {}) };
+}
+
+/** Stops a dump started ahead that is not used; its unread output is dropped. */
+function discard(proc: Piped): void {
+  proc.kill();
+  proc.stdout.destroy();
 }
 
 /** "mariadb-dump from 10.11.9-MariaDB, client 10.11.9, for debian-linux-gnu" / "mysqldump  Ver 8.0.36 for Linux" → "10.11.9". */
