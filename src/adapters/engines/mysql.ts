@@ -23,7 +23,7 @@
 // and the memo where the job stands, so each can run again after a crash.
 // The password reaches the client tools only through MYSQL_PWD, never argv.
 import { createHash } from 'node:crypto';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreCheck, RestoreJob, RestoreStrategy, TempObject } from '../../core/engine.js';
 import type { DatabaseEntry } from '../../core/types.js';
@@ -345,7 +345,7 @@ export class MysqlEngine implements Engine {
     // stopped (it only read) and the right dump starts. This takes the
     // facts' round trip off a point's time (docs/decisions.md).
     const earlyArgs = this.dumpArgs(this.live, false);
-    const early = startPiped('mariadb-dump', earlyArgs, { env: this.env, stdin: 'ignore', label: 'mariadb-dump' });
+    const early = held(startPiped('mariadb-dump', earlyArgs, { env: this.env, stdin: 'ignore', label: 'mariadb-dump' }));
     let facts: Awaited<ReturnType<MysqlEngine['dumpFacts']>>;
     let tools: Awaited<ReturnType<MysqlEngine['tools']>>;
     try {
@@ -363,7 +363,7 @@ export class MysqlEngine implements Engine {
       return { format: FORMAT, ext: 'sql', tool, serverVersion: facts.version, absent: true, details: { database: this.live } };
     }
     const { args, details, warnings } = this.historyPlan(tools, facts, this.live);
-    let proc = early;
+    let proc: Piped = early;
     if (tools.dump !== 'mariadb-dump' || args.join('\0') !== earlyArgs.join('\0')) {
       discard(early);
       proc = startPiped(tools.dump, args, { env: this.env, stdin: 'ignore', label: tools.dump });
@@ -1440,10 +1440,24 @@ function attrDetails(attrs: SchemaAttrs): Record<string, unknown> {
   return { charset: attrs.charset, collation: attrs.collation, ...(attrs.comment ? { comment: attrs.comment } : {}) };
 }
 
-/** Stops a dump started ahead that is not used; its unread output is dropped. */
-function discard(proc: Piped): void {
+/**
+ * The program with its output read into a holding stream at once: node
+ * discards a child's unread output when it exits (a small dump may be done
+ * before anyone reads it). The holder's buffer bounds what waits in memory;
+ * beyond it the pipe fills and the program waits.
+ */
+function held(proc: Piped): Piped & { raw: Readable; holder: PassThrough } {
+  const holder = new PassThrough({ highWaterMark: 1024 * 1024 });
+  proc.stdout.pipe(holder);
+  return { ...proc, stdout: holder, raw: proc.stdout, holder };
+}
+
+/** Stops a dump started ahead that is not used; its output is dropped. */
+function discard(proc: Piped & { raw: Readable; holder: PassThrough }): void {
   proc.kill();
-  proc.stdout.destroy();
+  proc.raw.unpipe(proc.holder);
+  proc.raw.destroy();
+  proc.holder.destroy();
 }
 
 /** "mariadb-dump from 10.11.9-MariaDB, client 10.11.9, for debian-linux-gnu" / "mysqldump  Ver 8.0.36 for Linux" → "10.11.9". */
