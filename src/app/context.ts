@@ -46,6 +46,8 @@ export interface OpenOptions {
 }
 
 export async function openContext(options: OpenOptions = {}): Promise<Context> {
+  // The config loader's module compiles while git answers (it is needed below, always).
+  import('cosmiconfig').catch(() => undefined);
   const { git, repo } = await Git.open(options.cwd ?? process.cwd());
   if (options.needCommit !== false && !(await git.revParse('HEAD'))) {
     throw new UsageError(msg('context.noCommits'), msg('context.noCommitsHint'));
@@ -78,6 +80,8 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
       const selected = self.config.databases.filter((d: DatabaseConfig) => !wanted || wanted.has(d.name));
       if (selected.length === 0) return [];
       requireTrust(self); // engines run dump/restore commands and overwrite databases
+      // Engines come with dumps: that module compiles meanwhile (nothing runs).
+      import('../adapters/dump-store.js').catch(() => undefined);
       const { createEngine } = await import('../adapters/engines/index.js');
       return selected.map((d): Engine => {
         // Keyed by the entry as written: a copy of the context with other settings (--end-sessions, undo's approved config) gets its own engine.

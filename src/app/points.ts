@@ -49,9 +49,11 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   // Asked now, while other work waits on git and the database: the snapshot commit, tag and event need it.
   ctx.git.identity().catch(() => undefined);
   const date = new Date(Math.floor(Date.now() / 1000) * 1000);
-  const head = await ctx.git.head();
+  // The engines (and their modules) are made while git answers; awaited after the name checks, as before.
+  const enginesMade = o.noSnapshot ? Promise.resolve([]) : ctx.engines(o.databases);
+  enginesMade.catch(() => undefined);
+  const [head, existing] = await Promise.all([ctx.git.head(), ctx.store.ids(o.kind)]);
   const commit = o.commit ?? (head.commit as string);
-  const existing = await ctx.store.ids(o.kind);
   let id: string;
   if (o.name !== undefined) {
     validateId(o.name);
@@ -64,8 +66,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   } else {
     id = uniqueId(timestampId(date), existing);
   }
-  let engines: Engine[] = [];
-  if (!o.noSnapshot) engines = await ctx.engines(o.databases);
+  const engines: Engine[] = await enginesMade;
   const tag = `${ctx.config.tags[o.kind]}${id}`;
   const capture = async () => {
     const previous = ctx.onTransfer;

@@ -1441,13 +1441,21 @@ function attrDetails(attrs: SchemaAttrs): Record<string, unknown> {
 }
 
 /**
+ * Bytes a dump started ahead may write before anyone reads them (twice this
+ * at most: both sides of the holding stream). The facts take one client
+ * round trip, 10-50 ms: at ~100 MB/s a dump writes a few MiB meanwhile, and
+ * it should not have to wait.
+ */
+const EARLY_HOLD = 8 * 1024 * 1024;
+
+/**
  * The program with its output read into a holding stream at once: node
  * discards a child's unread output when it exits (a small dump may be done
  * before anyone reads it). The holder's buffer bounds what waits in memory;
  * beyond it the pipe fills and the program waits.
  */
 function held(proc: Piped): Piped & { raw: Readable; holder: PassThrough } {
-  const holder = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const holder = new PassThrough({ highWaterMark: EARLY_HOLD });
   proc.stdout.pipe(holder);
   return { ...proc, stdout: holder, raw: proc.stdout, holder };
 }
