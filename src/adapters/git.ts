@@ -81,6 +81,11 @@ export class Git {
     if (objects) this.formatCache = Promise.resolve(objects.algorithm);
   }
 
+  /** The object directory and format, when Git.open found them. */
+  get objectStore(): { dir: string; algorithm: ObjectFormat } | null {
+    return this.objects;
+  }
+
   /** Finds the repository around `cwd`; refuses bare repositories and non-repositories. */
   static async open(cwd: string): Promise<{ git: Git; repo: RepoInfo }> {
     const probe = new Git(cwd);
@@ -288,12 +293,14 @@ export class Git {
   }
 
   async commitTree(tree: string, parents: readonly string[], message: string, date?: Date): Promise<string> {
-    // Dated commits only: without a date git takes it from the clock or GIT_*_DATE.
-    const d = date ? await this.direct() : null;
+    // Without a date git takes the clock, or GIT_AUTHOR_DATE / GIT_COMMITTER_DATE when set: then git writes it.
+    const env = { ...process.env, ...this.baseEnv };
+    const when = date ?? (env.GIT_AUTHOR_DATE === undefined && env.GIT_COMMITTER_DATE === undefined ? new Date() : null);
+    const d = when ? await this.direct() : null;
     const who = d ? await this.identity() : null;
     const ident = who ? plainIdent(who.name, who.email) : null;
-    if (d && date && ident && [tree, ...parents].every((id) => isObjectId(id, d.algorithm))) {
-      const stamp = `${ident} ${gitDate(date)}`;
+    if (d && when && ident && [tree, ...parents].every((id) => isObjectId(id, d.algorithm))) {
+      const stamp = `${ident} ${gitDate(when)}`;
       const body = `tree ${tree}\n${parents.map((p) => `parent ${p}\n`).join('')}author ${stamp}\ncommitter ${stamp}\n\n${message}`;
       return writeLooseObject(d.dir, d.algorithm, 'commit', Buffer.from(body, 'utf8'));
     }

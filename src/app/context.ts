@@ -1,5 +1,6 @@
 // Everything a command needs, opened once: the repository, the config, the
 // point store, the event log and the lock. The CLI builds it; commands use it.
+import { join } from 'node:path';
 import { loadConfig } from '../adapters/config.js';
 import type { AgeCipher } from '../adapters/crypto.js';
 import { EventLog } from '../adapters/eventlog.js';
@@ -101,7 +102,10 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
         const { GitDumpStore } = await import('../adapters/dump-store.js');
         const { meteredDumpStore } = await import('../adapters/progress.js');
         const c = await self.cipher(); // dumps sealed/opened with age when configured
-        dumpStore = meteredDumpStore(new GitDumpStore(repo.root, c ? { cipher: c } : {}), () => self.onTransfer);
+        // Where packs go, from Git.open's rev-parse (no second one).
+        const objects = git.objectStore;
+        const facts = objects ? { repoFacts: { algorithm: objects.algorithm, packDir: join(objects.dir, 'pack'), stateDir: dir } } : {};
+        dumpStore = meteredDumpStore(new GitDumpStore(repo.root, { ...facts, ...(c ? { cipher: c } : {}) }), () => self.onTransfer);
       }
       return dumpStore;
     },

@@ -75,6 +75,13 @@ for (const format of ['sha1', 'sha256'] as const) {
       const root2 = await ours.commitTree(tree, [], 'no parent ✓\n', date);
       assert.equal(root2, await theirs.commitTree(tree, [], 'no parent ✓\n', date));
 
+      // Undated (the event log's commits): the clock, as git would take it.
+      const t0 = Math.floor(Date.now() / 1000);
+      const undated = await ours.commitTree(EMPTY_TREES[format], [commit], 'point rollback/x\n\n{}\n');
+      const stamp = Number(/^committer Pat Doe <pat@example\.com> (\d+) [+-]\d{4}$/m.exec(git(dir, ['cat-file', '-p', undated]))?.[1]);
+      assert.ok(stamp >= t0 && stamp <= t0 + 5, `committer time ${stamp}`);
+      git(dir, ['update-ref', 'refs/rollback/undated', undated]);
+
       const tag = await ours.makeTag(commit, 'rollback/20260102-030405', 'target ✓\n\nRollback-Id: 20260102-030405\n', date);
       assert.equal(tag, await theirs.makeTag(commit, 'rollback/20260102-030405', 'target ✓\n\nRollback-Id: 20260102-030405\n', date));
       assert.equal(git(dir, ['cat-file', '-t', tag]), 'tag');
