@@ -349,7 +349,8 @@ export class MysqlEngine implements Engine {
     let facts: Awaited<ReturnType<MysqlEngine['dumpFacts']>>;
     let tools: Awaited<ReturnType<MysqlEngine['tools']>>;
     try {
-      [tools, facts] = await Promise.all([this.tools(), this.dumpFacts(this.live)]);
+      // The server round trip is spawned first: it takes longer than `--version`.
+      [facts, tools] = await Promise.all([this.dumpFacts(this.live), this.tools()]);
       if (!facts.attrs && !options.allowAbsent) throw new RollbackError(`database ${this.name}: ${this.live} does not exist on ${this.describe()}`);
     } catch (error) {
       discard(early);
