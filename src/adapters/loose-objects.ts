@@ -11,38 +11,49 @@
 // of loose objects, commit encoding) and for anything unusual (an identity
 // git would clean up, a path git would refuse) uses git's own commands.
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { existsSync, linkSync, mkdirSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
 
-/** Writes `body` as a loose object of `type`; returns its id. An object already there is left as it is (its mtime refreshed, as git does). */
+/**
+ * Writes `body` as a loose object of `type`; returns its id. An object
+ * already there is left as it is (its mtime refreshed, as git does).
+ * Synchronous file calls: a few small ones, where the thread pool may be
+ * busy compressing a dump's chunks.
+ */
 export async function writeLooseObject(objectsDir: string, algorithm: 'sha1' | 'sha256', type: ObjectType, body: Buffer): Promise<string> {
   const header = Buffer.from(`${type} ${body.length}\0`, 'latin1');
   const id = createHash(algorithm).update(header).update(body).digest('hex');
   const dir = join(objectsDir, id.slice(0, 2));
   const file = join(dir, id.slice(2));
   const now = new Date();
-  if (await utimes(file, now, now).then(() => true, () => false)) return id;
-  await mkdir(dir, { recursive: true });
+  try {
+    utimesSync(file, now, now);
+    return id;
+  } catch {
+    // not there yet
+  }
+  mkdirSync(dir, { recursive: true });
   // git's own prefix: `git prune` removes a leftover one after a crash.
   const tmp = join(dir, `tmp_obj_${randomBytes(6).toString('hex')}`);
   // Level 1: git's default for loose objects (core.looseCompression).
-  await writeFile(tmp, deflateSync(Buffer.concat([header, body]), { level: 1 }), { mode: 0o444, flag: 'wx' });
+  writeFileSync(tmp, deflateSync(Buffer.concat([header, body]), { level: 1 }), { mode: 0o444, flag: 'wx' });
   try {
-    await link(tmp, file);
+    linkSync(tmp, file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST') {
-      // A file system without hard links: rename, as git does.
-      if (await stat(file).then(() => false, () => true)) {
-        await rename(tmp, file);
-        return id;
-      }
+    // A file system without hard links: rename, as git does.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' && !existsSync(file)) {
+      renameSync(tmp, file);
+      return id;
     }
   } finally {
-    await unlink(tmp).catch(() => undefined);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // renamed, or already gone
+    }
   }
   return id;
 }
