@@ -34,6 +34,8 @@ export interface CaptureRequest {
   previous?: ReadonlyMap<string, DatabaseEntry>;
   /** What is being snapshotted now, for progress lines in the user's language. */
   onProgress?: (text: Msg) => void;
+  /** `git status`, asked by the caller ahead (only when nothing can change the work tree in between: no beforePoint hook). */
+  status?: ReturnType<Git['status']>;
 }
 
 export interface CaptureResult {
@@ -52,7 +54,7 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
   await mkdir(tmp, { recursive: true });
 
   // Unmerged paths fail the point before any database is dumped.
-  const status = req.parts.worktree ? await git.status() : null;
+  const status = req.parts.worktree ? await (req.status ?? git.status()) : null;
   if (status && status.conflicted.length > 0) await captureWorktree(git, repo, req.head, req.branch, req.includeUntracked, req.date, tmp, status);
 
   // The dumps start first and run while the uncommitted work and the files

@@ -52,6 +52,9 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   // The engines (and their modules) are made while git answers; awaited after the name checks, as before.
   const enginesMade = o.noSnapshot ? Promise.resolve([]) : ctx.engines(o.databases);
   enginesMade.catch(() => undefined);
+  // With no beforePoint hook nothing changes the work tree before the capture: its `git status` can be asked now too.
+  const status = !o.noSnapshot && !ctx.config.hooks.beforePoint ? ctx.git.status() : undefined;
+  status?.catch(() => undefined); // awaited by the capture
   const [head, existing] = await Promise.all([ctx.git.head(), ctx.store.ids(o.kind)]);
   const commit = o.commit ?? (head.commit as string);
   let id: string;
@@ -84,6 +87,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
         ...(engines.length ? { dumpStore: await ctx.dumpStore() } : {}),
         ...(ctx.config.encryption ? { cipher: await ctx.cipher() } : {}), // security: config files sealed with age
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        ...(status ? { status } : {}),
         previous: await previousDumps(ctx, engines),
       });
     } finally {
