@@ -320,10 +320,11 @@ export function timedTree(
 }
 
 /** `git-rollback <args>` with a preload that records the node process's own peak RSS. */
-export function rollbackTree(args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<TreeRun> {
+/** `bin`: another build's bin/git-rollback.js (a baseline timed side by side); default this checkout's. */
+export function rollbackTree(args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; bin?: string }): Promise<TreeRun> {
   const selfRssFile = join(tmpdir(), `git-rollback-bench-self-${process.pid}-${Date.now()}`);
   const preload = pathToFileURL(join(ROOT, 'bench', 'rss-preload.mjs')).href;
-  return timedTree(process.execPath, ['--import', preload, BIN, ...args], { ...options, env: { ...options.env, BENCH_SELF_RSS_FILE: selfRssFile }, selfRssFile });
+  return timedTree(process.execPath, ['--import', preload, options.bin ?? BIN, ...args], { ...options, env: { ...options.env, BENCH_SELF_RSS_FILE: selfRssFile }, selfRssFile });
 }
 
 export function mustTree(r: TreeRun, what: string): TreeRun {

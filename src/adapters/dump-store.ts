@@ -52,6 +52,8 @@ export interface DumpStoreOptions {
   gitDir?: string;
   /** Chunk sizes; only tests should change them (see chunker.ts). */
   chunkSizes?: Partial<ChunkSizes>;
+  /** The repository's object format, pack and state directories when the caller knows them (saves a `git rev-parse`). */
+  repoFacts?: RepoFacts;
   /** Merge small dump packs after each write (default true; tests of compaction turn it off). */
   mergePacks?: boolean;
   /** Seals each chunk before it is stored and opens sealed chunks when read (src/adapters/crypto.ts). */
@@ -102,7 +104,7 @@ export class GitDumpStore implements DumpStore {
   }
 
   private facts(): Promise<RepoFacts> {
-    this.repoFacts ??= repoFacts(this.cwd, this.options.gitDir);
+    this.repoFacts ??= this.options.repoFacts ? Promise.resolve(this.options.repoFacts) : repoFacts(this.cwd, this.options.gitDir);
     return this.repoFacts;
   }
 

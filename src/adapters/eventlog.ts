@@ -43,17 +43,23 @@ export class EventLog {
    * its event together put that command in their own ref transaction.
    */
   async prepare(event: Omit<RollbackEvent, 'schema' | 'user' | 'host' | 'time'> & { time?: string }): Promise<{ event: RollbackEvent; commit: string; command: string }> {
-    const id = await this.git.identity();
+    const time = event.time ?? new Date().toISOString();
+    // Independent questions, asked at once (each is a git process or a file).
+    const [id, clone, empty, tip] = await Promise.all([
+      this.git.identity(),
+      this.stateDir ? cloneId(this.stateDir) : null,
+      // The empty tree of the repository's format (SHA-1 or SHA-256), written so the commit is valid and pushable.
+      this.git.emptyTree(),
+      this.git.revParse(LOG_REF),
+    ]);
     const full: RollbackEvent = {
       schema: 1,
-      time: event.time ?? new Date().toISOString(),
+      time,
       user: { name: id.name, email: id.email },
       host: hostname(),
-      ...(this.stateDir ? { clone: await cloneId(this.stateDir) } : {}),
+      ...(clone !== null ? { clone } : {}),
       ...event,
     } as RollbackEvent;
-    // The empty tree of the repository's format (SHA-1 or SHA-256), written so the commit is valid and pushable.
-    const [empty, tip] = await Promise.all([this.git.emptyTree(), this.git.revParse(LOG_REF)]);
     const commit = await this.git.commitTree(empty, tip ? [tip] : [], `${full.type} ${full.target ?? ''}`.trim() + '\n\n' + JSON.stringify(full) + '\n');
     const command = tip ? `update ${LOG_REF} ${commit} ${tip}` : `create ${LOG_REF} ${commit}`;
     return { event: full, commit, command };

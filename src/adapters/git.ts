@@ -12,6 +12,7 @@ import { spawn as spawnProcess } from 'node:child_process';
 import { ExternalToolError, UsageError, redact } from '../core/errors.js';
 import { missingTool, OWN_GROUP } from './tools.js';
 import { en, msg } from '../core/i18n.js';
+import { plainIdent, plainPath, writeLooseObject, writeTrees } from './loose-objects.js';
 
 /** The empty tree of each object format (git knows both without storing them). */
 export const EMPTY_TREES = {
@@ -64,19 +65,31 @@ export interface GitResult {
 /** Fixed settings for every call: stable output whatever the user's config. */
 const BASE_CONFIG = ['-c', 'core.quotepath=false', '-c', 'color.ui=false', '-c', 'advice.detachedHead=false'];
 
+/** Settings that change the bytes or the handling of objects git writes: with any of them set, git writes them (loose-objects.ts). */
+const WRITE_SETTINGS = ['commit.gpgsign', 'core.sharedrepository', 'core.fsyncobjectfiles', 'core.fsync', 'core.fsyncmethod', 'i18n.commitencoding'];
+
 export class Git {
-  private identityCache: Promise<Identity> | undefined;
+  private identityCache: Promise<Identity & { plainWrites: boolean }> | undefined;
   private formatCache: Promise<ObjectFormat> | undefined;
 
   constructor(
     readonly cwd: string,
     readonly baseEnv: Record<string, string | undefined> = {},
-  ) {}
+    /** Where and how objects are stored, when known (Git.open): small objects are then written without a git process. */
+    private readonly objects: { dir: string; algorithm: ObjectFormat } | null = null,
+  ) {
+    if (objects) this.formatCache = Promise.resolve(objects.algorithm);
+  }
+
+  /** The object directory and format, when Git.open found them. */
+  get objectStore(): { dir: string; algorithm: ObjectFormat } | null {
+    return this.objects;
+  }
 
   /** Finds the repository around `cwd`; refuses bare repositories and non-repositories. */
   static async open(cwd: string): Promise<{ git: Git; repo: RepoInfo }> {
     const probe = new Git(cwd);
-    const r = await probe.run(['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--git-common-dir', '--show-toplevel'], { allowFail: true });
+    const r = await probe.run(['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--git-common-dir', '--show-toplevel', '--show-object-format', '--git-path', 'objects'], { allowFail: true });
     if (r.exitCode !== 0 && /must be run in a work tree/.test(r.stderr)) {
       throw new UsageError(msg('git.bare'), msg('git.bareHint'));
     }
@@ -86,12 +99,13 @@ export class Git {
       }
       throw new ExternalToolError('git rev-parse', r.exitCode, redact(r.stderr));
     }
-    const [bare, gitDir, commonDirRaw, top] = r.stdout.split('\n');
+    const [bare, gitDir, commonDirRaw, top, format, objectsDir] = r.stdout.split('\n');
     if (bare === 'true' || !top) {
       throw new UsageError(msg('git.bare'), msg('git.bareHint'));
     }
     const commonDir = resolve(cwd, commonDirRaw ?? gitDir ?? '.git');
-    const git = new Git(top);
+    const objects = (format === 'sha1' || format === 'sha256') && objectsDir ? { dir: resolve(cwd, objectsDir), algorithm: format as ObjectFormat } : null;
+    const git = new Git(top, {}, objects);
     return { git, repo: { root: top, gitDir: gitDir ?? commonDir, commonDir } };
   }
 
@@ -146,6 +160,8 @@ export class Git {
    * knows it virtually).
    */
   async emptyTree(): Promise<string> {
+    const d = await this.direct();
+    if (d) return writeLooseObject(d.dir, d.algorithm, 'tree', Buffer.alloc(0));
     const id = await this.text(['hash-object', '-t', 'tree', '-w', '--stdin'], { input: '' });
     return id;
   }
@@ -171,29 +187,38 @@ export class Git {
   }
 
   async head(): Promise<{ commit: string | null; branch: string | null }> {
-    const [r, b] = await Promise.all([this.run(['rev-parse', '-q', '--verify', 'HEAD'], { allowFail: true }), this.run(['symbolic-ref', '-q', '--short', 'HEAD'], { allowFail: true })]);
+    const [r, b] = await Promise.all([
+      this.run(['rev-parse', '-q', '--verify', 'HEAD'], { allowFail: true }),
+      this.run(['symbolic-ref', '-q', '--short', 'HEAD'], { allowFail: true }),
+    ]);
     return { commit: r.exitCode === 0 ? r.stdout.trim() : null, branch: b.exitCode === 0 ? b.stdout.trim() : null };
   }
 
-  /** Who we are for tags and commits: git's user.name/email, else the OS user. */
-  async identity(): Promise<Identity> {
-    // The promise is kept, so callers that ask at once share one git process.
-    this.identityCache ??= this.readIdentity();
-    this.identityCache.catch(() => (this.identityCache = undefined)); // a failure is not remembered
-    return this.identityCache;
+  /** Who we are for tags and commits: git's user.name/email, else the OS user. Asked once (callers may ask early, concurrently). */
+  identity(): Promise<Identity> {
+    return this.identityAndSettings();
   }
 
-  private async readIdentity(): Promise<Identity> {
-    const r = await this.run(['config', '--get-regexp', '^user\\.(name|email)$'], { allowFail: true });
-    let name = '';
-    let email = '';
-    for (const line of r.stdout.split('\n')) {
-      const m = /^user\.(name|email) (.*)$/.exec(line);
-      if (m?.[1] === 'name') name = m[2] ?? '';
-      if (m?.[1] === 'email') email = m[2] ?? '';
-    }
-    const user = safeUser();
-    return { name: name || user, email: email || `${user}@${hostname()}` };
+  /** identity(), and whether objects may be written without git (none of WRITE_SETTINGS is set): one `git config`. */
+  private identityAndSettings(): Promise<Identity & { plainWrites: boolean }> {
+    const keys = ['user\\.(name|email)', ...WRITE_SETTINGS.map((k) => k.replace('.', '\\.'))];
+    this.identityCache ??= this.run(['config', '--get-regexp', `^(${keys.join('|')})$`], { allowFail: true }).then((r) => {
+      let name = '';
+      let email = '';
+      let plainWrites = true;
+      for (const line of r.stdout.split('\n')) {
+        const m = /^user\.(name|email) (.*)$/.exec(line);
+        if (m?.[1] === 'name') name = m[2] ?? '';
+        else if (m?.[1] === 'email') email = m[2] ?? '';
+        else if (line.trim()) plainWrites = false;
+      }
+      const user = safeUser();
+      return { name: name || user, email: email || `${user}@${hostname()}`, plainWrites };
+    });
+    this.identityCache.catch(() => {
+      this.identityCache = undefined;
+    });
+    return this.identityCache;
   }
 
   /** Environment that makes commit-tree / notes use `identity` and a fixed date. */
@@ -213,13 +238,14 @@ export class Git {
     return env;
   }
 
-  /** Parsed `git status`: tracked changes and untracked files (simple-git parses porcelain -z for us). */
+  /**
+   * `git status`: tracked changes, untracked files (all of them, each file
+   * named), unmerged paths. Read from `--porcelain -z`, whose paths come
+   * verbatim (no quoting, no trimming: a name may start or end with a space).
+   */
   async status(): Promise<{ tracked: string[]; untracked: string[]; conflicted: string[] }> {
-    const { simpleGit } = await import('simple-git');
-    const s = await simpleGit({ baseDir: this.cwd, config: ['core.quotepath=false'] }).status(['--untracked-files=all']);
-    const untracked = s.not_added;
-    const tracked = s.files.map((f) => f.path).filter((p) => !untracked.includes(p));
-    return { tracked, untracked, conflicted: s.conflicted };
+    const r = await this.run(['status', '--porcelain', '-z', '--untracked-files=all'], { binary: true });
+    return parseStatusZ(r.stdout as unknown as Buffer);
   }
 
   /** Writes blobs for files on disk (one process for all), raw bytes, no filters. */
@@ -235,7 +261,15 @@ export class Git {
   }
 
   /** Writes one blob from memory (small things: manifest, captures, symlink targets). */
+  /** Where to write objects ourselves, or null when git must (unknown store, or settings that change what git writes). */
+  private async direct(): Promise<{ dir: string; algorithm: ObjectFormat } | null> {
+    if (!this.objects) return null;
+    return (await this.identityAndSettings()).plainWrites ? this.objects : null;
+  }
+
   async hashBuffer(data: string | Buffer): Promise<string> {
+    const d = await this.direct();
+    if (d) return writeLooseObject(d.dir, d.algorithm, 'blob', Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'));
     return this.text(['hash-object', '-w', '--no-filters', '--stdin'], { input: data });
   }
 
@@ -244,6 +278,8 @@ export class Git {
    * so nested directories are git's job, not ours.
    */
   async makeTree(entries: readonly { mode: string; blob: string; path: string }[], indexFile: string): Promise<string> {
+    const d = await this.direct();
+    if (d && entries.every((e) => plainPath(e.path))) return writeTrees(d.dir, d.algorithm, entries);
     const env = { GIT_INDEX_FILE: indexFile };
     // A missing index file reads as an empty index: no `read-tree --empty` process needed.
     await rm(indexFile, { force: true });
@@ -257,6 +293,17 @@ export class Git {
   }
 
   async commitTree(tree: string, parents: readonly string[], message: string, date?: Date): Promise<string> {
+    // Without a date git takes the clock, or GIT_AUTHOR_DATE / GIT_COMMITTER_DATE when set: then git writes it.
+    const env = { ...process.env, ...this.baseEnv };
+    const when = date ?? (env.GIT_AUTHOR_DATE === undefined && env.GIT_COMMITTER_DATE === undefined ? new Date() : null);
+    const d = when ? await this.direct() : null;
+    const who = d ? await this.identity() : null;
+    const ident = who ? plainIdent(who.name, who.email) : null;
+    if (d && when && ident && [tree, ...parents].every((id) => isObjectId(id, d.algorithm))) {
+      const stamp = `${ident} ${gitDate(when)}`;
+      const body = `tree ${tree}\n${parents.map((p) => `parent ${p}\n`).join('')}author ${stamp}\ncommitter ${stamp}\n\n${message}`;
+      return writeLooseObject(d.dir, d.algorithm, 'commit', Buffer.from(body, 'utf8'));
+    }
     const args = ['commit-tree', tree];
     for (const p of parents) args.push('-p', p);
     args.push('-F', '-');
@@ -267,6 +314,11 @@ export class Git {
   async makeTag(target: string, name: string, message: string, date: Date): Promise<string> {
     const id = await this.identity();
     const body = `object ${target}\ntype commit\ntag ${name}\ntagger ${id.name} <${id.email}> ${gitDate(date)}\n\n${message.endsWith('\n') ? message : message + '\n'}`;
+    // Our own tag (a commit we resolved, a validated name): mktag's checks hold by construction.
+    const d = await this.direct();
+    if (d && plainIdent(id.name, id.email) && isObjectId(target, d.algorithm) && /^[A-Za-z0-9][A-Za-z0-9._/+-]*$/.test(name)) {
+      return writeLooseObject(d.dir, d.algorithm, 'tag', Buffer.from(body, 'utf8'));
+    }
     return this.text(['mktag'], { input: body });
   }
 
@@ -520,4 +572,37 @@ export function gitDate(date: Date): string {
   const abs = Math.abs(offset);
   const tz = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
   return `${Math.floor(date.getTime() / 1000)} ${tz}`;
+}
+
+function isObjectId(id: string, algorithm: ObjectFormat): boolean {
+  return id.length === (algorithm === 'sha256' ? 64 : 40) && /^[0-9a-f]+$/.test(id);
+}
+
+/** Unmerged states of `git status --porcelain` (XY). */
+const UNMERGED = new Set(['DD', 'AU', 'UD', 'UA', 'DU', 'AA', 'UU']);
+
+/**
+ * Parses `git status --porcelain -z`: entries "XY PATH\0", and for a rename or
+ * copy (X or Y is R or C) "XY TO\0FROM\0"; "??" marks an untracked file.
+ * Paths are bytes as git wrote them, decoded as UTF-8 (as everywhere else).
+ */
+export function parseStatusZ(out: Buffer): { tracked: string[]; untracked: string[]; conflicted: string[] } {
+  const tracked: string[] = [];
+  const untracked: string[] = [];
+  const conflicted: string[] = [];
+  const fields = out.toString('utf8').split('\0');
+  for (let i = 0; i < fields.length; i++) {
+    const entry = fields[i] as string;
+    if (entry === '') continue;
+    if (entry.length < 4 || entry[2] !== ' ') throw new ExternalToolError('git status', 0, `unexpected output: ${JSON.stringify(entry.slice(0, 200))}`);
+    const xy = entry.slice(0, 2);
+    const path = entry.slice(3);
+    if (/[RC]/.test(xy)) i++; // the FROM path of a rename or copy
+    if (xy === '??') untracked.push(path);
+    else if (xy !== '!!') {
+      tracked.push(path);
+      if (UNMERGED.has(xy)) conflicted.push(path);
+    }
+  }
+  return { tracked, untracked, conflicted };
 }

@@ -5,9 +5,8 @@
 // `wait()` that turns the exit into an ExternalToolError with that tail,
 // secrets redacted.
 import type { Readable, Writable } from 'node:stream';
-import type { Options } from 'execa';
 import { ExternalToolError, redact, RollbackError } from '../core/errors.js';
-import { missingTool, spawn } from './process.js';
+import { missingTool, spawn, terminate } from './process.js';
 import { msg, type Msg } from '../core/i18n.js';
 
 /** Bytes of stderr kept for error messages: the end is where tools say why they failed. */
@@ -38,21 +37,11 @@ export interface PipedOptions {
 
 export function startPiped(file: string, args: readonly string[], options: PipedOptions = {}): Piped {
   const label = options.label ?? file;
-  const sub = spawn(file, args, {
-    cwd: options.cwd,
-    env: options.env,
-    stdin: options.stdin ?? 'pipe',
-    stdout: options.stdout ?? 'pipe',
-    stderr: 'pipe',
-    reject: false,
-    // We stream; execa must neither buffer output nor strip anything.
-    buffer: false,
-    encoding: 'buffer',
-  } as Options);
+  const sub = spawn(file, args, { cwd: options.cwd, env: options.env, stdin: options.stdin ?? 'pipe', stdout: options.stdout ?? 'pipe' });
 
   let tail = '';
-  sub.stderr?.setEncoding('utf8');
-  sub.stderr?.on('data', (text: string) => {
+  sub.stderr!.setEncoding('utf8');
+  sub.stderr!.on('data', (text: string) => {
     tail += text;
     if (tail.length > STDERR_TAIL * 2) tail = tail.slice(-STDERR_TAIL);
   });
@@ -61,12 +50,25 @@ export function startPiped(file: string, args: readonly string[], options: Piped
   sub.stdin?.on('error', () => {});
   sub.stdout?.on('error', () => {});
 
-  const exited: Promise<number> = (async () => {
-    const result = (await sub) as { exitCode?: number; signal?: string; code?: string; failed?: boolean };
-    if (result.code === 'ENOENT') throw missingTool(file);
-    if (result.exitCode === undefined) return result.signal ? 128 : 1;
-    return result.exitCode;
-  })();
+  // The exit code once the program exited and its stderr is read to the end
+  // (the last lines are the ones that say why it failed). Not waiting for
+  // stdout: the caller reads it, or has stopped reading it.
+  const exited = new Promise<number>((resolve, reject) => {
+    let code: number | null = null;
+    let stderrDone = false;
+    const settle = () => {
+      if (code !== null && stderrDone) resolve(code);
+    };
+    sub.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? missingTool(file) : e));
+    sub.once('exit', (c, signal) => {
+      code = c ?? (signal ? 128 : 1);
+      settle();
+    });
+    sub.stderr!.once('close', () => {
+      stderrDone = true;
+      settle();
+    });
+  });
   // Callers may never await exit() (e.g. after killing); do not let a
   // missing-tool rejection surface as an unhandled rejection.
   exited.catch(() => {});
@@ -81,7 +83,7 @@ export function startPiped(file: string, args: readonly string[], options: Piped
       if (code !== 0) throw new ExternalToolError(label, code, piped.stderr(), undefined, hint);
     },
     kill() {
-      if (sub.exitCode === null && !sub.killed) sub.kill('SIGTERM');
+      terminate(sub);
     },
   };
   return piped;

@@ -34,6 +34,8 @@ export interface CaptureRequest {
   previous?: ReadonlyMap<string, DatabaseEntry>;
   /** What is being snapshotted now, for progress lines in the user's language. */
   onProgress?: (text: Msg) => void;
+  /** `git status`, asked by the caller ahead (only when nothing can change the work tree in between: no beforePoint hook). */
+  status?: ReturnType<Git['status']>;
 }
 
 export interface CaptureResult {
@@ -51,9 +53,30 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
   const tmp = join(stateDir(repo), 'tmp');
   await mkdir(tmp, { recursive: true });
 
-  const worktree: WorktreeState | null = req.parts.worktree
-    ? await captureWorktree(git, repo, req.head, req.branch, req.includeUntracked, req.date, tmp)
-    : null;
+  // Unmerged paths fail the point before any database is dumped.
+  const status = req.parts.worktree ? await (req.status ?? git.status()) : null;
+  if (status && status.conflicted.length > 0) await captureWorktree(git, repo, req.head, req.branch, req.includeUntracked, req.date, tmp, status);
+
+  // The dumps start first and run while the uncommitted work and the files
+  // are captured (git processes and file reads: independent of the dumps).
+  let dumpMessage: Msg | null = null;
+  const dumping = (async () => {
+    const databases: DatabaseEntry[] = [];
+    for (const engine of req.parts.databases) {
+      if (!req.dumpStore) throw new RollbackError(msg('snap.noDumpStore'));
+      dumpMessage = msg('snap.database', { name: engine.name, engine: engine.engine });
+      req.onProgress?.(dumpMessage);
+      databases.push((await reusedDump(git, engine, req.previous?.get(engine.name))) ?? (await dumpDatabase(engine, req.dumpStore)));
+    }
+    dumpMessage = null;
+    return databases;
+  })();
+  dumping.catch(() => undefined); // awaited below, also when the rest fails
+  let worktree: WorktreeState | null;
+  let config: FileEntry[];
+  let paths: FileEntry[];
+  try {
+    worktree = status ? await captureWorktree(git, repo, req.head, req.branch, req.includeUntracked, req.date, tmp, status) : null;
 
   const collect = async (patterns: string[], label: 'config' | 'paths'): Promise<FileEntry[]> => {
     if (patterns.length === 0) return [];
@@ -105,17 +128,18 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
     return entries;
   };
 
-  req.onProgress?.(msg('snap.config'));
-  const config = req.parts.config ? await collect(req.config.config, 'config') : [];
-  req.onProgress?.(msg('snap.paths'));
-  const paths = req.parts.paths ? await collect(req.config.paths, 'paths') : [];
-
-  const databases: DatabaseEntry[] = [];
-  for (const engine of req.parts.databases) {
-    if (!req.dumpStore) throw new RollbackError(msg('snap.noDumpStore'));
-    req.onProgress?.(msg('snap.database', { name: engine.name, engine: engine.engine }));
-    databases.push((await reusedDump(git, engine, req.previous?.get(engine.name))) ?? (await dumpDatabase(engine, req.dumpStore)));
+    req.onProgress?.(msg('snap.config'));
+    config = req.parts.config ? await collect(req.config.config, 'config') : [];
+    req.onProgress?.(msg('snap.paths'));
+    paths = req.parts.paths ? await collect(req.config.paths, 'paths') : [];
+  } catch (error) {
+    // A dump never runs on unattended: it finishes (or fails) before the point fails.
+    await dumping.catch(() => undefined);
+    throw error;
   }
+  // Still dumping: say so again (the file steps' lines came after the dump's).
+  if (dumpMessage) req.onProgress?.(dumpMessage);
+  const databases = await dumping;
 
   const captures: CaptureEntry[] = [];
   if (req.parts.captures) {

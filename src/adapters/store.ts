@@ -184,8 +184,13 @@ export class PointStore {
   /**
    * Writes the tag object and its note, then creates the tag and snapshot refs in
    * one transaction: a point is all there or not at all.
+   * `alsoUpdate` may still be in the making (the event's commit, written
+   * while the tag and note are): it is awaited before the transaction, and
+   * if it fails the note goes and nothing is created.
    */
-  async create(p: NewPoint, options: { alsoUpdate?: readonly string[] } = {}): Promise<{ point: Point; note: PointNote }> {
+  async create(p: NewPoint, options: { alsoUpdate?: readonly string[] | Promise<readonly string[]> } = {}): Promise<{ point: Point; note: PointNote }> {
+    const also = Promise.resolve(options.alsoUpdate ?? []);
+    also.catch(() => {}); // observed below, after the tag and note
     const tag = `${this.prefixes[p.kind]}${p.id}`;
     const note: PointNote = {
       schema: 1,
@@ -216,10 +221,10 @@ export class PointStore {
     await this.git.writeNote(NOTES_REF, tagObject, JSON.stringify(note, null, 2) + '\n');
     const commands = [`create refs/tags/${tag} ${tagObject}`];
     if (s) commands.push(`create ${snapshotRef(p.kind, p.id)} ${s.commit}`);
-    // The event (and anything else the caller needs) lands in the same
-    // transaction: a point exists with its log entry, or neither does.
-    commands.push(...(options.alsoUpdate ?? []));
     try {
+      // The event (and anything else the caller needs) lands in the same
+      // transaction: a point exists with its log entry, or neither does.
+      commands.push(...(await also));
       await this.git.updateRefs(commands);
     } catch (error) {
       await this.git.removeNote(NOTES_REF, tagObject).catch(() => undefined);

@@ -17,8 +17,10 @@ export async function captureWorktree(
   includeUntracked: boolean,
   date: Date,
   tmpDir: string,
+  /** `git status`, when the caller already has it. */
+  known?: Awaited<ReturnType<Git['status']>>,
 ): Promise<WorktreeState | null> {
-  const status = await git.status();
+  const status = known ?? (await git.status());
   if (status.conflicted.length > 0) {
     throw new ConflictError(msg('worktree.conflicts', { paths: status.conflicted.slice(0, 3).join(', ') }), msg('rollback.conflictsHint'));
   }

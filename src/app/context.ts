@@ -1,5 +1,6 @@
 // Everything a command needs, opened once: the repository, the config, the
 // point store, the event log and the lock. The CLI builds it; commands use it.
+import { join } from 'node:path';
 import { loadConfig } from '../adapters/config.js';
 import type { AgeCipher } from '../adapters/crypto.js';
 import { EventLog } from '../adapters/eventlog.js';
@@ -46,6 +47,8 @@ export interface OpenOptions {
 }
 
 export async function openContext(options: OpenOptions = {}): Promise<Context> {
+  // The config loader's module compiles while git answers (it is needed below, always).
+  import('cosmiconfig').catch(() => undefined);
   const { git, repo } = await Git.open(options.cwd ?? process.cwd());
   if (options.needCommit !== false && !(await git.revParse('HEAD'))) {
     throw new UsageError(msg('context.noCommits'), msg('context.noCommitsHint'));
@@ -78,6 +81,8 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
       const selected = self.config.databases.filter((d: DatabaseConfig) => !wanted || wanted.has(d.name));
       if (selected.length === 0) return [];
       requireTrust(self); // engines run dump/restore commands and overwrite databases
+      // Engines come with dumps: that module compiles meanwhile (nothing runs).
+      import('../adapters/dump-store.js').catch(() => undefined);
       const { createEngine } = await import('../adapters/engines/index.js');
       return selected.map((d): Engine => {
         // Keyed by the entry as written: a copy of the context with other settings (--end-sessions, undo's approved config) gets its own engine.
@@ -97,7 +102,10 @@ export async function openContext(options: OpenOptions = {}): Promise<Context> {
         const { GitDumpStore } = await import('../adapters/dump-store.js');
         const { meteredDumpStore } = await import('../adapters/progress.js');
         const c = await self.cipher(); // dumps sealed/opened with age when configured
-        dumpStore = meteredDumpStore(new GitDumpStore(repo.root, c ? { cipher: c } : {}), () => self.onTransfer);
+        // Where packs go, from Git.open's rev-parse (no second one).
+        const objects = git.objectStore;
+        const facts = objects ? { repoFacts: { algorithm: objects.algorithm, packDir: join(objects.dir, 'pack'), stateDir: dir } } : {};
+        dumpStore = meteredDumpStore(new GitDumpStore(repo.root, { ...facts, ...(c ? { cipher: c } : {}) }), () => self.onTransfer);
       }
       return dumpStore;
     },

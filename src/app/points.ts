@@ -46,10 +46,17 @@ export interface MadePoint {
 export async function makePoint(ctx: Context, o: MakePointOptions): Promise<MadePoint> {
   const started = Date.now();
   requireTrust(ctx); // security: captures, dumps and hooks come from an approved config only
+  // Asked now, while other work waits on git and the database: the snapshot commit, tag and event need it.
+  ctx.git.identity().catch(() => undefined);
   const date = new Date(Math.floor(Date.now() / 1000) * 1000);
   // Only the ids next to the one wanted (id, id-2, id-3…), not every point's: the cost does not grow with the points.
   const wanted = o.name !== undefined && /^[A-Za-z0-9._-]+$/.test(o.name) ? o.name : o.name === undefined ? timestampId(date) : '';
-  ctx.git.identity().catch(() => undefined); // read now, beside the other lookups; the tag and commits need it later
+  // The engines (and their modules) are made while git answers; awaited after the name checks, as before.
+  const enginesMade = o.noSnapshot ? Promise.resolve([]) : ctx.engines(o.databases);
+  enginesMade.catch(() => undefined);
+  // With no beforePoint hook nothing changes the work tree before the capture: its `git status` can be asked now too.
+  const status = !o.noSnapshot && !ctx.config.hooks.beforePoint ? ctx.git.status() : undefined;
+  status?.catch(() => undefined); // awaited by the capture
   const [head, existing] = await Promise.all([ctx.git.head(), ctx.store.ids(o.kind, wanted)]);
   const commit = o.commit ?? (head.commit as string);
   let id: string;
@@ -64,8 +71,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   } else {
     id = uniqueId(timestampId(date), existing);
   }
-  let engines: Engine[] = [];
-  if (!o.noSnapshot) engines = await ctx.engines(o.databases);
+  const engines: Engine[] = await enginesMade;
   const tag = `${ctx.config.tags[o.kind]}${id}`;
   const capture = async () => {
     const previous = ctx.onTransfer;
@@ -83,6 +89,7 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
         ...(engines.length ? { dumpStore: await ctx.dumpStore() } : {}),
         ...(ctx.config.encryption ? { cipher: await ctx.cipher() } : {}), // security: config files sealed with age
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        ...(status ? { status } : {}),
         previous: await previousDumps(ctx, engines),
       });
     } finally {
@@ -93,9 +100,12 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
   const { captured, afterPointError } = o.noSnapshot ? { captured: null, afterPointError: null } : await aroundPointHooks(ctx, hookEnv, capture, o.onProgress);
   // The event goes into the same ref transaction as the tag: on a full disk
   // (or any failure) there is a point with its log entry, or neither.
+  // Its commit is written while the tag and note are (independent git processes).
   const event = o.silent
     ? null
-    : await ctx.log.prepare({ type: o.kind === 'release' ? 'release' : 'point', target: tag, reason: o.reason ?? null, outcome: 'ok', ms: Date.now() - started, commit });
+    : ctx.log.prepare({ type: o.kind === 'release' ? 'release' : 'point', target: tag, reason: o.reason ?? null, outcome: 'ok', ms: Date.now() - started, commit });
+  event?.catch(() => undefined); // observed by store.create, which then writes nothing
+  const [configInUse, clone] = await Promise.all([recordConfigInUse(ctx), cloneId(ctx.stateDir)]);
   const { point, note } = await ctx.store.create(
     {
       kind: o.kind,
@@ -108,9 +118,9 @@ export async function makePoint(ctx: Context, o: MakePointOptions): Promise<Made
       release: o.release ?? null,
       date,
       // Which approved config was in use (undo can come back to it: src/app/trust.ts).
-      extra: { ...(await recordConfigInUse(ctx)), clone: await cloneId(ctx.stateDir), ...o.extra },
+      extra: { ...configInUse, clone, ...o.extra },
     },
-    { alsoUpdate: event ? [event.command] : [] },
+    { alsoUpdate: event ? event.then((e) => [e.command]) : [] },
   );
   const ms = Date.now() - started;
   if (afterPointError) {
