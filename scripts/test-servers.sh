@@ -86,7 +86,8 @@ start() {
   log "PostgreSQL on 127.0.0.1:$PG_PORT"
 
   # MariaDB: own datadir; root over the private socket only, a password user on TCP.
-  mkdir -p "$STATE/my"
+  # Its own tmpdir: temp tables live there, out of reach of anything that cleans /tmp.
+  mkdir -p "$STATE/my/tmp"
   local myuser=()
   if [ "$(id -u)" -eq 0 ]; then chown -R mysql: "$STATE/my"; myuser=(--user=mysql); fi
   mariadb-install-db "${myuser[@]}" --datadir="$STATE/my/data" --auth-root-authentication-method=normal \
@@ -94,7 +95,7 @@ start() {
   mariadbd --no-defaults "${myuser[@]}" --datadir="$STATE/my/data" --socket="$STATE/my/mysqld.sock" \
     --pid-file="$STATE/my/mysqld.pid" --port="$MY_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
     --log-error="$STATE/my/error.log" --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 \
-    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci >/dev/null 2>&1 &
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci --tmpdir="$STATE/my/tmp" >/dev/null 2>&1 &
   wait_for MariaDB 30 mariadb --no-defaults --socket="$STATE/my/mysqld.sock" -uroot -e 'select 1'
   mariadb --no-defaults --socket="$STATE/my/mysqld.sock" -uroot <<SQL
 CREATE USER '$ADMIN'@'%' IDENTIFIED BY '$pw';
