@@ -143,7 +143,13 @@ async function previousDumps(ctx: Context, engines: readonly Engine[]): Promise<
   const clone = await cloneId(ctx.stateDir);
   for (const p of sortNewestFirst(await ctx.store.list())) {
     if (p.note?.clone !== clone) continue;
-    for (const d of p.note.snapshot?.databases ?? []) if (names.has(d.name) && !found.has(d.name)) found.set(d.name, d);
+    // Note data is not trusted: anything not shaped like a list of entries is passed over (the engine checks what it reuses).
+    const entries: unknown = p.note.snapshot?.databases;
+    for (const d of Array.isArray(entries) ? (entries as unknown[]) : []) {
+      if (!d || typeof d !== 'object') continue;
+      const e = d as DatabaseEntry;
+      if (typeof e.name === 'string' && names.has(e.name) && !found.has(e.name)) found.set(e.name, e);
+    }
     if (found.size === names.size) break;
   }
   return found;

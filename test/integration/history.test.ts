@@ -195,6 +195,22 @@ describe('history views', () => {
     assert.match(d.detail, /the rollback replaced the file/);
   });
 
+  it('a note of this clone with a damaged database list is passed over when a point looks for a dump to reuse', async () => {
+    const r = makeRepo({ files: { '.gitignore': 'data/\n', '.rollbackrc.yaml': 'databases:\n  main: { engine: sqlite, path: data/app.db }\n' } });
+    repos.push(r);
+    mkdirSync(join(r.dir, 'data'));
+    sql(r, "create table t(v text); insert into t values ('a');");
+    await ok(r, ['point', '--name', 'p1']);
+    const clone = readFileSync(join(r.dir, '.git/rollback/clone-id'), 'utf8').trim();
+    const tag = r.git('rev-parse', 'rollback/p1').trim();
+    for (const databases of ['5', '"main"', '[null, 7, {"name": 5}]']) {
+      r.git('notes', '--ref=rollback', 'add', '-f', '-m', `{"clone": "${clone}", "snapshot": {"databases": ${databases}}}`, tag);
+      const made = await cli(r, ['point', '--json']);
+      assert.equal(made.code, 0, `${databases}: ${made.stderr}`);
+    }
+    assert.equal(sql(r, 'select v from t'), 'a');
+  });
+
   it('refuses what it cannot show, changing nothing', async () => {
     const r = makeRepo();
     repos.push(r);
