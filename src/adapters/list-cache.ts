@@ -6,8 +6,8 @@
 // every entry is checked on the way in, and any entry that is not exactly
 // what we write makes the whole file ignored (and rewritten).
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { isNoteFacts, type NoteFacts } from '../core/points.js';
 import { OBJECT_ID } from '../core/validate.js';
 
@@ -39,9 +39,28 @@ export async function writeFactsCache(file: string, entries: Iterable<[string, N
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await mkdir(dirname(file), { recursive: true });
+    await removeOrphans(file);
     await writeFile(tmp, JSON.stringify({ v: VERSION, notes }));
     await rename(tmp, file);
   } catch {
     await rm(tmp, { force: true }).catch(() => undefined);
+  }
+}
+
+/** Temp files of a list that was killed between write and rename (its pid is gone): nothing is left for a human to clean. */
+async function removeOrphans(file: string): Promise<void> {
+  const prefix = `${basename(file)}.`;
+  for (const name of await readdir(dirname(file)).catch(() => [] as string[])) {
+    const m = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name.startsWith(prefix) ? name.slice(prefix.length) : '');
+    if (m && !alive(Number(m[1]))) await rm(join(dirname(file), name), { force: true }).catch(() => undefined);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
