@@ -1,7 +1,7 @@
 // Adopting plain version tags (v0.7.0, made before git-rollback was used) as
 // code-only release points, so `to v0.7.0` and `previous-release` see them.
 // The release point keeps the tag's commit and date; nothing else is touched.
-import semver from 'semver';
+import semver from '../core/semver.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { msg } from '../core/i18n.js';
 import { releasesByVersion, releaseVersion } from '../core/points.js';

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { msg, type Msg } from '../core/i18n.js';
 import { releasesByVersion, releaseVersion } from '../core/points.js';
-import semver from 'semver';
+import semver from '../core/semver.js';
 import { nextVersion, parseCommit, releaseNotes, type CommitInfo, type NextVersion } from '../core/release.js';
 import type { Context } from './context.js';
 import { makePoint, type MadePoint } from './points.js';

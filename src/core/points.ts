@@ -1,6 +1,6 @@
 // Points as names: ids, tag names, tag messages and how a user's <point>
 // argument resolves to one point. Pure logic over already-read points.
-import semver from 'semver';
+import semver from './semver.js';
 import { NotFoundError, UsageError } from './errors.js';
 import { msg } from './i18n.js';
 import { nearest } from './text.js';

@@ -1,6 +1,6 @@
 // Releases as versions: which version comes next, whether it may be made, what
 // kind of change it is, and the release notes from commit subjects. Pure logic.
-import semver from 'semver';
+import semver from './semver.js';
 import { ConflictError, UsageError } from './errors.js';
 import { msg } from './i18n.js';
 

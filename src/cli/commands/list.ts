@@ -2,7 +2,7 @@
 // (marking where HEAD is and what undo returns to, automatic backups folded
 // into one line), or JSON.
 import type { CommandModule } from 'yargs';
-import semver from 'semver';
+import semver from '../../core/semver.js';
 import { lastAction } from '../../app/rollback.js';
 import { age, parseSince } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
