@@ -31,7 +31,7 @@ import { releasesByVersion, releaseVersion, resolvePoint, sortNewestFirst } from
 import type { DatabaseEntry, FileEntry, Point, SnapshotInfo } from '../core/types.js';
 import { safePattern } from '../core/validate.js';
 import type { Context } from './context.js';
-import { describeState, lastAction, loadSnapshot } from './rollback.js';
+import { describeState, lastAction, loadSnapshot } from './state.js';
 
 /** Files under data paths larger than this are compared by size only, unless --deep. */
 export const HASH_LIMIT = 16 * 1024 * 1024;

@@ -13,7 +13,7 @@ import { pointNameProblem, problemMsg, refuseProblems, showName, snapshotProblem
 import type { Point, SnapshotInfo } from '../core/types.js';
 import type { Git } from '../adapters/git.js';
 import type { Context } from './context.js';
-import { loadSnapshot } from './rollback.js';
+import { loadSnapshot } from './state.js';
 
 /** The entries of a snapshot commit's tree, or null when the commit or its tree cannot be read. */
 export async function snapshotTree(git: Git, commit: string): Promise<TreeEntry[] | null> {

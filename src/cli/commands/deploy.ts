@@ -3,7 +3,6 @@
 // point automatically when the command or the health check fails.
 import type { CommandModule } from 'yargs';
 import { makePoint } from '../../app/points.js';
-import { executeRollback, prepareRollback } from '../../app/rollback.js';
 import { checkHealth } from '../../adapters/health.js';
 import { formatMs } from '../../core/duration.js';
 import { RollbackError, RolledBackError, UsageError } from '../../core/errors.js';
@@ -74,6 +73,7 @@ export const deployCommand: CommandModule<object, Args> = {
       }
       info(t('deploy.rollingBack', { failed: color.red(t('deploy.failedWord'), process.stderr), failure, tag: made.point.tag }));
       const selection = parseSelection(undefined, undefined, ctx.config.databases.map((d) => d.name));
+      const { executeRollback, prepareRollback } = await import('../../app/rollback.js');
       const prepared = await prepareRollback(ctx, {
         action: 'rollback',
         target: made.point,

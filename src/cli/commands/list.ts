@@ -3,7 +3,7 @@
 // into one line), or JSON.
 import type { CommandModule } from 'yargs';
 import semver from '../../core/semver.js';
-import { lastAction } from '../../app/rollback.js';
+import { lastAction } from '../../app/state.js';
 import { age, parseSince } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
 import { msg, t } from '../../core/i18n.js';

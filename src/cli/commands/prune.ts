@@ -4,7 +4,7 @@ import type { CommandModule } from 'yargs';
 import { describeLeftover, findLeftovers, removeLeftover } from '../../app/leftovers.js';
 import type { RemovedPoint } from '../../adapters/store.js';
 import { formatBytes } from '../../core/text.js';
-import { lastAction } from '../../app/rollback.js';
+import { lastAction } from '../../app/state.js';
 import { refuseIfInterrupted } from './to.js';
 import { parseDuration } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';

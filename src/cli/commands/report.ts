@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
 import type { LoggedEvent } from '../../adapters/eventlog.js';
-import { loadSnapshot } from '../../app/rollback.js';
+import { loadSnapshot } from '../../app/state.js';
 import { NotFoundError, UsageError } from '../../core/errors.js';
 import { incidentReport, type ReportInput } from '../../core/report.js';
 import { msg, t } from '../../core/i18n.js';

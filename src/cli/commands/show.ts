@@ -1,6 +1,6 @@
 // git rollback show <point>: everything the note and manifest say.
 import type { CommandModule } from 'yargs';
-import { loadSnapshot } from '../../app/rollback.js';
+import { loadSnapshot } from '../../app/state.js';
 import { age, formatMs } from '../../core/duration.js';
 import { t } from '../../core/i18n.js';
 import { resolvePoint } from '../../core/points.js';

@@ -2,7 +2,7 @@
 // --continue / --abort finish or put back a job that was interrupted.
 import type { CommandModule } from 'yargs';
 import type { Context } from '../../app/context.js';
-import { executeRollback, prepareRollback, resumeRollback, type AbortOutcome, type Prepared, type RollbackOutcome } from '../../app/rollback.js';
+import type { AbortOutcome, Prepared, RollbackOutcome } from '../../app/rollback.js';
 import { JournalFile } from '../../adapters/journal.js';
 import { formatMs } from '../../core/duration.js';
 import { InterruptedJobError, UsageError } from '../../core/errors.js';
@@ -128,6 +128,8 @@ export async function rollback(given: Context, args: Args, target: Point, mode: 
   };
   const run = async () => {
     if (!args.dryRun) await refuseIfInterrupted(ctx);
+    // The step runner and its adapters load here, not at every command's start-up.
+    const { executeRollback, prepareRollback } = await import('../../app/rollback.js');
     const prepared = await prepareRollback(ctx, request, backupId);
     printPlan(prepared, args, action);
     if (args.dryRun) return;
@@ -221,6 +223,7 @@ async function resume(ctx: Context, args: Args): Promise<void> {
     if (journal) {
       await confirmOrRefuse(msg(how === 'abort' ? 'to.confirmAbort' : 'to.confirmContinue', { target: journal.request.target }), args.yes, msg(how === 'abort' ? 'what.abort' : 'what.continue'));
     }
+    const { resumeRollback } = await import('../../app/rollback.js');
     const outcome = await withProgress(ctx, args, (reporter) => resumeRollback(ctx, how, reporter));
     if ('aborted' in outcome) reportAbort(outcome, args);
     else report(outcome, args);

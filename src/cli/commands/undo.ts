@@ -1,7 +1,7 @@
 // git rollback undo: return to the backup made by the last rollback or undo.
 // Undo makes its own backup first, so undo twice is a redo.
 import type { CommandModule } from 'yargs';
-import { lastAction } from '../../app/rollback.js';
+import { lastAction } from '../../app/state.js';
 import { withConfigOfBackup } from '../../app/trust.js';
 import { NotFoundError, UsageError } from '../../core/errors.js';
 import { msg, t } from '../../core/i18n.js';
