@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { basename, dirname, join } from 'node:path';
 import { isNoteFacts, type NoteFacts } from '../core/points.js';
 import { OBJECT_ID } from '../core/validate.js';
+import { pidAlive } from './pid.js';
 
 const VERSION = 1;
 
@@ -52,15 +53,7 @@ async function removeOrphans(file: string): Promise<void> {
   const prefix = `${basename(file)}.`;
   for (const name of await readdir(dirname(file)).catch(() => [] as string[])) {
     const m = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name.startsWith(prefix) ? name.slice(prefix.length) : '');
-    if (m && !alive(Number(m[1]))) await rm(join(dirname(file), name), { force: true }).catch(() => undefined);
+    if (m && !pidAlive(Number(m[1]))) await rm(join(dirname(file), name), { force: true }).catch(() => undefined);
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

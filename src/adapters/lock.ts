@@ -20,6 +20,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LockedError } from '../core/errors.js';
 import { msg, type Msg } from '../core/i18n.js';
+import { pidAlive } from './pid.js';
 
 export interface LockInfo {
   pid: number;
@@ -125,7 +126,7 @@ export class RepoLock {
     }
     if (info.host !== hostname()) return { state: 'held', info, stale: false, why: 'other host' };
     if (info.pid === process.pid && info.nonce !== this.held?.nonce) return { state: 'held', info, stale: true, why: 'left by this process' };
-    if (!alive(info.pid)) return { state: 'held', info, stale: true, why: 'process gone' };
+    if (!pidAlive(info.pid)) return { state: 'held', info, stale: true, why: 'process gone' };
     if (info.procStart !== undefined) {
       const now = procStart(info.pid);
       if (now !== null && now !== info.procStart) return { state: 'held', info, stale: true, why: 'pid reused' };
@@ -158,7 +159,7 @@ export class RepoLock {
     // Someone is taking over right now (for milliseconds), or died doing it.
     const st = await stat(this.guard).catch(() => null);
     const pid = Number(await readFile(this.guard, 'utf8').catch(() => ''));
-    if (st && Date.now() - st.mtimeMs > GUARD_STALE_MS && !(pid > 0 && alive(pid))) await rm(this.guard, { force: true });
+    if (st && Date.now() - st.mtimeMs > GUARD_STALE_MS && !(pid > 0 && pidAlive(pid))) await rm(this.guard, { force: true });
     await new Promise((r) => setTimeout(r, 20));
     return null;
   }
@@ -205,14 +206,6 @@ function sameLock(a: LockInfo | null, b: LockInfo | null): boolean {
   return a.pid === b.pid && a.host === b.host && a.startedAt === b.startedAt && a.nonce === b.nonce;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code !== 'ESRCH';
-  }
-}
 
 /** Start time of a process in clock ticks since boot (Linux /proc), or null. */
 export function procStart(pid: number): number | null {

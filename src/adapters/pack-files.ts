@@ -12,6 +12,7 @@ import { basename, join, resolve } from 'node:path';
 import { ExternalToolError } from '../core/errors.js';
 import { readIndex, type HashAlgorithm, type PackIndexEntry, type WrittenPack } from './pack-writer.js';
 import { run } from './process.js';
+import { pidAlive } from './pid.js';
 
 /** Content of our `.keep` files; its first word is how compaction tells our kept packs from the user's. */
 export const KEEP_TEXT = 'git-rollback: database dump chunks; `git gc` leaves this pack alone, `git rollback prune` compacts it\n';
@@ -66,14 +67,6 @@ function processStart(pid: number): string | null {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes the private pack directories of dump stores whose process is gone
@@ -107,7 +100,7 @@ export async function cleanupInterruptedStores(stateDir: string): Promise<string
     }
     if (owner.host && owner.host !== hostname()) continue;
     if (pid === process.pid) continue;
-    const running = alive(pid) && (owner.start == null || processStart(pid) === null || processStart(pid) === owner.start);
+    const running = pidAlive(pid) && (owner.start == null || processStart(pid) === null || processStart(pid) === owner.start);
     if (running) continue;
     await rm(dir, { recursive: true, force: true });
     removed.push(dir);
