@@ -6,8 +6,8 @@ import { existsSync, statfsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ExitCode, RollbackError, UsageError, redact } from './core/errors.js';
-import { detectLang, parseLang, setLang, t } from './core/i18n.js';
+import { ExitCode, RollbackError, UsageError, outcomeOf, redact } from './core/errors.js';
+import { detectLang, localize, parseLang, setLang, t } from './core/i18n.js';
 import { commands } from './cli/commands/index.js';
 import { setLangFromFlag } from './cli/common.js';
 import { commandInfo, helpWidth, renderCommandHelp, renderOverview, type OptionInfo } from './cli/help.js';
@@ -116,12 +116,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** The error's message in the user's language; "— no point was made" after its first line when point said so. */
+/** The error's message in the user's language; what the command left as it was ("— no point was made") after its first line. */
 function messageOf(error: unknown): string {
   const text = error instanceof RollbackError ? error.localMessage() : String((error as Error)?.message ?? error);
-  if (!(error as { noPointMade?: boolean } | undefined)?.noPointMade) return text;
+  const outcome = outcomeOf(error);
+  if (!outcome) return text;
   const [first = '', ...rest] = text.split('\n');
-  return [t('point.noneMade', { error: first }), ...rest].join('\n');
+  return [t('error.withOutcome', { error: first, outcome: localize(outcome) }), ...rest].join('\n');
 }
 
 function reportError(error: unknown, verbose: boolean): number {

@@ -137,6 +137,20 @@ export function errorMsg(error: unknown): string | Msg {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Says what a failed command left as it was ("no point was made", "nothing
+ * changed: it stopped in the checks"), shown after the error's first line.
+ * Set only where the command knows it: checked, or before anything could change.
+ */
+export function withOutcome<E>(error: E, outcome: Msg): E {
+  if (error instanceof Error) (error as { outcome?: Msg }).outcome = outcome;
+  return error;
+}
+
+export function outcomeOf(error: unknown): Msg | undefined {
+  return error instanceof Error ? (error as { outcome?: Msg }).outcome : undefined;
+}
+
 /** Prefixes an error's message with the database it concerns, once. */
 export function aboutDatabase(error: unknown, name: string): unknown {
   if (error instanceof Error && !error.message.includes(`database ${name}`)) {

@@ -59,6 +59,7 @@ export const runMessages = {
     zh: '{action}到 {target} 失败了（{error}）；已撤回，但并非一切都恢复了原样：{checks}',
   },
   'rollback.revertedNotAsBeforeHint': { en: 'the differences are listed above; nothing else is left to do automatically', zh: '差异已在上面列出；没有其他可以自动完成的事了' },
+  'rollback.stoppedInChecks': { en: 'nothing changed: it stopped in the checks, before the first step', zh: '没有任何改动：在检查阶段即已停止，尚未执行任何步骤' },
   'rollback.nothingChanged': { en: 'nothing changed — checked: {checks}', zh: '没有任何改动——已逐项核对：{checks}' },
   'rollback.nothingChangedBut': { en: 'nothing changed — checked: {checks}; but {warnings}', zh: '没有任何改动——已逐项核对：{checks}；但是：{warnings}' },
   'rollback.interrupted': { en: '{action} to {target} was interrupted and everything was put back', zh: '{action}到 {target} 被中断，所有改动均已撤回' },

@@ -231,11 +231,25 @@ describe('databases through the CLI', () => {
     const refs = r.git('for-each-ref');
     const down = pgUrl(pg).replace(/:\d+\//, ':1/');
     const res = await cli(r, ['to', 'p', '--yes'], { env: { APP_PG_URL: down } });
-    assert.notEqual(res.code, 0);
-    assert.match(res.stderr, /running and reachable|could not connect|refused/i);
+    assert.equal(res.code, 1, res.stderr);
+    // The error, then what it left: it stopped before its first step, so it says so; the server's hint stays.
+    assert.match(res.stderr, /^git-rollback: database main: psql failed .*Connection refused.* — nothing changed: it stopped in the checks, before the first step\nhint: is the PostgreSQL server running/);
     assert.equal(r.git('rev-parse', 'HEAD'), head);
     assert.equal(r.git('for-each-ref'), refs, 'no backup left behind');
     assert.equal(psql(pg, 'SELECT count(*) FROM t'), '1');
+    const zh = await cli(r, ['to', 'p', '--yes'], { env: { APP_PG_URL: down, LANG: 'zh_CN.UTF-8', LC_ALL: '' } });
+    assert.match(zh.stderr, /——没有任何改动：在检查阶段即已停止，尚未执行任何步骤\n/);
+    // A dry run changes nothing anyway: the error alone.
+    const dry = await cli(r, ['to', 'p', '--dry-run'], { env: { APP_PG_URL: down } });
+    assert.equal(dry.code, 1);
+    assert.doesNotMatch(dry.stderr, /nothing changed/);
+    // undo takes the same path: a rollback, then the server goes away.
+    assert.equal((await cli(r, ['to', 'p', '--yes'], { env: { APP_PG_URL: pgUrl(pg) } })).code, 0);
+    const undoRefs = r.git('for-each-ref');
+    const undo = await cli(r, ['undo', '--yes'], { env: { APP_PG_URL: down } });
+    assert.equal(undo.code, 1, undo.stderr);
+    assert.match(undo.stderr, /Connection refused.* — nothing changed: it stopped in the checks, before the first step\n/);
+    assert.equal(r.git('for-each-ref'), undoRefs);
   });
 
   it('a corrupt dump chunk is refused before any change', async () => {

@@ -514,6 +514,24 @@ describe('deploy', () => {
     assert.equal((await cli(r, ['deploy'])).code, 2);
     fsck(r);
   });
+
+  it('a failed deploy whose rollback cannot start says the deployed state is live (exit 8), and logs it', async () => {
+    const r = appRepo();
+    const base = r.git('symbolic-ref', '--short', 'HEAD');
+    r.git('checkout', '-q', '-b', 'other');
+    r.write('app.py', 'print("other")\n');
+    r.commit('other');
+    r.git('checkout', '-q', base);
+    r.write('app.py', 'print("mine")\n');
+    r.commit('mine');
+    // The deploy script pulls, and the merge conflicts: the rollback refuses a tree with conflicts.
+    const res = await cli(r, ['deploy', '--name', 'v3', '--', 'git', 'merge', '-q', 'other']);
+    assert.equal(res.code, 8, res.stderr);
+    assert.match(res.stderr, /\ngit-rollback: deploy failed \(`git merge -q other` exited 1\), and the rollback to deploy\/v3 could not start: .*conflict.*\. Nothing was rolled back: the deployed state is live\nhint: fix the cause \(.*\), then roll back with: git rollback to deploy\/v3\n/);
+    assert.match(r.git('status', '--porcelain'), /^UU app\.py/m, 'left as the deploy left it');
+    const log = JSON.parse((await cli(r, ['log', '--json', '--type', 'deploy'])).stdout) as { outcome: string }[];
+    assert.deepEqual(log.map((e) => e.outcome), ['failed']);
+  });
 });
 
 describe('continue', () => {

@@ -5,7 +5,7 @@ import type { CommandModule } from 'yargs';
 import { makePoint } from '../../app/points.js';
 import { checkHealth } from '../../adapters/health.js';
 import { formatMs } from '../../core/duration.js';
-import { RollbackError, RolledBackError, UsageError } from '../../core/errors.js';
+import { CriticalError, RollbackError, RolledBackError, UsageError, errorMsg } from '../../core/errors.js';
 import { parseSelection } from '../../core/plan.js';
 import { en, msg, t, type Msg } from '../../core/i18n.js';
 import { type GlobalArgs, lockWait, open, reasonOption, waitOption, withLock } from '../common.js';
@@ -74,6 +74,7 @@ export const deployCommand: CommandModule<object, Args> = {
       info(t('deploy.rollingBack', { failed: color.red(t('deploy.failedWord'), process.stderr), failure, tag: made.point.tag }));
       const selection = parseSelection(undefined, undefined, ctx.config.databases.map((d) => d.name));
       const { executeRollback, prepareRollback } = await import('../../app/rollback.js');
+      // The deploy command ran: if the rollback cannot even start, the deployed state is what runs — say so (exit 8).
       const prepared = await prepareRollback(ctx, {
         action: 'rollback',
         target: made.point,
@@ -85,6 +86,13 @@ export const deployCommand: CommandModule<object, Args> = {
         only: [],
         skip: [],
         deploy: { point: made.point.tag, failure: en(failure.key, failure.params) },
+      }).catch(async (error: unknown) => {
+        await ctx.log.append({ ...base, outcome: 'failed', ms: Date.now() - started, error: en(failure.key, failure.params) }).catch(() => undefined);
+        const cause = error instanceof RollbackError ? (error.hintMsg ?? error.hint) : undefined;
+        throw new CriticalError(
+          msg('deploy.rollbackNotStarted', { failure, tag: made.point.tag, error: errorMsg(error) }),
+          msg('deploy.rollbackNotStartedHint', { tag: made.point.tag, cause: cause ? msg('deploy.causeHint', { hint: cause }) : '' }),
+        );
       });
       const reporter = await stepReporter(!!args.json);
       ctx.onTransfer = (x) => reporter.transfer(x);

@@ -3,8 +3,8 @@ import type { CommandModule } from 'yargs';
 import { makePoint } from '../../app/points.js';
 import type { Context } from '../../app/context.js';
 import { formatMs } from '../../core/duration.js';
-import { ConflictError, UsageError } from '../../core/errors.js';
-import { t } from '../../core/i18n.js';
+import { ConflictError, UsageError, withOutcome } from '../../core/errors.js';
+import { msg, t } from '../../core/i18n.js';
 import { formatBytes } from '../../core/text.js';
 import type { PointNote } from '../../core/types.js';
 import { lockWait, open, reasonOption, waitOption, withLock, type GlobalArgs } from '../common.js';
@@ -75,7 +75,7 @@ async function madeOrNothing<T>(ctx: Context, name: string | undefined, make: ()
     const exists = tag ? await ctx.git.revParse(`refs/tags/${tag}`) : null;
     if (!exists && error instanceof Error && !(error instanceof ConflictError) && !(error instanceof UsageError)) {
       // Said after the first line of the message, where a disk-full report (which shows only that line) says it too.
-      (error as { noPointMade?: boolean }).noPointMade = true;
+      withOutcome(error, msg('point.noneMade'));
     }
     throw error;
   }

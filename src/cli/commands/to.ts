@@ -5,7 +5,7 @@ import type { Context } from '../../app/context.js';
 import type { AbortOutcome, Prepared, RollbackOutcome } from '../../app/rollback.js';
 import { JournalFile } from '../../adapters/journal.js';
 import { formatMs } from '../../core/duration.js';
-import { InterruptedJobError, UsageError } from '../../core/errors.js';
+import { InterruptedJobError, UsageError, withOutcome } from '../../core/errors.js';
 import { joined, localOr, msg, t } from '../../core/i18n.js';
 import { MODES, parseSelection, planToJSON, renderPlan, type Mode } from '../../core/plan.js';
 import { resolvePoint } from '../../core/points.js';
@@ -130,7 +130,10 @@ export async function rollback(given: Context, args: Args, target: Point, mode: 
     if (!args.dryRun) await refuseIfInterrupted(ctx);
     // The step runner and its adapters load here, not at every command's start-up.
     const { executeRollback, prepareRollback } = await import('../../app/rollback.js');
-    const prepared = await prepareRollback(ctx, request, backupId);
+    // prepareRollback only reads: whatever stops it, nothing has changed yet.
+    const prepared = await prepareRollback(ctx, request, backupId).catch((error: unknown) => {
+      throw args.dryRun ? error : withOutcome(error, msg('rollback.stoppedInChecks'));
+    });
     printPlan(prepared, args, action);
     if (args.dryRun) return;
     await confirmOrRefuse(msg(action === 'undo' ? 'to.confirmUndo' : 'to.confirm', { target: target.tag }), args.yes, msg(action === 'undo' ? 'what.undo' : 'what.rollBack'));
