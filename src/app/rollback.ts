@@ -513,8 +513,9 @@ async function afterRevert(jc: JobContext, cause: Error, interrupted: boolean): 
   const checked = warnings.length ? msg('rollback.nothingChangedBut', { checks: checkedList, warnings: joined(warnings, 'semicolon') }) : msg('rollback.nothingChanged', { checks: checkedList });
   if (interrupted) throw new CancelledError(msg('rollback.interrupted', { action, target: r.target }), checked);
   // A damaged point found while staging, before anything live moved, is what it is: exit 6.
-  if (cause instanceof CorruptSnapshotError) throw new CorruptSnapshotError(msg('rollback.refused', { action, target: r.target, error }), checked);
-  throw new RolledBackError(msg('rollback.reverted', { action, target: r.target, error }), checked);
+  // `cause` rides along for callers that tell it in their own words (deploy).
+  if (cause instanceof CorruptSnapshotError) throw Object.assign(new CorruptSnapshotError(msg('rollback.refused', { action, target: r.target, error }), checked), { cause });
+  throw Object.assign(new RolledBackError(msg('rollback.reverted', { action, target: r.target, error }), checked), { cause });
 }
 
 /** Steps that change something users see (as opposed to capturing and staging beside it). */

@@ -578,6 +578,11 @@ export const baseMessages = {
     zh: '部署失败（{failure}），而回滚到 {tag} 无法开始：{error}。没有回滚任何东西：部署后的状态仍在运行',
   },
   'deploy.rollbackNotStartedHint': { en: 'fix the cause{cause}, then roll back with: git rollback to {tag}', zh: '排除原因{cause}后回滚：git rollback to {tag}' },
+  'deploy.rollbackFailed': {
+    en: 'deploy failed ({failure}), and the rollback to {tag} failed too: {error}. Nothing was rolled back: the deployed state is live',
+    zh: '部署失败（{failure}），回滚到 {tag} 也失败了：{error}。没有回滚任何东西：部署后的状态仍在运行',
+  },
+  'deploy.rollbackFailedHint': { en: '{checked}; fix the cause, then roll back with: git rollback to {tag}', zh: '{checked}；排除原因后回滚：git rollback to {tag}' },
   'deploy.causeHint': { en: ' ({hint})', zh: '（{hint}）' },
   'deploy.failedWord': { en: 'Deploy failed', zh: '部署失败' },
   'deploy.rollingBack': { en: '{failed}: {failure}. Rolling back to {tag}…', zh: '{failed}：{failure}。正在回滚到 {tag}…' },

@@ -532,6 +532,19 @@ describe('deploy', () => {
     const log = JSON.parse((await cli(r, ['log', '--json', '--type', 'deploy'])).stdout) as { outcome: string }[];
     assert.deepEqual(log.map((e) => e.outcome), ['failed']);
   });
+
+  it('a failed deploy whose rollback fails and is put back is not "rolled back": exit 8, the deployed state is live', async () => {
+    const r = appRepo();
+    const res = await cli(r, ['deploy', '--name', 'v4', '--', 'sh', '-c', 'echo API_KEY=broken > .env && exit 3'], { env: { ROLLBACK_TEST_FAIL: 'files' } });
+    assert.equal(res.code, 8, res.stderr);
+    assert.match(
+      res.stderr,
+      /\ngit-rollback: deploy failed \(`sh -c .*` exited 3\), and the rollback to deploy\/v4 failed too: injected failure at step files \(ROLLBACK_TEST_FAIL\)\. Nothing was rolled back: the deployed state is live\nhint: nothing changed — checked: .*; fix the cause, then roll back with: git rollback to deploy\/v4\n/,
+    );
+    assert.equal(readFileSync(join(r.dir, '.env'), 'utf8'), 'API_KEY=broken\n', 'the deployed state, as the message says');
+    const log = JSON.parse((await cli(r, ['log', '--json', '--type', 'deploy'])).stdout) as { outcome: string }[];
+    assert.deepEqual(log.map((e) => e.outcome), ['failed']);
+  });
 });
 
 describe('continue', () => {

@@ -5,7 +5,7 @@ import type { CommandModule } from 'yargs';
 import { makePoint } from '../../app/points.js';
 import { checkHealth } from '../../adapters/health.js';
 import { formatMs } from '../../core/duration.js';
-import { CriticalError, RollbackError, RolledBackError, UsageError, errorMsg } from '../../core/errors.js';
+import { CorruptSnapshotError, CriticalError, RollbackError, RolledBackError, UsageError, errorMsg } from '../../core/errors.js';
 import { parseSelection } from '../../core/plan.js';
 import { en, msg, t, type Msg } from '../../core/i18n.js';
 import { type GlobalArgs, lockWait, open, reasonOption, waitOption, withLock } from '../common.js';
@@ -96,10 +96,18 @@ export const deployCommand: CommandModule<object, Args> = {
       });
       const reporter = await stepReporter(!!args.json);
       ctx.onTransfer = (x) => reporter.transfer(x);
-      const outcome = await executeRollback(ctx, prepared, reporter).finally(() => {
-        ctx.onTransfer = null;
-        reporter.stop();
-      });
+      const outcome = await executeRollback(ctx, prepared, reporter)
+        .catch(async (error: unknown) => {
+          await ctx.log.append({ ...base, outcome: 'failed', ms: Date.now() - started, error: en(failure.key, failure.params) }).catch(() => undefined);
+          // Put back and checked means the deployed state is live again: not the
+          // "rolled back" of a deploy (exit 7). Other outcomes keep their own code.
+          if (!(error instanceof RolledBackError || error instanceof CorruptSnapshotError)) throw error;
+          throw new CriticalError(msg('deploy.rollbackFailed', { failure, tag: made.point.tag, error: errorMsg(error.cause ?? error) }), msg('deploy.rollbackFailedHint', { checked: error.hintMsg ?? error.hint ?? '', tag: made.point.tag }));
+        })
+        .finally(() => {
+          ctx.onTransfer = null;
+          reporter.stop();
+        });
       await ctx.log.append({ ...base, outcome: 'reverted', ms: Date.now() - started, error: en(failure.key, failure.params), rollback: outcome.backup });
       throw new RolledBackError(msg('deploy.rolledBack', { failure, tag: made.point.tag, time: formatMs(outcome.ms) }), msg('deploy.rolledBackHint', { backup: outcome.backup }));
     });
