@@ -10,6 +10,7 @@ import { POINT_KINDS, type Person, type Point, type PointKind, type PointNote, t
 import type { Git } from './git.js';
 import { msg } from '../core/i18n.js';
 import { readFactsCache, writeFactsCache } from './list-cache.js';
+import { noteShapeProblem, type ShapeProblem } from '../core/note-shape.js';
 
 export const NOTES_REF = 'refs/notes/rollback';
 
@@ -89,8 +90,14 @@ export class PointStore {
       const { index, parsed } = await notes;
       for (const p of points) {
         const blob = index.get(p.tagObject);
-        const note = blob ? parsed.get(blob) : undefined;
-        if (!note) continue;
+        const read = blob ? parsed.get(blob) : undefined;
+        if (!read) continue;
+        // security: a note not as documented is not read at all (says which field).
+        if ('problem' in read) {
+          p.noteProblem = read.problem;
+          continue;
+        }
+        const { note } = read;
         p.note = note;
         if (!p.description && note.description) p.description = note.description;
       }
@@ -148,12 +155,14 @@ export class PointStore {
   }
 
   /** Every note of refs/notes/rollback, parsed as it streams in; object id → note blob, note blob → note. */
-  private async readNotes(): Promise<{ index: Map<string, string>; parsed: Map<string, PointNote> }> {
+  private async readNotes(): Promise<{ index: Map<string, string>; parsed: Map<string, { note: PointNote } | { problem: ShapeProblem }> }> {
     const index = await this.git.noteIndex(NOTES_REF);
-    const parsed = new Map<string, PointNote>();
+    const parsed = new Map<string, { note: PointNote } | { problem: ShapeProblem }>();
     await this.git.eachBlob([...index.values()], (blob, data) => {
       const note = parseNote(data);
-      if (note) parsed.set(blob, note);
+      if (!note) return;
+      const problem = noteShapeProblem(note);
+      parsed.set(blob, problem ? { problem } : { note });
     });
     return { index, parsed };
   }

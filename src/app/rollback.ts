@@ -223,6 +223,7 @@ export async function prepareRollback(ctx: Context, request: RollbackRequest, ba
   const hooks: Hooks = { beforeRollback: ctx.config.hooks.beforeRollback, afterRollback: ctx.config.hooks.afterRollback, onFailure: ctx.config.hooks.onFailure ?? null };
   const plan = buildPlan({
     target,
+    snapshot,
     backupTag,
     mode: request.mode,
     selection,

@@ -8,6 +8,7 @@ import type { RollbackEvent } from '../adapters/eventlog.js';
 import type { Journal } from '../adapters/journal.js';
 import type { RemovedPoint } from '../adapters/store.js';
 import { CorruptSnapshotError } from '../core/errors.js';
+import { manifestShapeProblem } from '../core/note-shape.js';
 import { msg, type Msg } from '../core/i18n.js';
 import type { Manifest, Point, SnapshotInfo } from '../core/types.js';
 import type { Context } from './context.js';
@@ -18,7 +19,15 @@ export async function loadSnapshot(ctx: Context, point: Point): Promise<Snapshot
   if (!commit) return null;
   const r = await ctx.git.run(['cat-file', 'blob', `${commit}:manifest.json`], { allowFail: true });
   if (r.exitCode !== 0) throw new CorruptSnapshotError(msg('rollback.snapshotUnreadable', { tag: point.tag, commit: commit.slice(0, 12) }), msg('rollback.snapshotUnreadableHint'));
-  const m = JSON.parse(r.stdout) as Manifest;
+  // security: manifest.json is read from git like a note: parsed and shape-checked, never trusted.
+  let m: Manifest;
+  try {
+    m = JSON.parse(r.stdout) as Manifest;
+  } catch {
+    throw new CorruptSnapshotError(msg('point.manifestDamaged', { tag: point.tag, field: 'manifest.json', expected: 'JSON' }), msg('rollback.snapshotUnreadableHint'));
+  }
+  const problem = manifestShapeProblem(m);
+  if (problem) throw new CorruptSnapshotError(msg('point.manifestDamaged', { tag: point.tag, ...problem }), msg('rollback.snapshotUnreadableHint'));
   return {
     commit,
     ref: `refs/rollback/snapshots/${point.kind}/${point.id}`,

@@ -237,6 +237,8 @@ export async function verifyPoint(ctx: Context, point: Point): Promise<Verificat
   }
   // Invalid data is reported, not read further: its ids may not even be ids.
   if (problems.length > 0) return result(false);
+  // A damaged note is not read (the snapshot above came from the tag's manifest): reported, the objects still checked.
+  if (point.noteProblem) problems.push(msg('point.noteDamaged', { tag: point.tag, ...point.noteProblem }));
 
   const code = await codeObjectProblems(ctx.git, point, snapshot, true);
   problems.push(...code.problems);

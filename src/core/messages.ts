@@ -203,6 +203,11 @@ export const baseMessages = {
   'common.cancelled': { en: 'cancelled; nothing was changed', zh: '已取消；没有做任何改动' },
   'progress.reverting': { en: 'put back: {step}', zh: '撤回：{step}' },
   'opt.wait': { en: 'Wait this long for another git-rollback to finish instead of failing at once, e.g. 30s or 5m', zh: '另一个 git-rollback 正在运行时最多等待这么久，而不是立即失败，例如 30s 或 5m' },
+  'point.noteDamaged': {
+    en: 'the note of {tag} is damaged ({field}: expected {expected}); its facts come from the tag and the snapshot it names',
+    zh: '{tag} 的注记已损坏（{field}：应为 {expected}）；其信息取自标签及其指向的快照',
+  },
+  'point.manifestDamaged': { en: 'the snapshot manifest of {tag} is damaged ({field}: expected {expected})', zh: '{tag} 的快照清单已损坏（{field}：应为 {expected}）' },
   'point.noneMade': { en: 'no point was made', zh: '未创建回滚点' },
   'global.trust': { en: 'Approve the config as it is now, without asking (CI; same as GIT_ROLLBACK_TRUST=1)', zh: '直接批准当前的配置，不再询问（用于 CI；等同于 GIT_ROLLBACK_TRUST=1）' },
   'show.encrypted': { en: 'encrypted', zh: '已加密' },

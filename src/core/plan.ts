@@ -4,7 +4,7 @@
 import { UsageError } from './errors.js';
 import { en, localize, msg, type Msg } from './i18n.js';
 import { formatBytes } from './text.js';
-import type { DatabaseEntry, Point } from './types.js';
+import type { DatabaseEntry, Point, SnapshotInfo } from './types.js';
 
 export const MODES = ['checkout', 'reset', 'branch', 'revert'] as const;
 export type Mode = (typeof MODES)[number] | 'exact';
@@ -99,6 +99,12 @@ export interface Hooks {
 
 export interface PlanInput {
   target: Point;
+  /**
+   * The target's snapshot as loaded (its note's, or the manifest of the
+   * snapshot its tag names when the note is missing or damaged): the steps
+   * come from this, never from the note alone.
+   */
+  snapshot: SnapshotInfo | null;
   backupTag: string;
   mode: Mode;
   selection: Selection;
@@ -142,7 +148,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  */
 export function buildPlan(input: PlanInput): Plan {
   const { target, selection: sel } = input;
-  const snap = target.note?.snapshot ?? null;
+  const snap = input.snapshot;
   const steps: Step[] = [];
   const dbs = input.databases;
 

@@ -33,6 +33,8 @@ export function decidePrune(points: readonly Point[], policy: RetentionPolicy, n
     seen.set(point.kind, rank);
     if (!kinds.includes(point.kind)) return { point, keep: true, reason: point.kind === 'release' ? 'release' : `kind ${point.kind} not pruned` };
     if (point.note?.protected) return { point, keep: true, reason: 'protected' };
+    // Whether it was protected cannot be read: kept, never guessed.
+    if (point.noteProblem) return { point, keep: true, reason: 'its note is damaged' };
     if (point.tag === undoBackup) return { point, keep: true, reason: 'the backup `undo` returns to' };
     if (policy.keepLast === null && withinMs === null) return { point, keep: true, reason: 'no retention rule set' };
     if (policy.keepLast !== null && rank <= policy.keepLast) return { point, keep: true, reason: `newest ${policy.keepLast} ${point.kind}s` };

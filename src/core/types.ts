@@ -130,6 +130,12 @@ export interface Point {
   /** Immutable facts read from the tag message trailers. */
   trailers: Record<string, string>;
   note: PointNote | null;
+  /**
+   * Set when the note is there but not as documented (a field of the wrong
+   * type): `note` is then null, and the point's facts come from its tag and
+   * the manifest of the snapshot the tag names, as for a point without a note.
+   */
+  noteProblem?: { field: string; expected: string };
 }
 
 /** manifest.json at the root of a snapshot tree. */

@@ -104,7 +104,7 @@ describe('buildPlan', () => {
       },
     });
     const plan = buildPlan({
-      target, backupTag: 'backup/b', mode: 'checkout', selection: parseSelection(undefined, undefined, ['main']),
+      target, snapshot: target.note!.snapshot, backupTag: 'backup/b', mode: 'checkout', selection: parseSelection(undefined, undefined, ['main']),
       current: { commit: 'd'.repeat(40), branch: 'main', dirtyFiles: 2 }, config: [{ path: '.env', state: 'changed' }], paths: [],
       extra: { config: ['.env.local'], paths: [] }, removeExtra: true,
       databases: [{ entry: target.note!.snapshot!.databases[0]!, strategy: 'temp + rename swap', downtime: '~1 s', where: 'postgres://app@h/db', parks: true, parked: 'db_rollback_b' }],

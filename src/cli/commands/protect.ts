@@ -1,7 +1,7 @@
 // git rollback protect|unprotect <point>: protected points are kept by prune
 // and refused by delete without --force.
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../../core/errors.js';
+import { CorruptSnapshotError, UsageError } from '../../core/errors.js';
 import { resolvePoint } from '../../core/points.js';
 import { msg, t } from '../../core/i18n.js';
 import { open, reasonOption, withLock, type GlobalArgs } from '../common.js';
@@ -29,6 +29,8 @@ function protectCommand(on: boolean): CommandModule<object, Args> {
       await withLock(ctx, `git rollback ${name}`, 15_000, async () => {
         const points = await ctx.store.list();
         const p = await resolvePoint(args.point, { points, prefixes: ctx.config.tags, commitOf: (r) => ctx.git.revParse(`${r}^{commit}`) });
+        // Rewriting a damaged note would drop what is in it: refused, naming the field.
+        if (p.noteProblem) throw new CorruptSnapshotError(msg('point.noteDamaged', { tag: p.tag, ...p.noteProblem }));
         if (!p.note) throw new UsageError(msg('protect.noNote', { tag: p.tag }), msg('protect.noNoteHint'));
         if (p.note.protected === on) return print(t(on ? 'protect.already' : 'protect.alreadyNot', { tag: p.tag }));
         await ctx.store.writeNote(p, { ...p.note, protected: on });

@@ -6,7 +6,7 @@ import { t } from '../../core/i18n.js';
 import { resolvePoint } from '../../core/points.js';
 import { formatBytes } from '../../core/text.js';
 import { open, type GlobalArgs } from '../common.js';
-import { color, localTime, print, printJSON } from '../output.js';
+import { color, localTime, print, printJSON, warn } from '../output.js';
 import { pickPoint } from '../picker.js';
 import { labelled } from './point.js';
 import { listed, pointJSON } from './list.js';
@@ -34,13 +34,14 @@ export const showCommand: CommandModule<object, Args> = {
       ? await resolvePoint(args.point, { points, prefixes: ctx.config.tags, commitOf: (r) => ctx.git.revParse(`${r}^{commit}`) })
       : await pickPoint(points, { title: t('picker.titleShow'), missing: { key: 'show.needPoint' } });
     const snapshot = await loadSnapshot(ctx, p);
-    if (args.json) return printJSON({ ...pointJSON(listed(p)), note: p.note, snapshot });
+    if (args.json) return printJSON({ ...pointJSON(listed(p)), note: p.note, ...(p.noteProblem ? { noteProblem: p.noteProblem } : {}), snapshot });
     const n = p.note;
     const line = (key: Parameters<typeof t>[0], value: string) => print(`  ${labelled(t(key))}${value}`);
     print(`${color.bold(p.tag)}  ${color.dim(t(`kind.${p.kind}` as 'kind.point'))}${n?.protected ? `  ${t('list.protected')}` : ''}`);
     if (p.description) print(`  ${p.description.split('\n').join('\n  ')}`);
     print('');
-    line('show.created', `${localTime(p.createdAt)} (${age(p.createdAt)})${n ? t('show.by', { name: n.createdBy.name, email: n.createdBy.email, host: n.createdBy.host }) : ''}`);
+    if (p.noteProblem) warn(t('point.noteDamaged', { tag: p.tag, ...p.noteProblem }));
+    line('show.created', `${localTime(p.createdAt)} (${age(p.createdAt)})${n?.createdBy ? t('show.by', { name: n.createdBy.name ?? '?', email: n.createdBy.email ?? '?', host: n.createdBy.host ?? '?' }) : ''}`);
     line('note.commit', `${p.commit}${n?.branch ? t('note.onBranch', { branch: n.branch }) : ''}`);
     if (n?.release) line('show.release', `${n.release.version}${n.release.previous ? ` (${t('release.after', { change: n.release.change ?? '?', previous: n.release.previous })})` : ''}`);
     if (!snapshot) {

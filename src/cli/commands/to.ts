@@ -131,6 +131,7 @@ export async function rollback(given: Context, args: Args, target: Point, mode: 
     // The step runner and its adapters load here, not at every command's start-up.
     const { executeRollback, prepareRollback } = await import('../../app/rollback.js');
     // prepareRollback only reads: whatever stops it, nothing has changed yet.
+    if (target.noteProblem) warn(msg('point.noteDamaged', { tag: target.tag, ...target.noteProblem }));
     const prepared = await prepareRollback(ctx, request, backupId).catch((error: unknown) => {
       throw args.dryRun ? error : withOutcome(error, msg('rollback.stoppedInChecks'));
     });
