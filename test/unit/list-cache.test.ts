@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readFactsCache, writeFactsCache } from '../../src/adapters/list-cache.js';
+import { readListCache, writeListCache } from '../../src/adapters/list-cache.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rb-list-cache-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,9 +17,9 @@ describe('list cache file', () => {
     const orphan = `list-notes.json.${gone}.deadbeef.tmp`;
     const live = `list-notes.json.${process.pid}.cafef00d.tmp`;
     for (const name of [orphan, live, 'other.tmp']) writeFileSync(join(dir, name), '{');
-    await writeFactsCache(file, [['a'.repeat(40), null]]);
+    await writeListCache(file, { notes: new Map([['a'.repeat(40), null]]), tags: new Map() });
     assert.ok(!existsSync(join(dir, orphan)), 'orphan removed');
     assert.deepEqual(readdirSync(dir).sort(), [live, 'list-notes.json', 'other.tmp'].sort());
-    assert.deepEqual([...(await readFactsCache(file)).entries()], [['a'.repeat(40), null]]);
+    assert.deepEqual([...(await readListCache(file)).notes.entries()], [['a'.repeat(40), null]]);
   });
 });
