@@ -2,14 +2,14 @@
 // (refs/notes/rollback) and snapshot refs. Reading all points costs three git
 // processes however many there are (for-each-ref, ls-tree, cat-file --batch),
 // the notes read and parsed while for-each-ref runs and its output is parsed;
-// `list` (listFacts) reads only the notes not in its cache (list-cache.ts).
+// `list` (listFacts) reads only the tags and notes not in its cache (list-cache.ts).
 import { hostname } from 'node:os';
 import { ConflictError } from '../core/errors.js';
-import { noteFacts, parseTagMessage, parseTagName, snapshotRef, tagMessage, type ListedPoint, type NoteFacts, type TagPrefixes } from '../core/points.js';
+import { isTagFacts, listedTagFacts, noteFacts, parseTagName, snapshotRef, tagFacts, tagMessage, type ListedPoint, type NoteFacts, type TagFacts, type TagPrefixes } from '../core/points.js';
 import { POINT_KINDS, type Person, type Point, type PointKind, type PointNote, type ReleaseInfo, type SnapshotInfo } from '../core/types.js';
 import type { Git } from './git.js';
 import { msg } from '../core/i18n.js';
-import { readFactsCache, writeFactsCache } from './list-cache.js';
+import { readListCache, writeListCache, type ListCache } from './list-cache.js';
 import { noteShapeProblem, type ShapeProblem } from '../core/note-shape.js';
 
 export const NOTES_REF = 'refs/notes/rollback';
@@ -106,50 +106,102 @@ export class PointStore {
   }
 
   /**
-   * Every point with what `list` shows of its note (NoteFacts), in no
-   * particular order. Only notes whose blob is not in the cache file are
-   * read and parsed; the cache is rewritten when one was read or a note is gone.
+   * Every point with what `list` shows of its tag and note, in no particular
+   * order, through list's cache (list-cache.ts): `for-each-ref` prints only
+   * ref names and object ids, and only the tags and notes whose object is not
+   * in the cache are read (`for-each-ref` of those refs with the tag fields,
+   * `cat-file --batch` of those notes) and parsed. The cache is rewritten
+   * when something was read or an entry is gone.
    */
   async listFacts(cacheFile: string): Promise<ListedPoint[]> {
-    const facts = this.readFacts(cacheFile);
-    facts.catch(() => undefined); // awaited below
-    const tags = await this.readTags();
-    const { index, byBlob } = await facts;
-    return tags.map((p) => {
+    const cache = readListCache(cacheFile);
+    cache.catch(() => undefined); // awaited by both readers
+    const notes = this.readFacts(cache);
+    notes.catch(() => undefined); // awaited below
+    const tags = await this.readTagFacts(cache);
+    const { index, byBlob, changed } = await notes;
+    if (changed || tags.changed) await writeListCache(cacheFile, { notes: byBlob, tags: tags.byObject });
+    const points: ListedPoint[] = [];
+    for (const [refname, object, tf] of tags.rows) {
+      const p = this.pointOf(refname, object, tf);
+      if (!p) continue;
       const blob = index.get(p.tagObject);
       const f = (blob && byBlob.get(blob)) || null;
-      return { ...p, description: !p.description && f?.description ? f.description : p.description, facts: f };
-    });
+      points.push({ ...p, description: !p.description && f?.description ? f.description : p.description, facts: f });
+    }
+    return points;
+  }
+
+  /**
+   * Each point tag's ref, object and tag facts: names and objects from a
+   * `for-each-ref` that reads no object, the facts from the cache, else from
+   * a `for-each-ref` of the refs not known (of every point tag when there are
+   * many: one process either way).
+   */
+  private async readTagFacts(cache: Promise<ListCache>): Promise<{ rows: [string, string, TagFacts][]; byObject: Map<string, TagFacts>; changed: boolean }> {
+    const [refs, cached] = await Promise.all([this.git.forEachRef(this.patterns(), ['refname', 'objectname']), cache]);
+    const byObject = new Map<string, TagFacts>();
+    let rows: [string, string, TagFacts][] = [];
+    const unknown: string[] = [];
+    for (const [refname = '', object = ''] of refs) {
+      if (!parseTagName(this.prefixes, refname.replace(/^refs\/tags\//, ''))) continue;
+      const f = cached.tags.get(object);
+      if (f) {
+        byObject.set(object, f);
+        rows.push([refname, object, f]);
+      } else unknown.push(refname);
+    }
+    let added = false;
+    if (unknown.length > 0) {
+      // Ref names as patterns match those refs only (a ref name holds no glob character); past a few hundred, every tag is read.
+      const all = unknown.length > 500;
+      const read = (await this.readTagRows(all ? this.patterns() : unknown)).map(([r, o, f]): [string, string, TagFacts] => [r, o, listedTagFacts(f)]);
+      if (all) rows = [];
+      const wanted = new Set(unknown);
+      for (const row of read) {
+        if (!all && !wanted.has(row[0])) continue;
+        rows.push(row);
+        // Only what tagFacts() makes of well-formed output is cached; anything else is read again next time.
+        if (!byObject.has(row[1]) && isTagFacts(row[2])) {
+          byObject.set(row[1], row[2]);
+          added ||= !cached.tags.has(row[1]);
+        }
+      }
+    }
+    return { rows, byObject, changed: added || [...cached.tags.keys()].some((o) => !byObject.has(o)) };
+  }
+
+  /** for-each-ref of the point tags with the fields `list` shows: ref name, object id and tag facts. */
+  private async readTagRows(patterns: readonly string[]): Promise<[string, string, TagFacts][]> {
+    const rows = await this.git.forEachRef(patterns, ['refname', 'objecttype', 'objectname', '*objectname', 'creatordate:unix', 'contents']);
+    return rows.map(([refname = '', type = '', object = '', peeled = '', created = '', contents = '']) => [refname, object, tagFacts(type, peeled, created, contents)]);
+  }
+
+  /** A point from its tag ref: null for a ref that is not a point (not our prefix, or a plain ref that is not a release). */
+  private pointOf(refname: string, object: string, f: TagFacts): Omit<Point, 'note'> | null {
+    const tag = refname.replace(/^refs\/tags\//, '');
+    const parsed = parseTagName(this.prefixes, tag);
+    if (!parsed) return null;
+    const annotated = f.type === 'tag';
+    if (!annotated && parsed.kind !== 'release') return null;
+    return {
+      kind: parsed.kind,
+      id: parsed.id,
+      tag,
+      tagObject: object,
+      commit: annotated ? f.peeled : object,
+      createdAt: new Date(Number(f.created) * 1000),
+      description: f.description,
+      trailers: f.trailers,
+    };
   }
 
   /** The point tags, from one for-each-ref: names, objects, dates and the tag messages. */
   private async readTags(): Promise<Omit<Point, 'note'>[]> {
-    const rows = await this.git.forEachRef(this.patterns(), [
-      'refname',
-      'objecttype',
-      'objectname',
-      '*objectname',
-      'creatordate:unix',
-      'contents',
-    ]);
     const points: Omit<Point, 'note'>[] = [];
-    for (const [refname = '', type, object = '', peeled, created, contents = ''] of rows) {
-      const tag = refname.replace(/^refs\/tags\//, '');
-      const parsed = parseTagName(this.prefixes, tag);
-      if (!parsed) continue;
-      const annotated = type === 'tag';
-      if (!annotated && parsed.kind !== 'release') continue;
-      const { description, trailers } = annotated ? parseTagMessage(contents) : { description: '', trailers: {} };
-      points.push({
-        kind: parsed.kind,
-        id: parsed.id,
-        tag,
-        tagObject: object,
-        commit: annotated ? (peeled ?? '') : object,
-        createdAt: new Date(Number(created) * 1000),
-        description,
-        trailers,
-      });
+    for (const [refname, object, f] of await this.readTagRows(this.patterns())) {
+      const p = this.pointOf(refname, object, f);
+      if (p) points.push(p);
     }
     return points;
   }
@@ -167,9 +219,9 @@ export class PointStore {
     return { index, parsed };
   }
 
-  /** The facts of every note: from the cache, else read, parsed and checked (noteFacts), and cached. */
-  private async readFacts(cacheFile: string): Promise<{ index: Map<string, string>; byBlob: Map<string, NoteFacts | null> }> {
-    const [index, cached] = await Promise.all([this.git.noteIndex(NOTES_REF), readFactsCache(cacheFile)]);
+  /** The facts of every note: from the cache, else read, parsed and checked (noteFacts). */
+  private async readFacts(cache: Promise<ListCache>): Promise<{ index: Map<string, string>; byBlob: Map<string, NoteFacts | null>; changed: boolean }> {
+    const [index, { notes: cached }] = await Promise.all([this.git.noteIndex(NOTES_REF), cache]);
     const byBlob = new Map<string, NoteFacts | null>();
     const missing: string[] = [];
     for (const blob of new Set(index.values())) {
@@ -181,8 +233,7 @@ export class PointStore {
       // A blob that is gone is not cached: it may come back (a fetch).
       if (data) byBlob.set(blob, noteFacts(parseNote(data)));
     });
-    if (missing.length > 0 || cached.size !== byBlob.size) await writeFactsCache(cacheFile, byBlob);
-    return { index, byBlob };
+    return { index, byBlob, changed: missing.length > 0 || cached.size !== byBlob.size };
   }
 
   async person(): Promise<Person> {

@@ -77,16 +77,19 @@ export const listCommand: CommandModule<object, Args> = {
     const undoTarget = last?.kind === 'rollback' ? last.backup : null;
     const foldBackups = !args.all && !args.kind?.includes('backup');
     const folded = foldBackups ? points.filter((p) => p.kind === 'backup' && p.tag !== undoTarget) : [];
-    let shown = foldBackups ? points.filter((p) => !folded.includes(p)) : points;
+    const foldedSet = new Set(folded);
+    let shown = foldBackups ? points.filter((p) => !foldedSet.has(p)) : points;
     if (args.limit !== undefined) shown = shown.slice(0, Math.max(0, args.limit));
 
     const now = new Date();
     const mark = (p: ListedPoint) => (p.commit === head.commit ? '*' : '') + (p.tag === undoTarget ? 'u' : '');
-    const rows = shown.map((p) => [
+    // Each age once: it is both in the created column and its compact form.
+    const ages = shown.map((p) => age(p.createdAt, now));
+    const rows = shown.map((p, i) => [
       mark(p),
       p.tag,
       t(`kind.${p.kind}` as 'kind.point'),
-      `${localTime(p.createdAt)} (${age(p.createdAt, now)})`,
+      `${localTime(p.createdAt)} (${ages[i] as string})`,
       p.commit.slice(0, 8),
       p.facts?.branch ?? p.trailers.branch ?? '',
       p.description.split('\n')[0] ?? '',
@@ -98,7 +101,7 @@ export const listCommand: CommandModule<object, Args> = {
         { header: '' },
         { header: t('list.col.point') },
         { header: t('list.col.kind'), drop: 5 },
-        { header: t('list.col.created'), compactAt: 3, compact: shown.map((p) => age(p.createdAt, now)), drop: 6 },
+        { header: t('list.col.created'), compactAt: 3, compact: ages, drop: 6 },
         { header: t('list.col.commit'), drop: 2 },
         { header: t('list.col.branch'), max: 20, drop: 1 },
         { header: t('list.col.description'), flex: { min: 12 } },
