@@ -34,7 +34,7 @@ import { createHash } from 'node:crypto';
 import { rm, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ChunkRef } from '../core/types.js';
-import { announcedDumpSize, type DumpStore } from '../core/engine.js';
+import type { DumpStore } from '../core/engine.js';
 import { CorruptSnapshotError, ExternalToolError } from '../core/errors.js';
 import { joinChunk, makeSplitter, type Chunk, type ChunkSizes, type Chunking } from './chunker.js';
 import { mergeSmallDumpPacks } from './pack-compact.js';
@@ -146,18 +146,7 @@ export class GitDumpStore implements DumpStore {
     let chain: Promise<void> = Promise.resolve();
     const inFlight: Promise<void>[] = [];
     const cipher = this.options.cipher ?? null;
-    // With fixed chunks and a size announced by the engine (DUMP_SIZE), the
-    // number of chunks is known: if every chunk from the first new one on
-    // is new too (a first point), that is the pack's object count, and the
-    // pack is hashed as it is written.
-    const chunking = options.chunking;
-    const expectedChunks = (): number | undefined => {
-      const announced = chunking?.kind === 'fixed' ? announcedDumpSize(input) : undefined;
-      return announced === undefined || chunking?.kind !== 'fixed' ? undefined : Math.ceil(announced / chunking.size);
-    };
-    let ordinal = 0;
     const enqueue = async (chunk: Chunk) => {
-      const index = ordinal++;
       const prepared = await prepareChunk(algorithm, chunk, cipher, async (id) => {
         check ??= new BatchCheck(this.cwd, this.git([]));
         return check.info(id);
@@ -188,8 +177,7 @@ export class GitDumpStore implements DumpStore {
         }
         if (!pack) {
           quarantine = await makeQuarantine(facts.stateDir);
-          const total = expectedChunks();
-          pack = await PackWriter.create(quarantine, algorithm, total === undefined ? {} : { expectedObjects: total - index });
+          pack = await PackWriter.create(quarantine, algorithm);
         }
         await pack.add(blob, ref.size, e.z);
         written += ref.size;

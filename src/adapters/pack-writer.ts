@@ -5,18 +5,14 @@
 // Why not `git fast-import` or `git index-pack`: both hash every byte again
 // with git's collision-detecting SHA-1 (fast-import at core.compression=0
 // took 12 s for 300 MiB here, index-pack 2.6 s), while the dump store has
-// already hashed each chunk for its blob id. Here each entry is written once.
-// The pack checksum covers the header, whose object count is known only at
-// the end: when the caller can say beforehand how many objects will come
-// (`expectedObjects`), the pack is hashed as it is written, and re-read at
-// the end (~0.25 s per 300 MiB) only when that count turned out wrong.
+// already hashed each chunk for its blob id. Here each entry is written once;
+// the only second pass is the pack checksum (the object count in the header
+// is known only at the end), ~0.2 s per 300 MiB with OpenSSL's SHA-1.
 //
 // The entries' zlib streams come from encodeBlob(): git requires zlib, but
 // not any particular level, so each chunk gets the cheapest encoding that is
-// worth it (docs/decisions.md, "Dump storage: own pack writer"). Data that
-// does not compress is framed in zlib's stored blocks here (storedStream),
-// not copied through node:zlib.
-import { createHash, type Hash } from 'node:crypto';
+// worth it (docs/decisions.md, "Dump storage: own pack writer").
+import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile, chmod, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,92 +32,6 @@ const WORTH_IT = 0.7;
 
 export type Encoding = 'stored' | 'huffman' | 'rle' | 'deflate';
 
-/** Largest stored block of deflate (RFC 1951 3.2.4: LEN is 16 bits). */
-export const STORED_BLOCK = 65535;
-/** Adler-32's modulus, and the most bytes summed before `b` could pass 2^32 (zlib's NMAX). */
-const ADLER_MOD = 65521;
-const ADLER_NMAX = 5552;
-
-/**
- * Adler-32 (RFC 1950 8.2), the checksum ending every zlib stream: a
- * checksum, not cryptography. node:zlib computes it only inside deflate,
- * which also copies the data; here it is one pass over bytes that are
- * not copied (unrolled by eight: ~1 GiB/s on this machine).
- */
-export function adler32(data: Uint8Array, adler = 1): number {
-  let a = adler & 0xffff;
-  let b = adler >>> 16;
-  const n = data.length;
-  let i = 0;
-  while (i < n) {
-    const end = Math.min(n, i + ADLER_NMAX);
-    const end8 = end - ((end - i) & 7);
-    for (; i < end8; i += 8) {
-      a += data[i]!;
-      b += a;
-      a += data[i + 1]!;
-      b += a;
-      a += data[i + 2]!;
-      b += a;
-      a += data[i + 3]!;
-      b += a;
-      a += data[i + 4]!;
-      b += a;
-      a += data[i + 5]!;
-      b += a;
-      a += data[i + 6]!;
-      b += a;
-      a += data[i + 7]!;
-      b += a;
-    }
-    for (; i < end; i++) {
-      a += data[i]!;
-      b += a;
-    }
-    a %= ADLER_MOD;
-    b %= ADLER_MOD;
-  }
-  return ((b << 16) | a) >>> 0;
-}
-
-/**
- * The zlib stream of `data` in stored blocks, as parts to write one after
- * another: the 2-byte zlib header (deflate, 32 KiB window, no dictionary,
- * level "fastest"), per block of at most 65535 bytes a 5-byte header (BFINAL
- * on the last, BTYPE 00, LEN, NLEN) and the block's bytes (views of `data`,
- * not copies), then the Adler-32 of `data`, big-endian (RFC 1950, 1951).
- * Empty data is one empty final block. This is the format, not an encoder:
- * nothing is left to choose, and any inflater reads it.
- */
-export function storedStream(data: Buffer): Buffer[] {
-  const blocks = Math.max(1, Math.ceil(data.length / STORED_BLOCK));
-  const framing = Buffer.allocUnsafe(2 + 5 * blocks + 4);
-  framing[0] = 0x78;
-  framing[1] = 0x01;
-  const parts: Buffer[] = [framing.subarray(0, 2)];
-  for (let k = 0; k < blocks; k++) {
-    const start = k * STORED_BLOCK;
-    const len = Math.min(STORED_BLOCK, data.length - start);
-    const at = 2 + 5 * k;
-    framing[at] = k === blocks - 1 ? 1 : 0;
-    framing.writeUInt16LE(len, at + 1);
-    framing.writeUInt16LE(~len & 0xffff, at + 3);
-    parts.push(framing.subarray(at, at + 5));
-    if (len > 0) parts.push(data.subarray(start, start + len));
-  }
-  const end = 2 + 5 * blocks;
-  framing.writeUInt32BE(adler32(data), end);
-  parts.push(framing.subarray(end, end + 4));
-  return parts;
-}
-
-/** Total bytes of a list of parts. */
-function lengthOf(parts: readonly Buffer[]): number {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  return n;
-}
-
 /** Encoding options per choice; chunkSize near the input size so zlib hands back one buffer. */
 function zlibOptions(encoding: Encoding, length: number): zlib.ZlibOptions {
   const chunkSize = Math.max(64 * 1024, Math.min(length + (length >> 6) + 64, 16 * 1024 * 1024));
@@ -138,6 +48,28 @@ function sampleOf(data: Buffer): Buffer {
 }
 
 /**
+ * The order-0 entropy of `data` (bytes as independent symbols, their
+ * frequencies in `data`) as a fraction of 8 bits per byte: a lower bound on
+ * what any Huffman coding of `data` reaches, Huffman-only deflate included
+ * (its codes are length-limited and it adds block headers: only longer).
+ * A 256-entry histogram of the 48 KiB sample: ~0.05 ms on the main thread,
+ * where a Huffman trial through node:zlib's async API costs ~0.45 ms of it
+ * per chunk (stream set-up, output buffer, copy) besides the thread pool's.
+ */
+export function entropyRatio(data: Uint8Array): number {
+  const n = data.length;
+  if (n === 0) return 0;
+  const counts = new Uint32Array(256);
+  for (let i = 0; i < n; i++) counts[data[i]!]!++;
+  let bits = 0;
+  for (let v = 0; v < 256; v++) {
+    const c = counts[v]!;
+    if (c > 0) bits -= c * Math.log2(c / n);
+  }
+  return bits / (8 * n);
+}
+
+/**
  * Chooses how to encode a chunk from a sample (the trials run in libuv's
  * thread pool, like the encoding itself): the fastest encoding whose ratio
  * is within 10% of the best, and none (stored) when even the best would save
@@ -146,11 +78,15 @@ function sampleOf(data: Buffer): Buffer {
  * a char(n) column's padding, ~2.5× the speed of level 1 for 4% more on a
  * pgbench dump with md5 fillers), zlib level 1 (back-references; at its
  * fastest where text repeats most: ~1.2 GiB/s on pgbench's own dump).
- * Random, compressed, encrypted or base64 bytes stop after the Huffman trial.
+ * Random, compressed, encrypted or base64 bytes stop before any trial: the
+ * sample's entropy already rules out a saving (entropyRatio).
  */
 export async function chooseEncoding(data: Buffer): Promise<Encoding> {
   if (data.length < 256) return 'stored';
   const sample = sampleOf(data);
+  // No Huffman coding beats the order-0 entropy: above 3/4 the trial below
+  // would say "stored" too, at ~8× the main thread's time.
+  if (entropyRatio(sample) > 0.75) return 'stored';
   const h = (await deflate(sample, zlibOptions('huffman', sample.length))).length / sample.length;
   // When entropy coding leaves over 3/4, back-references within zlib's
   // 32 KiB window do not get it under WORTH_IT either (random bytes,
@@ -168,16 +104,10 @@ export async function chooseEncoding(data: Buffer): Promise<Encoding> {
   return 'deflate';
 }
 
-/**
- * The zlib stream of a blob entry's content, encoded as chooseEncoding()
- * decides, as parts to write in order: stored data framed here around views
- * of `data` (no copy, no zlib stream object, no output buffer), the other
- * encodings from node:zlib in the thread pool.
- */
-export async function encodeBlob(data: Buffer, encoding?: Encoding): Promise<{ z: Buffer[]; encoding: Encoding }> {
+/** The zlib stream of a blob entry's content, encoded as chooseEncoding() decides. */
+export async function encodeBlob(data: Buffer, encoding?: Encoding): Promise<{ z: Buffer; encoding: Encoding }> {
   const chosen = encoding ?? (await chooseEncoding(data));
-  if (chosen === 'stored' && !process.env.EXP_ZLIB_STORED) return { z: storedStream(data), encoding: chosen };
-  return { z: [await deflate(data, zlibOptions(chosen, data.length))], encoding: chosen };
+  return { z: await deflate(data, zlibOptions(chosen, data.length)), encoding: chosen };
 }
 
 /** Type-and-size header of a pack entry: 3 bits of type, the size in little-endian 7-bit groups. */
@@ -209,39 +139,6 @@ export interface WrittenPack {
   bytes: number;
 }
 
-/** The 12-byte pack header: "PACK", version 2, the object count. */
-function packHeader(objects: number): Buffer {
-  const header = Buffer.alloc(12);
-  header.write('PACK', 0, 'latin1');
-  header.writeUInt32BE(2, 4);
-  header.writeUInt32BE(objects, 8);
-  return header;
-}
-
-/** Writes every byte of `parts` at `position`, going on after short writes (a short write must not leave a hole the checksum never saw). */
-async function writeParts(fh: FileHandle, parts: readonly Buffer[], position: number): Promise<void> {
-  let rest = parts.filter((p) => p.length > 0);
-  while (rest.length > 0) {
-    const { bytesWritten } = await fh.writev(rest, position);
-    if (bytesWritten <= 0) throw new Error(`write to the pack made no progress at offset ${position}`);
-    position += bytesWritten;
-    let skip = bytesWritten;
-    while (rest.length > 0 && skip >= rest[0]!.length) skip -= rest.shift()!.length;
-    if (skip > 0) rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
-  }
-}
-
-export interface PackWriterOptions {
-  /**
-   * How many objects the caller expects to add. When given, that count goes
-   * into the header at once and the pack is hashed as it is written; if
-   * finish() finds another count, it writes the true one and hashes the
-   * file again (as without the option). A wrong figure costs time, never a
-   * wrong pack.
-   */
-  expectedObjects?: number;
-}
-
 /**
  * Writes one pack of blobs into `dir`. add() appends entries (call it
  * sequentially); finish() writes the count, the checksum and the index,
@@ -257,25 +154,14 @@ export class PackWriter {
     private readonly algorithm: HashAlgorithm,
     private readonly file: string,
     private readonly fh: FileHandle,
-    /** The hash of every byte written so far, header included, while the expected count may still be right. */
-    private running: Hash | null,
-    private readonly expected: number | null,
   ) {}
 
-  static async create(dir: string, algorithm: HashAlgorithm, options: PackWriterOptions = {}): Promise<PackWriter> {
+  static async create(dir: string, algorithm: HashAlgorithm): Promise<PackWriter> {
     const file = join(dir, 'incoming.pack');
     const fh = await open(file, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_RDWR, 0o600);
-    const expected = options.expectedObjects !== undefined && Number.isInteger(options.expectedObjects) && options.expectedObjects > 0 && options.expectedObjects < 2 ** 32 ? options.expectedObjects : null;
-    // Without an expected count the real header is written by finish().
-    const header = packHeader(expected ?? 0);
-    try {
-      await writeParts(fh, [header], 0);
-    } catch (error) {
-      await fh.close().catch(() => undefined);
-      await rm(file, { force: true });
-      throw error;
-    }
-    return new PackWriter(dir, algorithm, file, fh, expected === null ? null : createHash(algorithm).update(header), expected);
+    // The real header is written by finish(), when the count is known.
+    await fh.write(Buffer.alloc(12), 0, 12, 0);
+    return new PackWriter(dir, algorithm, file, fh);
   }
 
   get objects(): number {
@@ -286,33 +172,22 @@ export class PackWriter {
     return this.offset;
   }
 
-  /** Appends a blob whose content is `size` bytes, `z` being its zlib stream (one buffer, or parts in order); `id` its object id (hex). */
-  async add(id: string, size: number, z: Buffer | readonly Buffer[]): Promise<void> {
-    const parts = [entryHeader(OBJ_BLOB, size), ...(Buffer.isBuffer(z) ? [z] : z)];
-    await this.append(id, parts, null);
+  /** Appends a blob whose content is `size` bytes, `z` being its zlib stream; `id` its object id (hex). */
+  async add(id: string, size: number, z: Buffer): Promise<void> {
+    const header = entryHeader(OBJ_BLOB, size);
+    const crc = zlib.crc32(z, zlib.crc32(header));
+    const offset = this.offset;
+    await this.fh.writev([header, z], offset);
+    this.entries.push({ id: Buffer.from(id, 'hex'), offset, crc });
+    this.offset += header.length + z.length;
   }
 
   /** Appends an entry copied whole from another pack (header + zlib stream), whose CRC-32 is known. */
   async addEntry(id: string, entry: Buffer, crc: number): Promise<void> {
-    await this.append(id, [entry], crc);
-  }
-
-  private async append(id: string, parts: readonly Buffer[], knownCrc: number | null): Promise<void> {
     const offset = this.offset;
-    const length = lengthOf(parts);
-    const writing = writeParts(this.fh, parts, offset);
-    writing.catch(() => undefined); // awaited below
-    // While the thread pool writes: the CRC-32 for the index and the running checksum.
-    let crc = 0;
-    if (knownCrc === null) for (const p of parts) crc = zlib.crc32(p, crc);
-    else crc = knownCrc;
-    if (this.running) {
-      if (this.entries.length >= this.expected!) this.running = null; // more objects than announced: finish() re-reads
-      else for (const p of parts) this.running.update(p);
-    }
-    await writing;
+    await this.fh.write(entry, 0, entry.length, offset);
     this.entries.push({ id: Buffer.from(id, 'hex'), offset, crc });
-    this.offset += length;
+    this.offset += entry.length;
   }
 
   async finish(): Promise<WrittenPack | null> {
@@ -321,25 +196,19 @@ export class PackWriter {
       await this.abort();
       return null;
     }
-    let trailer: Buffer;
-    if (this.running && this.entries.length === this.expected) {
-      // Hashed as written, every write complete (writeParts): the file must
-      // be exactly that long, or something else wrote to it.
-      const { size } = await this.fh.stat();
-      if (size !== this.offset) throw new Error(`pack file is ${size} bytes, ${this.offset} were written`);
-      trailer = this.running.digest();
-    } else {
-      await this.fh.write(packHeader(this.entries.length), 0, 12, 0);
-      // The checksum is computed from the file as it is on disk, so the pack
-      // is consistent with itself whatever happened to the writes; the data
-      // goes to disk meanwhile, so the fsync after the trailer has little left.
-      const flushing = this.fh.datasync();
-      flushing.catch(() => undefined); // awaited below
-      trailer = await checksumFile(this.fh, this.offset, this.algorithm, []);
-      await flushing;
-    }
-    this.running = null;
-    await writeParts(this.fh, [trailer], this.offset);
+    const header = Buffer.alloc(12);
+    header.write('PACK', 0, 'latin1');
+    header.writeUInt32BE(2, 4);
+    header.writeUInt32BE(this.entries.length, 8);
+    await this.fh.write(header, 0, 12, 0);
+    // The checksum is computed from the file as it is on disk, so the pack
+    // is consistent with itself whatever happened to the writes; the data
+    // goes to disk meanwhile, so the fsync after the trailer has little left.
+    const flushing = this.fh.datasync();
+    flushing.catch(() => undefined); // awaited below
+    const trailer = await checksumFile(this.fh, this.offset, this.algorithm, []);
+    await flushing;
+    await this.fh.write(trailer, 0, trailer.length, this.offset);
     await this.fh.sync();
     await this.fh.close();
     const name = trailer.toString('hex');
@@ -356,7 +225,6 @@ export class PackWriter {
 
   async abort(): Promise<void> {
     this.finished = true;
-    this.running = null;
     await this.fh.close().catch(() => undefined);
     await rm(this.file, { force: true });
   }
@@ -364,11 +232,6 @@ export class PackWriter {
   /** True until finish() or abort() ran. */
   get open(): boolean {
     return !this.finished;
-  }
-
-  /** True while the pack is being hashed as it is written (the expected count not yet exceeded). */
-  get hashingAsWritten(): boolean {
-    return this.running !== null;
   }
 }
 

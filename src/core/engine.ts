@@ -201,27 +201,6 @@ export interface Engine {
   digest?(input: Readable): Promise<string>;
 }
 
-/**
- * Symbol under which an engine may say, on the stream it dumps into and
- * before its first byte, how many bytes the dump will be (SQLite: the
- * file's size). With fixed-size chunks the store then knows how many
- * objects its pack will hold when every chunk is new, and hashes the pack
- * as it writes it instead of reading it again (pack-writer.ts). A wrong
- * figure costs that second read, never a wrong pack.
- */
-export const DUMP_SIZE = Symbol.for('git-rollback.dump-size');
-
-/** Says on `out` how many bytes the dump written into it will be (see DUMP_SIZE). */
-export function announceDumpSize(out: object, bytes: number): void {
-  (out as { [DUMP_SIZE]?: number })[DUMP_SIZE] = bytes;
-}
-
-/** The size announced on a dump stream, if any. */
-export function announcedDumpSize(input: object): number | undefined {
-  const n = (input as { [DUMP_SIZE]?: unknown })[DUMP_SIZE];
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-}
-
 /** Stores dump streams in the git object store and reads them back, with bounded memory. */
 /** How a dump is cut into chunks: content-defined (the default), or every `size` bytes (files of fixed-size pages). */
 export type DumpChunking = { kind: 'cdc' } | { kind: 'fixed'; size: number };

@@ -18,8 +18,8 @@ import { access, chmod, chown, constants, copyFile, link, lstat, mkdir, open, re
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  announceDumpSize, type DatabaseConfig, type DumpOutcome, type Engine, type EngineProbe, type RestoreCheck, type RestoreJob, type RestoreStrategy, type TempObject,
+import type {
+  DatabaseConfig, DumpOutcome, Engine, EngineProbe, RestoreCheck, RestoreJob, RestoreStrategy, TempObject,
 } from '../../core/engine.js';
 import type { DatabaseEntry } from '../../core/types.js';
 import { CancelledError, ConflictError, CorruptSnapshotError, errorMsg, ExternalToolError, NotFoundError, RollbackError } from '../../core/errors.js';
@@ -283,8 +283,6 @@ export class SqliteEngine implements Engine {
       }
       check.catch(() => undefined);
       let bytes = 0;
-      // The store hashes its pack as it writes it when it knows the chunk count (DUMP_SIZE).
-      announceDumpSize(out, inPlace?.size ?? (await stat(file)).size);
       const streamed = pipeline(createReadStream(file, { highWaterMark: 4 << 20 }), new Transform({
         transform(chunk: Buffer, _encoding, done) {
           bytes += chunk.length;
