@@ -48,6 +48,28 @@ function sampleOf(data: Buffer): Buffer {
 }
 
 /**
+ * The order-0 entropy of `data` (bytes as independent symbols, their
+ * frequencies in `data`) as a fraction of 8 bits per byte: a lower bound on
+ * what any Huffman coding of `data` reaches, Huffman-only deflate included
+ * (its codes are length-limited and it adds block headers: only longer).
+ * A 256-entry histogram of the 48 KiB sample: ~0.05 ms on the main thread,
+ * where a Huffman trial through node:zlib's async API costs ~0.45 ms of it
+ * per chunk (stream set-up, output buffer, copy) besides the thread pool's.
+ */
+export function entropyRatio(data: Uint8Array): number {
+  const n = data.length;
+  if (n === 0) return 0;
+  const counts = new Uint32Array(256);
+  for (let i = 0; i < n; i++) counts[data[i]!]!++;
+  let bits = 0;
+  for (let v = 0; v < 256; v++) {
+    const c = counts[v]!;
+    if (c > 0) bits -= c * Math.log2(c / n);
+  }
+  return bits / (8 * n);
+}
+
+/**
  * Chooses how to encode a chunk from a sample (the trials run in libuv's
  * thread pool, like the encoding itself): the fastest encoding whose ratio
  * is within 10% of the best, and none (stored) when even the best would save
@@ -56,11 +78,15 @@ function sampleOf(data: Buffer): Buffer {
  * a char(n) column's padding, ~2.5× the speed of level 1 for 4% more on a
  * pgbench dump with md5 fillers), zlib level 1 (back-references; at its
  * fastest where text repeats most: ~1.2 GiB/s on pgbench's own dump).
- * Random, compressed, encrypted or base64 bytes stop after the Huffman trial.
+ * Random, compressed, encrypted or base64 bytes stop before any trial: the
+ * sample's entropy already rules out a saving (entropyRatio).
  */
 export async function chooseEncoding(data: Buffer): Promise<Encoding> {
   if (data.length < 256) return 'stored';
   const sample = sampleOf(data);
+  // No Huffman coding beats the order-0 entropy: above 3/4 the trial below
+  // would say "stored" too, at ~8× the main thread's time.
+  if (entropyRatio(sample) > 0.75) return 'stored';
   const h = (await deflate(sample, zlibOptions('huffman', sample.length))).length / sample.length;
   // When entropy coding leaves over 3/4, back-references within zlib's
   // 32 KiB window do not get it under WORTH_IT either (random bytes,

@@ -15,7 +15,7 @@ import { after, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { Chunker, FixedChunker, joinChunk } from '../../src/adapters/chunker.js';
 import { blobId, cleanupInterruptedStores, GitDumpStore } from '../../src/adapters/dump-store.js';
-import { buildIndex, chooseEncoding, encodeBlob, entryHeader, PackWriter, readIndex, verifyPack, type HashAlgorithm } from '../../src/adapters/pack-writer.js';
+import { buildIndex, chooseEncoding, encodeBlob, entropyRatio, entryHeader, PackWriter, readIndex, verifyPack, type HashAlgorithm } from '../../src/adapters/pack-writer.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -97,6 +97,31 @@ describe('pack entries', () => {
       if (expected === 'stored') assert.ok(z.length >= data.length);
       else assert.ok(z.length < data.length * 0.7, `${expected}: ${z.length} of ${data.length}`);
     }
+  });
+});
+
+describe('entropyRatio (the test that skips the Huffman trial)', () => {
+  it('is the order-0 entropy over 8 bits: 0 for one symbol, 1/8 for two, 1 for all 256 equally often', () => {
+    assert.equal(entropyRatio(Buffer.alloc(0)), 0);
+    assert.equal(entropyRatio(Buffer.alloc(4096, 7)), 0);
+    assert.equal(entropyRatio(Buffer.from('abababab')), 1 / 8);
+    assert.equal(entropyRatio(Buffer.from(Array.from({ length: 1024 }, (_, i) => i % 256))), 1);
+  });
+
+  it('never exceeds the ratio of Huffman-only deflate, so skipping the trial above 3/4 decides as the trial would', () => {
+    for (const data of [randomBytes(48 * 1024), base64Text(48 * 1024), hexText(48 * 1024), paddedRows(48 * 1024), sqlText(48 * 1024), seeded(48 * 1024, 3), Buffer.from('x'.repeat(1000) + 'y')]) {
+      const huffman = zlib.deflateSync(data, { level: 1, strategy: zlib.constants.Z_HUFFMAN_ONLY }).length / data.length;
+      assert.ok(entropyRatio(data) <= huffman, `entropy ${entropyRatio(data)} > Huffman ${huffman}`);
+    }
+    // Random bytes and base64 in 76-column lines (as bench/store.ts makes) stop before any trial (over 3/4);
+    // base64 without line breaks (exactly 6 bits a byte at best), hex and padded text go on to the trials.
+    let lines = '';
+    while (lines.length < 48 * 1024) lines += randomBytes(57).toString('base64') + '\n';
+    assert.ok(entropyRatio(randomBytes(48 * 1024)) > 0.75);
+    assert.ok(entropyRatio(Buffer.from(lines)) > 0.75);
+    assert.ok(entropyRatio(base64Text(48 * 1024)) <= 0.75);
+    assert.ok(entropyRatio(hexText(48 * 1024)) <= 0.75);
+    assert.ok(entropyRatio(paddedRows(48 * 1024)) <= 0.75);
   });
 });
 
