@@ -47,8 +47,9 @@ interface Window {
 }
 
 /**
- * Yields the chunks' contents in order, in pieces of up to WINDOW bytes.
- * `where` is locateChunks()'s answer for `chunks`. With `reuse`, two piece
+ * Yields the chunks' contents in order: stored entries gathered in pieces of
+ * up to WINDOW bytes, each inflated entry as a piece of its own (a fresh
+ * buffer). `where` is locateChunks()'s answer for `chunks`. With `reuse`, two piece
  * buffers take turns (fresh 8 MiB buffers cost ~0.5 s of page faults per
  * 300 MiB): a piece's bytes are overwritten once the generator has been
  * resumed twice after yielding it, so the consumer must be done with a
