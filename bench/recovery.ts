@@ -1,8 +1,12 @@
 // Benchmark: how long the application is down during a PostgreSQL rollback,
 // and how fast undo is right after (issue 10).
 //
-//   npm run build && node --import tsx bench/recovery.ts [--scales 5,35] [--runs 3] [--keep]
+//   npm run build && node --import tsx bench/recovery.ts [--scales 5,35] [--runs 3] [--keep] [--baseline OTHER/bin/git-rollback.js]
 //   npm run bench -- recovery
+//
+// With --baseline, each run also times that build's `to` and `undo` (same
+// point, same anchor run; the two builds' order alternates by run), so the
+// ratios compare under one load.
 //
 // For each scale it makes a pgbench database (pgbench -i -s SCALE, accounts
 // refilled with an md5 per row: dumps compress like real data) with a
@@ -20,20 +24,27 @@
 //   4. `git rollback undo --yes` right after: wall time, and when the reader
 //      sees 'current' again.
 // Ratios (goals): time to recovery ≤ 1.1× the anchor; whole `to` ≤ 1.5×; undo ≤ 1 s at any size.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { benchEnv, fmtBytes, fmtMs, git, loadNow, log, longestGap, machine, mdTable, median, mustTree, parseArgs, probe, rollbackTree, saveResult, startServers, timedTree, withDatabase, type TreeRun } from './lib.js';
 import { connect, pointTag, psql, type Pg } from './postgres.js';
 
-interface RunFigures {
-  anchorMs: number;
-  analyzeMs: number;
+interface ToFigures {
   ttrMs: number | null;
   toMs: number;
   windowMs: number;
   undoMs: number;
   undoSeenMs: number | null;
+  /** Reads of `marker` that failed (not just waited) during `to` and `undo`. */
+  failedReads: number;
+}
+
+interface RunFigures extends ToFigures {
+  /** The baseline build's figures in this run (--baseline). */
+  baseline?: ToFigures;
+  anchorMs: number;
+  analyzeMs: number;
   load: string;
 }
 
@@ -53,7 +64,7 @@ function dropLeftovers(pg: Pg, db: string): void {
   }
 }
 
-async function runScale(pg: Pg, base: string, scale: number, runs: number): Promise<{ md: string; json: unknown }> {
+async function runScale(pg: Pg, base: string, scale: number, runs: number, baseline: string | null): Promise<{ md: string; json: unknown }> {
   const db = `bench_rec_${process.pid}_${scale}`;
   const raw = `${db}_raw`;
   const { PGPASSWORD: _pw, ...rest } = pg.env;
@@ -89,32 +100,38 @@ async function runScale(pg: Pg, base: string, scale: number, runs: number): Prom
       const analyze = mustTree(await timedTree('psql', ['-X', '-w', '-q', ...pg.args, '-d', raw, '-c', 'ANALYZE'], { cwd: base, env: pg.env }), 'ANALYZE');
       psql(pg, 'postgres', `DROP DATABASE IF EXISTS ${raw}`);
 
-      const reader = probe('psql', ['-X', '-w', '-q', '-At', ...pg.args, '-d', db], pg.env, 'SELECT v FROM marker;', 10);
-      await new Promise((r) => setTimeout(r, 300));
-      const toStart = performance.now() - reader.t0;
-      const toRun: TreeRun = mustTree(await rollbackTree(['to', tag, '--only', 'db:main', '--yes'], { cwd: repo, env: rbEnv }), 'git rollback to');
-      const seen = reader.answers.find((a) => a.at >= toStart && a.value === 'target');
-      const windowMs = longestGap(reader, toStart, toStart + toRun.ms);
-      const undoStartOnProbe = performance.now() - reader.t0;
-      const undo = mustTree(await rollbackTree(['undo', '--yes'], { cwd: repo, env: rbEnv }), 'git rollback undo');
-      await new Promise((r) => setTimeout(r, 200));
-      await reader.stop();
-      const back = reader.answers.find((a) => a.at >= undoStartOnProbe && a.value === 'current');
+      /** `to` then `undo` with one build, a reader on `marker` throughout. */
+      const rollback = async (bin?: string): Promise<ToFigures> => {
+        const reader = probe('psql', ['-X', '-w', '-q', '-At', ...pg.args, '-d', db], pg.env, 'SELECT v FROM marker;', 10);
+        await new Promise((r) => setTimeout(r, 300));
+        const toStart = performance.now() - reader.t0;
+        const toRun: TreeRun = mustTree(await rollbackTree(['to', tag, '--only', 'db:main', '--yes'], { cwd: repo, env: rbEnv, bin }), 'git rollback to');
+        const seen = reader.answers.find((a) => a.at >= toStart && a.value === 'target');
+        const windowMs = longestGap(reader, toStart, toStart + toRun.ms);
+        const undoStartOnProbe = performance.now() - reader.t0;
+        const undo = mustTree(await rollbackTree(['undo', '--yes'], { cwd: repo, env: rbEnv, bin }), 'git rollback undo');
+        await new Promise((r) => setTimeout(r, 200));
+        await reader.stop();
+        const back = reader.answers.find((a) => a.at >= undoStartOnProbe && a.value === 'current');
+        dropLeftovers(pg, db);
+        return { ttrMs: seen ? seen.at - toStart : null, toMs: toRun.ms, windowMs, undoMs: undo.ms, undoSeenMs: back ? back.at - undoStartOnProbe : null, failedReads: reader.failures.length };
+      };
+      let other: ToFigures | undefined;
+      if (baseline && i % 2 === 1) other = await rollback(baseline);
+      const ours = await rollback();
+      if (baseline && i % 2 === 0) other = await rollback(baseline);
       const f: RunFigures = {
+        ...(other ? { baseline: other } : {}),
         anchorMs: anchor.ms,
         analyzeMs: analyze.ms,
-        ttrMs: seen ? seen.at - toStart : null,
-        toMs: toRun.ms,
-        windowMs,
-        undoMs: undo.ms,
-        undoSeenMs: back ? back.at - undoStartOnProbe : null,
+        ...ours,
         load: loadNow(),
       };
       figures.push(f);
       log(
-        `[scale ${scale}] run ${i + 1}: anchor ${fmtMs(f.anchorMs)} (+ ANALYZE ${fmtMs(f.analyzeMs)}); to: recovery ${f.ttrMs === null ? 'never seen' : fmtMs(f.ttrMs)}, whole ${fmtMs(f.toMs)}, longest gap ${fmtMs(f.windowMs)}; undo ${fmtMs(f.undoMs)} (seen after ${f.undoSeenMs === null ? 'never' : fmtMs(f.undoSeenMs)}); failed reads ${reader.failures.length}; load ${f.load}`,
+        `[scale ${scale}] run ${i + 1}: anchor ${fmtMs(f.anchorMs)} (+ ANALYZE ${fmtMs(f.analyzeMs)}); to: recovery ${f.ttrMs === null ? 'never seen' : fmtMs(f.ttrMs)}, whole ${fmtMs(f.toMs)}, longest gap ${fmtMs(f.windowMs)}; undo ${fmtMs(f.undoMs)} (seen after ${f.undoSeenMs === null ? 'never' : fmtMs(f.undoSeenMs)}); failed reads ${f.failedReads}; load ${f.load}` +
+          (f.baseline ? `; baseline: recovery ${f.baseline.ttrMs === null ? 'never seen' : fmtMs(f.baseline.ttrMs)}, whole ${fmtMs(f.baseline.toMs)}, undo ${fmtMs(f.baseline.undoMs)}` : ''),
       );
-      dropLeftovers(pg, db);
     }
     rmSync(repo, { recursive: true, force: true });
     const m = (k: keyof RunFigures) => median(figures.map((f) => f[k] as number).filter((x) => typeof x === 'number'));
@@ -135,6 +152,7 @@ async function runScale(pg: Pg, base: string, scale: number, runs: number): Prom
       ),
       '',
       `Runs: ${figures.map((f) => `anchor ${fmtMs(f.anchorMs)} + ANALYZE ${fmtMs(f.analyzeMs)} / recovery ${f.ttrMs === null ? '–' : fmtMs(f.ttrMs)} / to ${fmtMs(f.toMs)} / undo ${fmtMs(f.undoMs)} (load ${f.load.split(' / ')[0]})`).join('; ')}.`,
+      ...(baseline ? baselineLines(baseline, figures) : []),
     ].join('\n');
     return { md, json: { scale, size, figures } };
   } finally {
@@ -153,11 +171,27 @@ async function runScale(pg: Pg, base: string, scale: number, runs: number): Prom
   }
 }
 
+/** The baseline build's figures from the same runs, with their ratios to the same anchors. */
+function baselineLines(baseline: string, figures: RunFigures[]): string[] {
+  const b = figures.filter((f) => f.baseline);
+  const med = (pick: (f: RunFigures) => number | null | undefined) => median(b.map(pick).filter((x): x is number => typeof x === 'number'));
+  const anchor = med((f) => f.anchorMs);
+  const like = med((f) => f.anchorMs + f.analyzeMs);
+  const ttr = med((f) => f.baseline!.ttrMs);
+  const ours = med((f) => f.ttrMs);
+  return [
+    '',
+    `Baseline \`${baseline}\` in the same runs (order alternating): time to recovery **${fmtMs(ttr)}** (**${(ttr / anchor).toFixed(2)}×**, like-for-like ${(ttr / like).toFixed(2)}×) against this build's ${fmtMs(ours)} (${(ours / anchor).toFixed(2)}×, like-for-like ${(ours / like).toFixed(2)}×); whole \`to\` ${fmtMs(med((f) => f.baseline!.toMs))} against ${fmtMs(med((f) => f.toMs))}.`,
+    `Baseline runs: ${b.map((f) => `recovery ${f.baseline!.ttrMs === null ? '–' : fmtMs(f.baseline!.ttrMs)} / to ${fmtMs(f.baseline!.toMs)} / undo ${fmtMs(f.baseline!.undoMs)}`).join('; ')}.`,
+  ];
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
   const { flags } = parseArgs(argv);
   const scales = (flags.scales ?? '5,35').split(',').map(Number).filter((x) => x > 0);
   const runs = Number(flags.runs ?? 3);
   const keep = flags.keep === 'true';
+  const baseline = flags.baseline ? resolve(flags.baseline) : null;
   const facts = machine();
   const { base, env, cleanup } = benchEnv('recovery');
   const servers = flags.url ? null : startServers();
@@ -167,7 +201,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const sections: string[] = [];
     const json: unknown[] = [];
     for (const scale of scales) {
-      const r = await runScale(pg, base, scale, runs);
+      const r = await runScale(pg, base, scale, runs, baseline);
       sections.push(r.md);
       json.push(r.json);
     }
@@ -175,7 +209,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       `### PostgreSQL: time to recovery, whole rollback, undo (${facts.date})`,
       '',
       `Machine: ${facts.cpus}, ${facts.memory}; node ${facts.node}; git ${facts.git}; PostgreSQL ${version} (scripts/test-servers.sh, fsync=off); ${facts.kernel}; load at start ${facts['load (1/5/15 min) at start']}, at end ${loadNow()}; git-rollback ${facts['git-rollback commit']}.`,
-      `Command: \`node --import tsx bench/recovery.ts --scales ${scales.join(',')} --runs ${runs}\`. Medians of ${runs} runs; a psql session reads \`marker\` every 10 ms throughout.`,
+      `Command: \`node --import tsx bench/recovery.ts --scales ${scales.join(',')} --runs ${runs}${baseline ? ` --baseline ${baseline}` : ''}\`. Medians of ${runs} runs; a psql session reads \`marker\` every 10 ms throughout.`,
       '',
       sections.join('\n\n'),
     ].join('\n');

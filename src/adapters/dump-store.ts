@@ -271,15 +271,11 @@ export class GitDumpStore implements DumpStore {
       const facts = await this.facts();
       const packs = await ourKeptPacks(facts.packDir, facts.algorithm, true);
       const where = locateChunks(chunks, packs);
-      if (!where) return null;
-      // Compressed entries are inflated one after another in this process, while
-      // `git cat-file` inflates in its own beside our hashing and writing: for a
-      // dump that is mostly compressed (a SQL text dump), git's way is faster on
-      // two cores (PostgreSQL time to recovery 1.21x -> 1.43x of pg_restore -j2 the
-      // other way, bench/recovery.ts). An entry shorter than its chunk is compressed.
-      const compressed = where.reduce((n, w, i) => n + (w.length < (chunks[i]?.size ?? 0) ? w.length : 0), 0);
-      const total = where.reduce((n, w) => n + w.length, 0);
-      return compressed * 4 <= total ? { where, packs } : null;
+      // Compressed entries too: each is inflated in one call in the thread
+      // pool (pack-read.ts), which costs about half the CPU of `git
+      // cat-file` inflating and piping it to us (docs/decisions.md, "Reading
+      // dumps: from our packs, inflated in one call per chunk").
+      return where ? { where, packs } : null;
     } catch {
       return null; // git's own reader can still try
     }
@@ -287,8 +283,8 @@ export class GitDumpStore implements DumpStore {
 
   /**
    * Straight from our kept packs when every chunk is in one of them (none
-   * sealed) and at most a quarter of the bytes are compressed: large preads and no inflate for stored entries
-   * (pack-read.ts); otherwise through `git cat-file --batch`. Either way
+   * sealed): large preads, no inflate for stored entries, one inflate call
+   * per compressed one (pack-read.ts); otherwise through `git cat-file --batch`. Either way
    * the size and sha256 of the whole are checked at the end.
    */
   private async *readAny(chunks: ChunkRef[], expectedSha256: string): AsyncGenerator<Buffer> {

@@ -7,13 +7,15 @@
 // carries the database-level state (settings, ACL, ICU, owner…).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import type { Engine, RestoreJob } from '../../src/core/engine.js';
 import type { DatabaseEntry } from '../../src/core/types.js';
 import { GitDumpStore } from '../../src/adapters/dump-store.js';
+import { ourKeptPacks } from '../../src/adapters/pack-files.js';
+import { locateChunks } from '../../src/adapters/pack-read.js';
 import { createEngine } from '../../src/adapters/engines/index.js';
 import { PostgresEngine } from '../../src/adapters/engines/postgres.js';
 import { pgData, pgDatabaseAttributes, pgFingerprint } from '../helpers/fingerprint-postgres.js';
@@ -206,6 +208,43 @@ describe('postgres engine: dump, stage, swap, unswap (Chinook)', () => {
     assert.deepEqual(databasesLike(name), [name]);
     // And a swap of a job whose stage failed refuses, changing nothing.
     await assert.rejects(engine.swap(fakeJob('bad1', bad)), /nothing fully staged.*nothing was changed/);
+  });
+
+  it('a chunk found damaged in the middle of a dump read from our packs stops the load before COMMIT: nothing staged, live untouched', async () => {
+    const name = chinookDb('rbt_pgmid');
+    const engine = createEngine({ name: 'main', engine: 'postgres', url: withDatabase(admin, name) }, ctx);
+    // Small chunks: the dump (SQL text, every entry compressed) spans several.
+    const store = new GitDumpStore(tempRepo(), { chunkSizes: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 } });
+    const entry = await dumpInto(engine, store);
+    const chunks = entry.chunks!;
+    assert.ok(chunks.length >= 4, `${chunks.length} chunks`);
+    psql(name, 'CREATE TABLE after_point (x int)');
+    const live = pgData(name);
+    const packs = await ourKeptPacks(join(store.cwd, '.git', 'objects', 'pack'), 'sha1', true);
+    const where = locateChunks(chunks, packs)!;
+    assert.ok(where.every((w, i) => w.length < chunks[i]!.size), 'every entry compressed');
+    // The Adler-32 at the end of a middle entry's zlib stream.
+    const mid = where[Math.floor(chunks.length / 2)]!;
+    const pack = `${packs[mid.pack]!.base}.pack`;
+    const bytes = readFileSync(pack);
+    bytes[mid.offset + mid.length - 1]! ^= 0xff;
+    chmodSync(pack, 0o644);
+    writeFileSync(pack, bytes);
+    let passed = 0;
+    const source = store.read(chunks, entry.sha256);
+    async function* counted() {
+      for await (const piece of source) {
+        passed += (piece as Buffer).length;
+        yield piece as Buffer;
+      }
+    }
+    const job = fakeJob('midbad', entry);
+    await assert.rejects(engine.stage(Readable.from(counted(), { objectMode: false }), job), /dump chunk \d+ of \d+ .*cannot be inflated/);
+    assert.ok(passed > 0 && passed < entry.size, `the load had begun: ${passed} of ${entry.size} bytes passed`);
+    assert.deepEqual(pgData(name), live);
+    assert.deepEqual(databasesLike(name), [name], 'no staged copy left');
+    await assert.rejects(engine.swap(job), /nothing fully staged.*nothing was changed/);
+    assert.deepEqual(pgData(name), live);
   });
 
   it('refuses a wrong password without printing it, and says when the server is down', async () => {

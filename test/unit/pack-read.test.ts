@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -138,6 +138,68 @@ describe('reading chunks from our kept packs', () => {
       assert.deepEqual(await all(store.read(chunks, sha256)), input);
     } finally {
       closeSync(fd);
+    }
+  });
+});
+
+describe('a dump of SQL text (every chunk compressed)', () => {
+  const repo = mkdtempSync(join(tmpdir(), 'rb-pack-read-text-'));
+  execFileSync('git', ['init', '-q', repo]);
+  after(() => rmSync(repo, { recursive: true, force: true }));
+  const sizes = { min: 64 * 1024, avg: 256 * 1024, max: 1024 * 1024 };
+  const rows: string[] = [];
+  for (let i = 0; i < 60_000; i++) rows.push(`${i}\t${(i * 7919) % 100_003}\t${createHash('md5').update(String(i)).digest('hex')}\n`);
+  const input = Buffer.from(rows.join(''));
+  const sha256 = createHash('sha256').update(input).digest('hex');
+  const store = new GitDumpStore(repo, { chunkSizes: sizes });
+
+  it('is read from our packs, each chunk inflated whole, and refused when an entry in the middle is damaged', async () => {
+    const { chunks } = await store.write(Readable.from([input]));
+    assert.ok(chunks.length >= 4, `${chunks.length} chunks`);
+    const packs = await ourKeptPacks(join(repo, '.git', 'objects', 'pack'), 'sha1', true);
+    const where = locateChunks(chunks, packs)!;
+    assert.ok(where.every((w, i) => w.length < chunks[i]!.size), 'every entry is compressed');
+    assert.deepEqual(await all(store.read(chunks, sha256)), input);
+    // The last byte of a middle entry's zlib stream is its Adler-32: zlib
+    // refuses it. That the message is ours (not "could not be read from
+    // git") shows the chunks were read from the pack, not by git cat-file.
+    const mid = where[Math.floor(chunks.length / 2)]!;
+    const fd = openSync(`${packs[mid.pack]!.base}.pack`, 'r+');
+    try {
+      const at = mid.offset + mid.length - 1;
+      const b = Buffer.alloc(1);
+      readSync(fd, b, 0, 1, at);
+      writeSync(fd, Buffer.from([b[0]! ^ 0xff]), 0, 1, at);
+      let seen = 0;
+      await assert.rejects(
+        (async () => {
+          for await (const piece of store.read(chunks, sha256)) seen += (piece as Buffer).length;
+        })(),
+        /dump chunk \d+ of \d+ .*cannot be inflated/,
+      );
+      assert.ok(seen > 0 && seen < input.length, `stopped mid-stream after ${seen} bytes`);
+      writeSync(fd, b, 0, 1, at);
+    } finally {
+      closeSync(fd);
+    }
+    assert.deepEqual(await all(store.read(chunks, sha256)), input);
+  });
+
+  it('refuses an entry that inflates to more than its recorded size without inflating all of it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rb-pack-read-long-'));
+    try {
+      // A blob of 1 KiB by its entry header, whose zlib stream holds 64 MiB.
+      const size = 1024;
+      const z = zlib.deflateSync(Buffer.alloc(64 << 20, 0x61));
+      const header = Buffer.from([0x80 | (3 << 4) | (size & 15), size >> 4]);
+      const base = join(dir, 'pack-fake');
+      const bytes = Buffer.concat([header, z]);
+      writeFileSync(`${base}.pack`, bytes);
+      const packs = [{ base, size: bytes.length, entries: [] }];
+      const chunks = [{ blob: 'f'.repeat(40), size }];
+      await assert.rejects(all(readFromPacks(chunks, [{ pack: 0, offset: 0, length: bytes.length }], packs)), /dump chunk 1 of 1 .*cannot be inflated/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

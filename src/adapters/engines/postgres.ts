@@ -1089,7 +1089,7 @@ export async function splitHeader(input: Readable): Promise<{ header: DbAttribut
     if (buffered.length > MAX_HEADER) throw new RollbackError(msg('pg.headerTooLong'));
     const next = await iterator.next();
     if (next.done) break;
-    buffered = Buffer.concat([buffered, Buffer.from(next.value)]);
+    buffered = Buffer.concat([buffered, asBuffer(next.value)]);
   }
   const first = buffered;
   async function* rest() {
@@ -1097,10 +1097,15 @@ export async function splitHeader(input: Readable): Promise<{ header: DbAttribut
     for (;;) {
       const next = await iterator.next();
       if (next.done) return;
-      yield Buffer.from(next.value);
+      yield asBuffer(next.value);
     }
   }
   return { header, rest: rest() };
+}
+
+/** The piece itself when it is a Buffer: the dump's 340 MiB are not copied once more on their way to psql. */
+function asBuffer(piece: Buffer | string | Uint8Array): Buffer {
+  return Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
 }
 
 const BACKSLASH = 0x5c;
