@@ -6,6 +6,7 @@ import { lstat, mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { aboutDatabase, ConflictError, CorruptSnapshotError, RollbackError } from '../core/errors.js';
+import { snapshotSize } from '../core/points.js';
 import { msg, type Msg } from '../core/i18n.js';
 import { DEFAULT_IDENTITY_ENV } from './crypto.js';
 import type { Config } from '../core/config.js';
@@ -182,7 +183,7 @@ export async function captureSnapshot(git: Git, repo: RepoInfo, req: CaptureRequ
   const parents = [req.head, ...(worktree ? [worktree.commit] : [])];
   const commit = await git.commitTree(tree, parents, `git-rollback snapshot ${req.kind}/${req.id}\n`, req.date);
 
-  const size = [...config, ...paths].reduce((n, f) => n + f.size, 0) + databases.reduce((n, d) => n + d.size, 0) + captures.reduce((n, c) => n + c.size, 0);
+  const size = snapshotSize({ config, paths, databases, captures });
   const snapshot: SnapshotInfo = {
     commit,
     ref: `refs/rollback/snapshots/${req.kind}/${req.id}`,
@@ -407,8 +408,7 @@ export async function addDatabases(git: Git, repo: RepoInfo, base: string, datab
   const tree = await git.makeTree(entries, join(tmp, `index-backup-${process.pid}`));
   const parents = (await git.text(['rev-list', '--parents', '-n1', base])).split(' ').slice(1);
   const commit = await git.commitTree(tree, parents, `git-rollback snapshot ${manifest.kind}/${manifest.id}\n`, new Date(manifest.createdAt));
-  const size =
-    [...manifest.config, ...manifest.paths].reduce((n, f) => n + f.size, 0) + databases.reduce((n, d) => n + d.size, 0) + manifest.captures.reduce((n, c) => n + c.size, 0);
+  const size = snapshotSize({ ...manifest, databases });
   return {
     manifest,
     snapshot: {

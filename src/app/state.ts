@@ -9,6 +9,7 @@ import type { Journal } from '../adapters/journal.js';
 import type { RemovedPoint } from '../adapters/store.js';
 import { CorruptSnapshotError } from '../core/errors.js';
 import { manifestShapeProblem } from '../core/note-shape.js';
+import { snapshotSize } from '../core/points.js';
 import { msg, type Msg } from '../core/i18n.js';
 import type { Manifest, Point, SnapshotInfo } from '../core/types.js';
 import type { Context } from './context.js';
@@ -36,7 +37,7 @@ export async function loadSnapshot(ctx: Context, point: Point): Promise<Snapshot
     databases: m.databases,
     captures: m.captures,
     worktree: m.worktree,
-    size: 0,
+    size: snapshotSize(m),
   };
 }
 

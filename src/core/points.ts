@@ -300,3 +300,9 @@ export function isTagFacts(v: unknown): v is TagFacts {
   for (const [k, s] of Object.entries(trailers)) if (!TRAILER_KEY.test(k) || typeof s !== 'string' || s.includes('\n')) return false;
   return type === 'tag' || (description === '' && Object.keys(trailers).length === 0);
 }
+
+/** Bytes a snapshot holds: its files, dumps and captured outputs (a size that is not a number counts 0). */
+export function snapshotSize(s: { readonly [K in 'config' | 'paths' | 'databases' | 'captures']: readonly { size?: unknown }[] }): number {
+  const sum = (list: readonly { size?: unknown }[]) => list.reduce((n, e) => n + (typeof e.size === 'number' && Number.isFinite(e.size) ? e.size : 0), 0);
+  return sum(s.config) + sum(s.paths) + sum(s.databases) + sum(s.captures);
+}

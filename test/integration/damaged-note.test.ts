@@ -56,6 +56,8 @@ describe('a damaged note of this clone', () => {
     assert.equal((await cli(r, ['trust', '--yes'])).code, 0);
     assert.equal((await cli(r, ['point', '--name', 'p'])).code, 0);
     const original = r.git('notes', '--ref=rollback', 'show', r.git('rev-parse', 'rollback/p'));
+    const snapshotLine = /snapshot .*/.exec((await cli(r, ['show', 'p'])).stdout)?.[0];
+    assert.match(snapshotLine ?? '', /, \d+(\.\d)? KiB$/);
 
     for (const [name, mutate, says] of MUTATIONS) {
       damage(r, original, mutate);
@@ -68,6 +70,7 @@ describe('a damaged note of this clone', () => {
       assert.match(show.stderr, new RegExp(`warning: the note of rollback/p is damaged ${says.source}; its facts come from the tag and the snapshot it names`), name);
       // From the manifest: the config file and the database are still there to restore.
       assert.match(show.stdout, /\.env[\s\S]*main {2}sqlite/, name);
+      assert.equal(/snapshot .*/.exec(show.stdout)?.[0], snapshotLine, `${name}: the same snapshot and size as the note said`);
       assert.equal(JSON.parse((await cli(r, ['show', 'p', '--json'])).stdout).note, null, name);
       const verify = await cli(r, ['verify', 'p']);
       assert.equal(verify.code, 6, `${name}: verify: ${verify.stderr}`);
