@@ -8,6 +8,7 @@ import type { Selection } from '../core/plan.js';
 import { snapshotRef } from '../core/points.js';
 import { ConflictError, CorruptSnapshotError, errorMsg, UsageError } from '../core/errors.js';
 import { english, msg, type Msg } from '../core/i18n.js';
+import { noteDamaged } from '../core/note-shape.js';
 import { DEFAULT_IDENTITY_ENV } from '../adapters/crypto.js';
 import { pointNameProblem, problemMsg, refuseProblems, showName, snapshotProblems, treeProblems, type EntryProblem, type TreeEntry } from '../core/validate.js';
 import type { Point, SnapshotInfo } from '../core/types.js';
@@ -238,7 +239,8 @@ export async function verifyPoint(ctx: Context, point: Point): Promise<Verificat
   // Invalid data is reported, not read further: its ids may not even be ids.
   if (problems.length > 0) return result(false);
   // A damaged note is not read (the snapshot above came from the tag's manifest): reported, the objects still checked.
-  if (point.noteProblem) problems.push(msg('point.noteDamaged', { tag: point.tag, ...point.noteProblem }));
+  const damaged = noteDamaged(point);
+  if (damaged) problems.push(damaged);
 
   const code = await codeObjectProblems(ctx.git, point, snapshot, true);
   problems.push(...code.problems);

@@ -6,6 +6,7 @@
 // top of it by validate.ts before anything is restored.
 // Fields are checked where present: notes of older versions that lack an
 // optional field stay readable. Unknown fields are kept (the note is open).
+import { msg, type Msg } from './i18n.js';
 
 /** Where the data is not as documented: a field path ("snapshot.databases[0].chunks") and what it should be. */
 export interface ShapeProblem {
@@ -102,4 +103,9 @@ export function manifestShapeProblem(parsed: unknown): ShapeProblem | null {
 /** The whole value, when it is the value itself that is not an object. */
 function named(p: ShapeProblem | null, whole: string): ShapeProblem | null {
   return p && !p.field ? { ...p, field: whole } : p;
+}
+
+/** What every command says of a point whose note was set aside, or null when its note is fine (or absent). */
+export function noteDamaged(point: { tag: string; noteProblem?: ShapeProblem }): Msg | null {
+  return point.noteProblem ? msg('point.noteDamaged', { tag: point.tag, ...point.noteProblem }) : null;
 }

@@ -1,5 +1,6 @@
 // The domain types every layer shares: points, snapshots and their manifests.
 // Their JSON shapes are the format in git (docs/format.md): change with care.
+import type { ShapeProblem } from './note-shape.js';
 
 export const POINT_KINDS = ['point', 'release', 'backup', 'deploy'] as const;
 export type PointKind = (typeof POINT_KINDS)[number];
@@ -135,7 +136,7 @@ export interface Point {
    * type): `note` is then null, and the point's facts come from its tag and
    * the manifest of the snapshot the tag names, as for a point without a note.
    */
-  noteProblem?: { field: string; expected: string };
+  noteProblem?: ShapeProblem;
 }
 
 /** manifest.json at the root of a snapshot tree. */

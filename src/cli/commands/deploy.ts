@@ -74,7 +74,9 @@ export const deployCommand: CommandModule<object, Args> = {
       info(t('deploy.rollingBack', { failed: color.red(t('deploy.failedWord'), process.stderr), failure, tag: made.point.tag }));
       const selection = parseSelection(undefined, undefined, ctx.config.databases.map((d) => d.name));
       const { executeRollback, prepareRollback } = await import('../../app/rollback.js');
-      // The deploy command ran: if the rollback cannot even start, the deployed state is what runs — say so (exit 8).
+      // The deploy command ran: if the rollback cannot start, or fails and is put
+      // back, the deployed state is what runs — say so (exit 8), never "rolled back".
+      const logFailed = () => ctx.log.append({ ...base, outcome: 'failed', ms: Date.now() - started, error: en(failure.key, failure.params) }).catch(() => undefined);
       const prepared = await prepareRollback(ctx, {
         action: 'rollback',
         target: made.point,
@@ -87,7 +89,7 @@ export const deployCommand: CommandModule<object, Args> = {
         skip: [],
         deploy: { point: made.point.tag, failure: en(failure.key, failure.params) },
       }).catch(async (error: unknown) => {
-        await ctx.log.append({ ...base, outcome: 'failed', ms: Date.now() - started, error: en(failure.key, failure.params) }).catch(() => undefined);
+        await logFailed();
         const cause = error instanceof RollbackError ? (error.hintMsg ?? error.hint) : undefined;
         throw new CriticalError(
           msg('deploy.rollbackNotStarted', { failure, tag: made.point.tag, error: errorMsg(error) }),
@@ -98,9 +100,8 @@ export const deployCommand: CommandModule<object, Args> = {
       ctx.onTransfer = (x) => reporter.transfer(x);
       const outcome = await executeRollback(ctx, prepared, reporter)
         .catch(async (error: unknown) => {
-          await ctx.log.append({ ...base, outcome: 'failed', ms: Date.now() - started, error: en(failure.key, failure.params) }).catch(() => undefined);
-          // Put back and checked means the deployed state is live again: not the
-          // "rolled back" of a deploy (exit 7). Other outcomes keep their own code.
+          await logFailed();
+          // Put back and checked: the deployed state is live again. Other outcomes (130, 8, 9) keep their own code.
           if (!(error instanceof RolledBackError || error instanceof CorruptSnapshotError)) throw error;
           throw new CriticalError(msg('deploy.rollbackFailed', { failure, tag: made.point.tag, error: errorMsg(error.cause ?? error) }), msg('deploy.rollbackFailedHint', { checked: error.hintMsg ?? error.hint ?? '', tag: made.point.tag }));
         })

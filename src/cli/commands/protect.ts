@@ -2,6 +2,7 @@
 // and refused by delete without --force.
 import type { CommandModule } from 'yargs';
 import { CorruptSnapshotError, UsageError } from '../../core/errors.js';
+import { noteDamaged } from '../../core/note-shape.js';
 import { resolvePoint } from '../../core/points.js';
 import { msg, t } from '../../core/i18n.js';
 import { open, reasonOption, withLock, type GlobalArgs } from '../common.js';
@@ -30,7 +31,8 @@ function protectCommand(on: boolean): CommandModule<object, Args> {
         const points = await ctx.store.list();
         const p = await resolvePoint(args.point, { points, prefixes: ctx.config.tags, commitOf: (r) => ctx.git.revParse(`${r}^{commit}`) });
         // Rewriting a damaged note would drop what is in it: refused, naming the field.
-        if (p.noteProblem) throw new CorruptSnapshotError(msg('point.noteDamaged', { tag: p.tag, ...p.noteProblem }));
+        const damaged = noteDamaged(p);
+        if (damaged) throw new CorruptSnapshotError(damaged);
         if (!p.note) throw new UsageError(msg('protect.noNote', { tag: p.tag }), msg('protect.noNoteHint'));
         if (p.note.protected === on) return print(t(on ? 'protect.already' : 'protect.alreadyNot', { tag: p.tag }));
         await ctx.store.writeNote(p, { ...p.note, protected: on });

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { loadSnapshot } from '../../app/state.js';
 import { age, formatMs } from '../../core/duration.js';
 import { t } from '../../core/i18n.js';
+import { noteDamaged } from '../../core/note-shape.js';
 import { resolvePoint } from '../../core/points.js';
 import { formatBytes } from '../../core/text.js';
 import { open, type GlobalArgs } from '../common.js';
@@ -40,7 +41,8 @@ export const showCommand: CommandModule<object, Args> = {
     print(`${color.bold(p.tag)}  ${color.dim(t(`kind.${p.kind}` as 'kind.point'))}${n?.protected ? `  ${t('list.protected')}` : ''}`);
     if (p.description) print(`  ${p.description.split('\n').join('\n  ')}`);
     print('');
-    if (p.noteProblem) warn(t('point.noteDamaged', { tag: p.tag, ...p.noteProblem }));
+    const damaged = noteDamaged(p);
+    if (damaged) warn(damaged);
     line('show.created', `${localTime(p.createdAt)} (${age(p.createdAt)})${n?.createdBy ? t('show.by', { name: n.createdBy.name ?? '?', email: n.createdBy.email ?? '?', host: n.createdBy.host ?? '?' }) : ''}`);
     line('note.commit', `${p.commit}${n?.branch ? t('note.onBranch', { branch: n.branch }) : ''}`);
     if (n?.release) line('show.release', `${n.release.version}${n.release.previous ? ` (${t('release.after', { change: n.release.change ?? '?', previous: n.release.previous })})` : ''}`);

@@ -7,6 +7,7 @@ import { JournalFile } from '../../adapters/journal.js';
 import { formatMs } from '../../core/duration.js';
 import { InterruptedJobError, UsageError, withOutcome } from '../../core/errors.js';
 import { joined, localOr, msg, t } from '../../core/i18n.js';
+import { noteDamaged } from '../../core/note-shape.js';
 import { MODES, parseSelection, planToJSON, renderPlan, type Mode } from '../../core/plan.js';
 import { resolvePoint } from '../../core/points.js';
 import type { Point } from '../../core/types.js';
@@ -130,8 +131,9 @@ export async function rollback(given: Context, args: Args, target: Point, mode: 
     if (!args.dryRun) await refuseIfInterrupted(ctx);
     // The step runner and its adapters load here, not at every command's start-up.
     const { executeRollback, prepareRollback } = await import('../../app/rollback.js');
+    const damaged = noteDamaged(target);
+    if (damaged) warn(damaged);
     // prepareRollback only reads: whatever stops it, nothing has changed yet.
-    if (target.noteProblem) warn(msg('point.noteDamaged', { tag: target.tag, ...target.noteProblem }));
     const prepared = await prepareRollback(ctx, request, backupId).catch((error: unknown) => {
       throw args.dryRun ? error : withOutcome(error, msg('rollback.stoppedInChecks'));
     });
